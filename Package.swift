@@ -1,0 +1,74 @@
+// swift-tools-version:6.2
+// VertoPhone: a Swift engine for WebRTC web phones that speak Verto (FreeSWITCH mod_verto).
+// Layers (ARCHITECTURE.md): L0 C wrappers -> L1 sans-IO cores -> L2 NIO shells -> L3 engine -> L4 provider/CLI.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "VertoPhone",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "VertoPhoneCores", targets: [
+            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore",
+        ]),
+        .executable(name: "vertophone", targets: ["vertophone"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // L0: C in the basement, one wrapper per library.
+        .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+
+        // L1: sans-IO cores.
+        .target(name: "CoreSupport", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .target(name: "CryptoCore", dependencies: [
+            "COpenSSL", "CoreSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .target(name: "SRTPCore", dependencies: ["CSRTP", "COpenSSL", "CoreSupport"], swiftSettings: strict),
+        .target(name: "OpusCodec", dependencies: ["COpus", "CoreSupport"], swiftSettings: strict),
+        .target(name: "RTPCore", dependencies: [
+            "CoreSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .target(name: "MediaCore", dependencies: [
+            "CoreSupport", "RTPCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .target(name: "SDPCore", dependencies: ["CoreSupport"], swiftSettings: strict),
+        .target(name: "VertoCore", dependencies: [
+            "CoreSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], swiftSettings: strict),
+
+        // L4: the CLI.
+        .executableTarget(name: "vertophone", dependencies: [
+            "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+
+        // Tests (Swift Testing). Fixtures live in /Fixtures and are found relative to #filePath.
+        .target(name: "TestSupport", dependencies: ["CoreSupport"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SRTPCoreTests", dependencies: ["SRTPCore", "CryptoCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "OpusCodecTests", dependencies: ["OpusCodec", "MediaCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "RTPCoreTests", dependencies: ["RTPCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MediaCoreTests", dependencies: ["MediaCore", "RTPCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SDPCoreTests", dependencies: ["SDPCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

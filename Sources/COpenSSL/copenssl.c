@@ -1,0 +1,1 @@
+int copenssl_placeholder(void) { return 0; }

@@ -1,0 +1,2 @@
+/// CryptoCore: see ARCHITECTURE.md.
+public enum CryptoCoreModule {}

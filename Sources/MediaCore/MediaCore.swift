@@ -1,0 +1,2 @@
+/// MediaCore: see ARCHITECTURE.md.
+public enum MediaCoreModule {}

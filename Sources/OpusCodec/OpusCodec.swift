@@ -1,0 +1,2 @@
+/// OpusCodec: see ARCHITECTURE.md.
+public enum OpusCodecModule {}

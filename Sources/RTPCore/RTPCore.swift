@@ -1,0 +1,2 @@
+/// RTPCore: see ARCHITECTURE.md.
+public enum RTPCoreModule {}

@@ -1,0 +1,2 @@
+/// SDPCore: see ARCHITECTURE.md.
+public enum SDPCoreModule {}

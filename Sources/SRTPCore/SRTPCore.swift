@@ -1,0 +1,2 @@
+/// SRTPCore: see ARCHITECTURE.md.
+public enum SRTPCoreModule {}

@@ -1,0 +1,2 @@
+/// VertoCore: see ARCHITECTURE.md.
+public enum VertoCoreModule {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import CryptoCore
+
+@Test func cryptoCoreBuilds() { _ = CryptoCoreModule.self }

@@ -1,0 +1,4 @@
+import Testing
+@testable import MediaCore
+
+@Test func mediaCoreBuilds() { _ = MediaCoreModule.self }

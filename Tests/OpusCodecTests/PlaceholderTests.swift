@@ -1,0 +1,4 @@
+import Testing
+@testable import OpusCodec
+
+@Test func opusCodecBuilds() { _ = OpusCodecModule.self }

@@ -1,0 +1,4 @@
+import Testing
+@testable import RTPCore
+
+@Test func rTPCoreBuilds() { _ = RTPCoreModule.self }

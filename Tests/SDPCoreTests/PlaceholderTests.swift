@@ -1,0 +1,4 @@
+import Testing
+@testable import SDPCore
+
+@Test func sDPCoreBuilds() { _ = SDPCoreModule.self }

@@ -1,0 +1,4 @@
+import Testing
+@testable import SRTPCore
+
+@Test func sRTPCoreBuilds() { _ = SRTPCoreModule.self }

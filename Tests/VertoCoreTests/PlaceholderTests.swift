@@ -1,0 +1,4 @@
+import Testing
+@testable import VertoCore
+
+@Test func vertoCoreBuilds() { _ = VertoCoreModule.self }
