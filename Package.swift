@@ -37,7 +37,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "SRTPCore", dependencies: ["CSRTP", "COpenSSL", "CoreSupport"], swiftSettings: strict),
-        .target(name: "OpusCodec", dependencies: ["COpus", "CoreSupport"], swiftSettings: strict),
+        .target(name: "OpusCodec", dependencies: ["COpus", "CoreSupport", "MediaCore"], swiftSettings: strict),
         .target(name: "RTPCore", dependencies: [
             "CoreSupport",
             .product(name: "NIOCore", package: "swift-nio"),

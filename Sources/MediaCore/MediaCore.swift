@@ -1,2 +1,0 @@
-/// MediaCore: see ARCHITECTURE.md.
-public enum MediaCoreModule {}
