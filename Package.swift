@@ -36,7 +36,7 @@ let package = Package(
             "COpenSSL", "CoreSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
-        .target(name: "SRTPCore", dependencies: ["CSRTP", "COpenSSL", "CoreSupport"], swiftSettings: strict),
+        .target(name: "SRTPCore", dependencies: ["CSRTP", "COpenSSL", "CoreSupport", "CryptoCore"], swiftSettings: strict),
         .target(name: "OpusCodec", dependencies: ["COpus", "CoreSupport", "MediaCore"], swiftSettings: strict),
         .target(name: "RTPCore", dependencies: [
             "CoreSupport",

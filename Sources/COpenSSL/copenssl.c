@@ -1,1 +1,0 @@
-int copenssl_placeholder(void) { return 0; }

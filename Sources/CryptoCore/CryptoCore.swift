@@ -1,2 +1,0 @@
-/// CryptoCore: see ARCHITECTURE.md.
-public enum CryptoCoreModule {}
