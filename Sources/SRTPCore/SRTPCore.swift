@@ -1,2 +1,0 @@
-/// SRTPCore: see ARCHITECTURE.md.
-public enum SRTPCoreModule {}

@@ -1,4 +1,0 @@
-import Testing
-@testable import SRTPCore
-
-@Test func sRTPCoreBuilds() { _ = SRTPCoreModule.self }
