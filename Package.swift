@@ -12,7 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "VertoPhoneCores", targets: [
-            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore",
+            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore",
         ]),
         .executable(name: "vertophone", targets: ["vertophone"]),
     ],
@@ -47,6 +47,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "SDPCore", dependencies: ["CoreSupport"], swiftSettings: strict),
+        .target(name: "ICECore", dependencies: [
+            "CoreSupport", "CryptoCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
         .target(name: "VertoCore", dependencies: [
             "CoreSupport",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -68,6 +72,7 @@ let package = Package(
         .testTarget(name: "RTPCoreTests", dependencies: ["RTPCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MediaCoreTests", dependencies: ["MediaCore", "RTPCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SDPCoreTests", dependencies: ["SDPCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ICECoreTests", dependencies: ["ICECore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

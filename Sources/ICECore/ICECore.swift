@@ -1,0 +1,2 @@
+/// ICECore: see ARCHITECTURE.md.
+public enum ICECoreModule {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import ICECore
+
+@Test func iceCoreBuilds() { _ = ICECoreModule.self }
