@@ -1,0 +1,121 @@
+import Benchmark
+import CryptoCore
+import Foundation
+import NIOCore
+import OpusCodec
+import SRTPCore
+
+// Media-core costs (issue 2): SRTP per packet, DTLS handshake both ends, Opus encode/decode.
+// Wall clock per operation with `.kilo` scaling for µs-scale work (toolchain.md §4); allocations
+// counted with the malloc interposer. ARC metrics crash on Swift 6.3 Linux and are not used.
+
+let micro: Benchmark.Configuration = .init(
+    metrics: [.wallClock, .cpuTotal, .mallocCountTotal],
+    timeUnits: .nanoseconds,
+    warmupIterations: 10,
+    scalingFactor: .kilo,
+    maxDuration: .seconds(3),
+    maxIterations: 1_000
+)
+
+func makeRTP(payload: Int) -> [UInt8] {
+    [0x80, 111, 0, 1, 0, 0, 3, 0xC0, 0x12, 0x34, 0x56, 0x78] + [UInt8](repeating: 0x5A, count: payload)
+}
+
+/// One protect + unprotect of a 100-byte payload, in place, with sequence numbers advancing so the
+/// replay window accepts every packet.
+func srtpBenchmark(_ profile: SRTPProtectionProfile) -> @Sendable (Benchmark) -> Void {
+    { benchmark in
+        let keys = SRTPKeyingMaterial(profile: profile, localMasterKey: .init(repeating: 1, count: 16),
+                                      localMasterSalt: .init(repeating: 2, count: profile.saltLength),
+                                      remoteMasterKey: .init(repeating: 3, count: 16),
+                                      remoteMasterSalt: .init(repeating: 4, count: profile.saltLength))
+        let a = try! SRTPSession(keys: keys), b = try! SRTPSession(keys: keys.mirrored)
+        let template = makeRTP(payload: 100)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 16)
+        defer { buffer.deallocate() }
+        var seq: UInt16 = 1
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            template.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            seq &+= 1
+            buffer[2] = UInt8(seq >> 8)
+            buffer[3] = UInt8(seq & 0xFF)
+            let n = try! a.outbound.protectRTP(buffer, length: template.count)
+            blackHole(try! b.inbound.unprotectRTP(buffer, length: n))
+        }
+        benchmark.stopMeasurement()
+    }
+}
+
+func tone(samples: Int, frequency: Double, rate: Double = 48_000) -> [Int16] {
+    (0..<samples).map { Int16(8000 * sin(2 * .pi * frequency * Double($0) / rate)) }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark("SRTP protect+unprotect 100 B, AEAD_AES_128_GCM", configuration: micro, closure: srtpBenchmark(.aeadAES128GCM))
+    Benchmark("SRTP protect+unprotect 100 B, AES_CM_128_HMAC_SHA1_80", configuration: micro, closure: srtpBenchmark(.aes128CMHMACSHA1_80))
+
+    Benchmark("DTLS 1.2 handshake both ends, ECDSA P-256 (one SSL_CTX)",
+              configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .microseconds,
+                                   warmupIterations: 5, maxDuration: .seconds(5), maxIterations: 300)) { benchmark in
+        let a = try! DTLSIdentity(), b = try! DTLSIdentity()
+        let now = NIODeadline.uptimeNanoseconds(1)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let c = try! DTLSEndpoint(identity: a, role: .client, remoteFingerprint: b.fingerprint)
+            let s = try! DTLSEndpoint(identity: b, role: .server, remoteFingerprint: a.fingerprint)
+            c.start(now: now)
+            var done = 0
+            while done < 2 {
+                var moved = false
+                while let d = c.pollTransmit() { s.receive(d, now: now); moved = true }
+                while let d = s.pollTransmit() { c.receive(d, now: now); moved = true }
+                while let e = c.pollEvent() { if case .connected = e { done += 1 } }
+                while let e = s.pollEvent() { if case .connected = e { done += 1 } }
+                precondition(moved || done == 2, "handshake stalled")
+            }
+        }
+        benchmark.stopMeasurement()
+    }
+
+    for complexity in [0, 5, 10] {
+        Benchmark("Opus encode 20 ms 48 kHz mono 32 kbit/s VOIP, complexity \(complexity)",
+                  configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .microseconds,
+                                       warmupIterations: 20, maxDuration: .seconds(3), maxIterations: 5_000)) { benchmark in
+            let enc = try! OpusEncoder(OpusEncoderConfiguration(complexity: complexity))
+            let pcm = tone(samples: 960 * 50, frequency: 440)
+            var out = [UInt8](repeating: 0, count: 1500)
+            var i = 0
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let start = (i % 50) * 960
+                i += 1
+                let n = pcm.withUnsafeBufferPointer { p in
+                    out.withUnsafeMutableBytes { try! enc.encode(pcm: UnsafeBufferPointer(rebasing: p[start..<start + 960]), into: $0) }
+                }
+                blackHole(n)
+            }
+            benchmark.stopMeasurement()
+        }
+    }
+
+    Benchmark("Opus decode 20 ms 48 kHz mono",
+              configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .microseconds,
+                                   warmupIterations: 20, maxDuration: .seconds(3), maxIterations: 5_000)) { benchmark in
+        let enc = try! OpusEncoder(OpusEncoderConfiguration(complexity: 5))
+        let pcm = tone(samples: 960 * 50, frequency: 440)
+        let packets = (0..<50).map { try! enc.encode(Array(pcm[$0 * 960..<($0 + 1) * 960])) }
+        let dec = try! OpusDecoder()
+        var out = [Int16](repeating: 0, count: 960)
+        var i = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let p = packets[i % 50]
+            i += 1
+            let n = p.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { try! dec.decode(payload: raw, into: $0) } }
+            blackHole(n)
+        }
+        benchmark.stopMeasurement()
+    }
+}

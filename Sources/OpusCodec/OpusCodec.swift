@@ -1,2 +1,0 @@
-/// OpusCodec: see ARCHITECTURE.md.
-public enum OpusCodecModule {}
