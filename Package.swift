@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -58,6 +59,18 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strict),
 
+        // L2: thin NIO shells.
+        .target(name: "VertoNIO", dependencies: [
+            "VertoCore", "CoreSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+
         // L4: the CLI.
         .executableTarget(name: "vertophone", dependencies: [
             "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore",
@@ -73,6 +86,10 @@ let package = Package(
         .testTarget(name: "MediaCoreTests", dependencies: ["MediaCore", "RTPCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SDPCoreTests", dependencies: ["SDPCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ICECoreTests", dependencies: ["ICECore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "VertoNIOTests", dependencies: [
+            "VertoNIO", "CryptoCore", "TestSupport",
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], swiftSettings: strict),
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

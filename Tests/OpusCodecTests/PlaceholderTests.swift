@@ -1,4 +1,0 @@
-import Testing
-@testable import OpusCodec
-
-@Test func opusCodecBuilds() { _ = OpusCodecModule.self }
