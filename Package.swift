@@ -71,6 +71,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
 
+        .target(name: "MediaNIO", dependencies: [
+            "CoreSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+
         // L4: the CLI.
         .executableTarget(name: "vertophone", dependencies: [
             "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore",
@@ -90,6 +97,7 @@ let package = Package(
             "VertoNIO", "CryptoCore", "TestSupport",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: strict),
+        .testTarget(name: "MediaNIOTests", dependencies: ["MediaNIO", "CoreSupport"], swiftSettings: strict),
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
