@@ -104,3 +104,20 @@ vp_setup() {
     export VERTOPHONE_SRTP_BUILD="system"
   fi
 }
+
+# The Python venv with the interop peers (aiortc, websockets). Idempotent: reinstalls only when
+# tools/interop/requirements.txt changes.
+vp_setup_python() {
+  local venv="$VP_ROOT/.venv" req="$VP_ROOT/tools/interop/requirements.txt" stamp="$VP_ROOT/.venv/.requirements"
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then vp_apt_ensure python3-venv; fi
+  if [ -x "$venv/bin/python" ] && cmp -s "$req" "$stamp"; then
+    export VERTOPHONE_PYTHON="$venv/bin/python"
+    return 0
+  fi
+  vp_say "creating the Python venv with the interop peers (log: $VP_LOG/pip.log)"
+  python3 -m venv "$venv" >"$VP_LOG/pip.log" 2>&1
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >>"$VP_LOG/pip.log" 2>&1 \
+    || { tail -30 "$VP_LOG/pip.log" >&2; return 1; }
+  cp "$req" "$stamp"
+  export VERTOPHONE_PYTHON="$venv/bin/python"
+}
