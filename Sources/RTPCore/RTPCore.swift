@@ -1,2 +1,0 @@
-/// RTPCore: see ARCHITECTURE.md.
-public enum RTPCoreModule {}

@@ -1,4 +1,0 @@
-import Testing
-@testable import RTPCore
-
-@Test func rTPCoreBuilds() { _ = RTPCoreModule.self }
