@@ -163,10 +163,7 @@ public struct ICEAgent: Sendable {
     /// is learned as peer-reflexive when it checks us).
     @discardableResult
     public mutating func addRemoteCandidate(_ candidate: ICECandidate, now: NIODeadline) -> ICERemoteCandidateResult {
-        let result = acceptRemote(candidate)
-        if case .rejected(let reason) = result {
-            if reason == .mdnsHostname { statistics.mdnsCandidatesRejected += 1 } else { statistics.otherCandidatesRejected += 1 }
-        }
+        let result = acceptCountingRemote(candidate)
         if case .added = result { runChecks(now: now) }
         return result
     }
@@ -177,9 +174,18 @@ public struct ICEAgent: Sendable {
                                               now: NIODeadline) -> [ICERemoteCandidateResult] {
         remoteCredentials = credentials
         startChecking(now: now)
-        let results = candidates.map { addRemoteCandidate($0, now: now) }
+        // All candidates first, so that the immediate first check goes to the best pair.
+        let results = candidates.map { acceptCountingRemote($0) }
         runChecks(now: now)
         return results
+    }
+
+    mutating func acceptCountingRemote(_ candidate: ICECandidate) -> ICERemoteCandidateResult {
+        let result = acceptRemote(candidate)
+        if case .rejected(let reason) = result {
+            if reason == .mdnsHostname { statistics.mdnsCandidatesRejected += 1 } else { statistics.otherCandidatesRejected += 1 }
+        }
+        return result
     }
 
     mutating func acceptRemote(_ candidate: ICECandidate) -> ICERemoteCandidateResult {
