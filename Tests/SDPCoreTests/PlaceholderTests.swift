@@ -1,4 +1,4 @@
 import Testing
 @testable import SDPCore
 
-@Test func sDPCoreBuilds() { _ = SDPCoreModule.self }
+@Test func sDPCoreBuilds() { _ = SDPParser.self }
