@@ -98,7 +98,10 @@ public enum AudioOfferAnswer {
                 sections.append(rejected(m))
             }
         }
-        let answer = session(local: local, iceLite: options.iceLite, media: sections)
+        var answer = session(local: local, iceLite: options.iceLite, media: sections)
+        if options.acceptBundle, let mid = offered.mid, offer.bundleMids.contains(mid) {
+            answer.attributes.append(SDPAttribute("group", "BUNDLE \(mid)"))
+        }
 
         let negotiated = NegotiatedAudio(
             mediaIndex: index, mid: offered.mid,

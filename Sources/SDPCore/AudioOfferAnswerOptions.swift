@@ -130,6 +130,10 @@ public struct AudioAnswerOptions: Sendable, Equatable {
     public var ptime: Int? = nil
     /// Write `a=ssrc:<ssrc> cname:<cname>`.
     public var includeSSRC: Bool = true
+    /// When the offer has a BUNDLE group containing the accepted section's mid, answer
+    /// `a=group:BUNDLE <mid>` (RFC 9143 §7.3; harmless with one section, and browsers using
+    /// `max-bundle` need it). FreeSWITCH never offers BUNDLE, so this never applies to it.
+    public var acceptBundle: Bool = true
 
     public init() {}
 }

@@ -30,7 +30,9 @@ private struct Parser {
     var line: Substring = ""
 
     func fail(_ kind: SDPError.Kind) -> SDPError {
-        SDPError(kind, line: lineNumber, context: String(line))
+        // Never put an ICE password into an error that may be logged (house rule 5).
+        let context = SDPText.lowercased(line.prefix(9)) == "a=ice-pwd" ? "a=ice-pwd:<redacted>" : String(line)
+        return SDPError(kind, line: lineNumber, context: context)
     }
 
     mutating func run(_ text: String) throws(SDPError) -> SessionDescription {

@@ -38,7 +38,18 @@ struct AnswerTests {
         #expect(m.fingerprints == [SDPFixtures.fingerprint])
         #expect(sdp.iceCredentials(forMediaAt: 0) == local.iceCredentials)
         #expect(m.formatParameters(for: 111)?.description == "minptime=10;useinbandfec=1")
-        #expect(!sdp.attributes.contains(named: "group"))
+        // Chrome offered BUNDLE 0: the one accepted section is bundled back (RFC 9143 §7.3).
+        #expect(sdp.bundleMids == ["0"])
+        #expect(sdp.attributes == [SDPAttribute("group", "BUNDLE 0")])
+    }
+
+    @Test func bundleIsNotEchoedWhenDisabledOrAbsent() throws {
+        var o = AudioAnswerOptions()
+        o.acceptBundle = false
+        #expect(try answer("chrome-offer.sdp", o).answer.attributes.isEmpty)
+        #expect(try answer("freeswitch-offer.sdp").answer.attributes.isEmpty)
+        let noMid = SDPFixtures.removing("mid", from: try SDPFixtures.parsed("chrome-offer.sdp"))
+        #expect(try AudioOfferAnswer.makeAnswer(to: noMid, local: local).answer.bundleMids.isEmpty)
     }
 
     @Test func freeSWITCHOfferPCMUFirstIsHonoured() throws {
@@ -205,6 +216,7 @@ struct AnswerTests {
         o.iceLite = true
         let a = try answer("chrome-offer.sdp", o)
         #expect(a.answer.iceLite)
+        #expect(a.answer.attributes.first == SDPAttribute("ice-lite"))
         #expect(a.negotiated.iceRole == .controlled)
         var liteOffer = try SDPFixtures.parsed("freeswitch-offer.sdp")
         liteOffer.attributes.append(SDPAttribute("ice-lite"))

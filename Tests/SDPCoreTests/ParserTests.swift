@@ -177,6 +177,13 @@ struct ParserTests {
         #expect(e.description.hasPrefix("SDPError.invalidMedia at line 7: xxx"))
     }
 
+    @Test func errorsNeverCarryTheICEPassword() {
+        let e = error("v=0\no=- 1 1 IN IP4 0.0.0.0\nm=audio 9 RTP/AVP 0\na=ice-pwd:SecretSecretSecret\u{1}\n")
+        #expect(e?.kind == .invalidCharacter)
+        #expect(e?.line == 4)
+        #expect(e?.context == "a=ice-pwd:<redacted>")
+    }
+
     @Test func bytesAreDecodedAsUTF8() throws {
         let sdp = try SDPParser.parse(bytes: Array(Self.minimal.utf8))
         #expect(sdp == (try SDPParser.parse(Self.minimal)))
