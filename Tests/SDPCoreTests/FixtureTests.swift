@@ -5,7 +5,8 @@ import Testing
 @Suite("SDP fixtures")
 struct FixtureTests {
     @Test func fixturesArePresent() {
-        #expect(SDPFixtures.names.count >= 7, "fixtures: \(SDPFixtures.names)")
+        #expect(SDPFixtures.names.count >= 12, "fixtures: \(SDPFixtures.names)")
+        #expect(SDPFixtures.names.contains("chromium-offer.sdp"))
         #expect(SDPFixtures.names.contains("aiortc-offer.sdp"))
         #expect(SDPFixtures.names.contains("aiortc-answer.sdp"))
     }
@@ -67,6 +68,12 @@ struct FixtureTests {
         Expected(name: "chrome-offer.sdp", formats: ["111", "63", "9", "0", "8", "13", "110", "126"], ufrag: "Xe7q",
                  pwd: "3vN9cQ1zKb8Lw5Rt2Yx6Mp0J", candidates: 5, fingerprintFirstByte: 0x5B, setup: .actpass, mid: "0",
                  ssrc: 3_021_746_598, cname: "q8VtX2mB5nLk9RzW", iceOptions: ["trickle"]),
+        Expected(name: "chromium-offer.sdp", formats: ["111", "63", "9", "0", "8", "13", "110", "126"], ufrag: "axV7",
+                 pwd: "DLTGv2ZkPUriZS2JtAeRJhf/", candidates: 8, fingerprintFirstByte: 0x12, setup: .actpass, mid: "0",
+                 ssrc: 182_841_051, cname: "I4jpf19DgLungAnW", iceOptions: ["trickle"]),
+        Expected(name: "chromium-answer.sdp", formats: ["111", "63", "9", "0", "8", "13", "110", "126"], ufrag: "2Hkw",
+                 pwd: "DbFEltcwXb3/MAMZ0SB7GbVN", candidates: 4, fingerprintFirstByte: 0xFB, setup: .active, mid: "0",
+                 ssrc: 2_839_708_204, cname: "UgPXITwY4D1Fq1rc", iceOptions: ["trickle"]),
         Expected(name: "firefox-offer.sdp", formats: ["109", "9", "0", "8", "101"], ufrag: "c4f1a9e2",
                  pwd: "5d7b0e93a1c846f2b8e03d6a9f17c254", candidates: 3, fingerprintFirstByte: 0xE1, setup: .actpass,
                  mid: "0", ssrc: 2_847_103_956, cname: "{8f2c6b1e-d930-4a57-b2e4-06c9f1a7d385}", iceOptions: ["trickle"],
