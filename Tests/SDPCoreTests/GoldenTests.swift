@@ -12,6 +12,7 @@ import Testing
 struct GoldenTests {
     static let offerName = "vertophone-offer.sdp"
     static let answerName = "vertophone-answer-to-chromium-offer.sdp"
+    static let aiortcAnswerName = "vertophone-answer-to-aiortc-offer.sdp"
 
     static var offer: SessionDescription {
         AudioOfferAnswer.makeOffer(local: SDPFixtures.endpoint(seed: 2026))
@@ -19,6 +20,10 @@ struct GoldenTests {
 
     static func answer() throws -> AudioAnswer {
         try AudioOfferAnswer.makeAnswer(to: SDPFixtures.parsed("chromium-offer.sdp"), local: SDPFixtures.endpoint(seed: 2027))
+    }
+
+    static func answerToAiortc() throws -> AudioAnswer {
+        try AudioOfferAnswer.makeAnswer(to: SDPFixtures.parsed("aiortc-offer.sdp"), local: SDPFixtures.endpoint(seed: 2028))
     }
 
     static func compareOrWrite(_ text: String, _ name: String) throws {
@@ -36,6 +41,10 @@ struct GoldenTests {
         try Self.compareOrWrite(try Self.answer().answer.text, Self.answerName)
     }
 
+    @Test func ourAnswerToAiortcIsPinned() throws {
+        try Self.compareOrWrite(try Self.answerToAiortc().answer.text, Self.aiortcAnswerName)
+    }
+
     @Test func chromiumAnswerToOurOfferApplies() throws {
         let chromium = try SDPFixtures.parsed("chromium-answer-to-vertophone-offer.sdp")
         let n = try AudioOfferAnswer.applyAnswer(chromium, to: Self.offer)
@@ -51,6 +60,20 @@ struct GoldenTests {
         #expect(n.mid == "0")
         #expect(!n.remoteCandidates.isEmpty)
         #expect(n.remoteFingerprint.hashFunction == "sha-256")
+    }
+
+    @Test func aiortcAnswerToOurOfferApplies() throws {
+        let aiortc = try SDPFixtures.parsed("aiortc-answer-to-vertophone-offer.sdp")
+        // aiortc writes "a=group:BUNDLE " with no mids for an offer without mids: read as an empty group.
+        #expect(aiortc.attributes.first == SDPAttribute("group", "BUNDLE"))
+        #expect(aiortc.bundleMids.isEmpty)
+        let n = try AudioOfferAnswer.applyAnswer(aiortc, to: Self.offer)
+        #expect(n.codec.codec == .opus && n.codec.payloadType == 111)
+        #expect(n.telephoneEvent == nil)  // aiortc has no telephone-event
+        #expect(n.mid == nil)
+        #expect(n.dtlsRole == .server)
+        #expect(n.remoteFingerprints.count == 3 && n.remoteFingerprint.hashFunction == "sha-256")
+        #expect(n.remoteCandidates.map(\.address) == ["127.0.0.1"])
     }
 
     @Test func chromiumOfferAndAnswerApply() throws {
