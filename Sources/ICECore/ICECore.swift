@@ -1,2 +1,0 @@
-/// ICECore: see ARCHITECTURE.md.
-public enum ICECoreModule {}

@@ -1,2 +1,0 @@
-/// SDPCore: see ARCHITECTURE.md.
-public enum SDPCoreModule {}

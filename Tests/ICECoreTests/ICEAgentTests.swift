@@ -1,0 +1,349 @@
+import CoreSupport
+import NIOCore
+import Testing
+@testable import ICECore
+
+let addrA = TransportAddress(10, 0, 0, 1, port: 5000)
+let addrB = TransportAddress(10, 0, 0, 2, port: 6000)
+
+@Suite("ICE agent: two agents in virtual time")
+struct ICEAgentTests {
+    /// Full controlling ↔ full controlled on a zero-delay network: the first check leaves at the
+    /// very instant both descriptions are applied, and both ends select the same pair without any
+    /// virtual time passing (no timers on the setup path, performance.md G2).
+    @Test func fullControllingToFullControlled() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlling, seed: 1))
+        let b = net.add(makeAgent(role: .controlled, seed: 2))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        let t0 = net.now
+
+        net.agents[a].setRemoteDescription(credentials: net.agents[b].localCredentials, candidates: net.candidates(of: b), now: t0)
+        // The first check exists right after applying the remote description, at the same `now`.
+        let first = net.agents[a].pollTransmit()
+        #expect(first != nil)
+        #expect(first?.destination == addrB.socketAddress)
+        let check = try? STUNMessage.decode(first!.bytes)
+        #expect(check?.type == .bindingRequest)
+        #expect(check?.useCandidate == true)
+        #expect(check?.iceControlling == net.agents[a].tieBreaker)
+        #expect(check?.username == net.agents[b].localCredentials.ufrag + ":" + net.agents[a].localCredentials.ufrag)
+        // Put it on the wire.
+        net.inFlight.append(.init(deliverAt: t0, bytes: first!.bytes, from: addrA, to: addrB, sender: a))
+        net.agents[b].setRemoteDescription(credentials: net.agents[a].localCredentials, candidates: net.candidates(of: a), now: t0)
+
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        let sa = net.selected(a), sb = net.selected(b)
+        #expect(sa?.remoteAddress == addrB.socketAddress)
+        #expect(sb?.remoteAddress == addrA.socketAddress)
+        #expect(sa?.nominated == true && sb?.nominated == true)
+        #expect(net.now == t0)
+        #expect(net.agents[a].statistics.selectedAt == t0)
+        #expect(net.agents[b].statistics.selectedAt == t0)
+        #expect(net.agents[a].state == .connected && net.agents[b].state == .connected)
+        #expect(net.eventList(a).contains { $0.isConnected })
+        #expect(net.eventList(b).contains { $0.isConnected })
+        #expect(net.agents[a].hasConsent)
+    }
+
+    /// With a realistic delay the nomination takes about one round trip plus the triggered
+    /// check, and no retransmission is needed.
+    @Test func fullPairWithDelaySelectsWithinTwoRoundTrips() {
+        var net = InMemoryNetwork()
+        net.delay = .milliseconds(20)
+        let a = net.add(makeAgent(role: .controlling, seed: 3))
+        let b = net.add(makeAgent(role: .controlled, seed: 4))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        let t0 = net.now
+        net.exchange(a, b)
+        net.run(for: .seconds(2)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.now - t0 <= .milliseconds(80))
+    }
+
+    /// Full controlling ↔ lite: the lite agent never sends a request, answers with
+    /// XOR-MAPPED-ADDRESS and selects on USE-CANDIDATE.
+    @Test func fullControllingToLite() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlling, seed: 5))
+        let b = net.add(makeAgent(.lite, role: .controlling, seed: 6))
+        #expect(net.agents[b].role == .controlled)
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        net.exchange(a, b)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.selected(b)?.nominated == true)
+        #expect(net.selected(b)?.remoteAddress == addrA.socketAddress)
+        let fromLite = net.sent.filter { $0.sender == b }.compactMap { $0.message }
+        #expect(!fromLite.isEmpty)
+        #expect(fromLite.allSatisfy { $0.type == .bindingSuccess })
+        #expect(fromLite.first?.xorMappedAddress == addrA)
+        // Consent: the full agent keeps checking, the lite one keeps answering; no loss in a minute.
+        net.run(for: .seconds(60))
+        #expect(!net.eventList(a).contains { $0.isConsentLost })
+        #expect(!net.eventList(b).contains { $0.isConsentLost })
+        #expect(net.agents[a].statistics.consentChecksSent >= 10)
+    }
+
+    /// verto.js browsers check before their answer reaches the server: the lite server answers
+    /// checks before it has the remote credentials, and selects provisionally then on nomination.
+    @Test func liteAnswersChecksBeforeRemoteDescription() {
+        var net = InMemoryNetwork()
+        let browser = net.add(makeAgent(role: .controlling, seed: 7))
+        let server = net.add(makeAgent(.lite, role: .controlled, seed: 8))
+        net.addHost(browser, addrA)
+        net.addHost(server, addrB)
+        net.agents[browser].setRemoteDescription(credentials: net.agents[server].localCredentials,
+                                                 candidates: net.candidates(of: server), now: net.now)
+        net.run(for: .seconds(1)) { $0.bothSelected(browser, server) }
+        #expect(net.agents[server].remoteCredentials == nil)
+        #expect(net.bothSelected(browser, server))
+        #expect(net.selected(server)?.remoteAddress == addrA.socketAddress)
+        let remoteCandidates = net.agents[server].remoteCandidates
+        #expect(remoteCandidates.count == 1 && remoteCandidates.first?.type == .prflx)
+    }
+
+    /// Lite provisional selection: a check without USE-CANDIDATE (from a controlled-looking full
+    /// peer) selects provisionally; the later nominated check confirms.
+    @Test func liteProvisionalThenNominated() {
+        var net = InMemoryNetwork()
+        let full = net.add(makeAgent(role: .controlled, seed: 9))
+        let lite = net.add(makeAgent(.lite, role: .controlled, seed: 10))
+        net.addHost(full, addrA)
+        net.addHost(lite, addrB)
+        net.exchange(full, lite)
+        net.run(for: .milliseconds(10)) { $0.selected(1) != nil }
+        #expect(net.selected(lite)?.nominated == false)
+        // A check with USE-CANDIDATE on the same 5-tuple confirms the pair.
+        var random = AnyRandomSource.seeded(99)
+        let creds = net.agents[lite].localCredentials, mine = net.agents[full].localCredentials
+        let check = STUNMessage(type: .bindingRequest, transactionID: .random(using: &random),
+                                attributes: [.username(creds.ufrag + ":" + mine.ufrag), .priority(1), .iceControlling(1), .useCandidate])
+        let bytes = try! check.encode(password: creds.password)
+        let r = net.agents[lite].handleDatagram(bytes, from: addrA.socketAddress, localCandidate: ICELocalCandidateID(0), now: net.now)
+        #expect(r == .handled)
+        #expect(net.selected(lite)?.nominated == true)
+    }
+
+    /// FreeSWITCH-like peer: full controlling, ordinary checks at most once per second, 1 s RTO,
+    /// and it drops our checks until our answer reaches it 200 ms later. We retry quickly and answer
+    /// its first check with a triggered check, so ICE completes right after it gets our answer
+    /// instead of on its 1 s cadence.
+    @Test func freeSwitchLikeControllingPeer() {
+        var net = InMemoryNetwork()
+        net.delay = .milliseconds(1)
+        let us = net.add(makeAgent(role: .controlled, seed: 11))
+        let fs = net.add(makeAgent(role: .controlling, seed: 12) {
+            $0.pacing = .seconds(1)
+            $0.initialRTO = .seconds(1)
+            $0.maximumRTO = .seconds(1)
+        })
+        net.addHost(us, addrA)
+        net.addHost(fs, addrB)
+        let t0 = net.now
+        let answerArrives = t0 + .milliseconds(200)
+        net.dropFilter = { p, now in p.to == addrB && now < answerArrives }
+        net.agents[us].setRemoteDescription(credentials: net.agents[fs].localCredentials, candidates: net.candidates(of: fs), now: t0)
+        net.run(until: answerArrives)
+        #expect(net.selected(us) == nil)
+        #expect(net.agents[us].statistics.retransmissions >= 2)
+        net.agents[fs].setRemoteDescription(credentials: net.agents[us].localCredentials, candidates: net.candidates(of: us), now: net.now)
+        net.run(for: .seconds(3)) { $0.bothSelected(us, fs) }
+        #expect(net.bothSelected(us, fs))
+        #expect(net.now - answerArrives <= .milliseconds(10))
+        #expect(net.selected(us)?.nominated == true)
+    }
+
+    /// Seeded loss: retransmissions get both sides through.
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
+    func retransmissionUnderLoss(seed: UInt64) {
+        var net = InMemoryNetwork()
+        net.delay = .milliseconds(5)
+        net.loss = 0.3
+        net.rng = SeededGenerator(seed: seed)
+        let a = net.add(makeAgent(role: .controlling, seed: seed * 10))
+        let b = net.add(makeAgent(role: .controlled, seed: seed * 10 + 1))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        net.exchange(a, b)
+        net.run(for: .seconds(10)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.selected(a)?.remoteAddress == addrB.socketAddress)
+        #expect(net.selected(b)?.remoteAddress == addrA.socketAddress)
+    }
+
+    /// The retransmission schedule: 50 ms doubling to 500 ms, 10 transmissions, then the pair
+    /// fails and ICE reports it.
+    @Test func unreachablePeerFails() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlling, seed: 13))
+        net.addHost(a, addrA)
+        let ghost = ICECandidate(foundation: "1", priority: ICECandidate.priority(type: .host), address: TransportAddress(10, 9, 9, 9, port: 9), type: .host)
+        var random = AnyRandomSource.seeded(5)
+        let t0 = net.now
+        net.agents[a].setRemoteDescription(credentials: .random(using: &random), candidates: [ghost], now: t0)
+        net.run(for: .seconds(10)) { n in n.eventList(0).contains { $0.failure != nil } }
+        let times = net.sent.filter { $0.sender == a }.map { ($0.at - t0).nanoseconds / 1_000_000 }
+        #expect(times == [0, 50, 150, 350, 750, 1250, 1750, 2250, 2750, 3250])
+        #expect(net.eventList(a).compactMap(\.failure) == [.allPairsFailed])
+        #expect(net.now - t0 == .milliseconds(3750))
+        #expect(net.agents[a].state == .failed)
+    }
+
+    /// Both agents think they are controlling: the 487 / tie-breaker rules leave exactly one
+    /// controlling agent and both select the same pair.
+    @Test(arguments: [ICERole.controlling, .controlled])
+    func roleConflictResolved(role: ICERole) {
+        var net = InMemoryNetwork()
+        net.delay = .milliseconds(2)
+        let a = net.add(makeAgent(role: role, seed: 21))
+        let b = net.add(makeAgent(role: role, seed: 22))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        net.exchange(a, b)
+        net.run(for: .seconds(5)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.agents[a].role != net.agents[b].role)
+        let changed = net.eventList(a).filter(\.isRoleChanged).count + net.eventList(b).filter(\.isRoleChanged).count
+        #expect(changed >= 1)
+        // The higher tie-breaker wins the controlling role (RFC 8445 §7.3.1.1).
+        let winner = net.agents[a].tieBreaker > net.agents[b].tieBreaker ? a : b
+        #expect(net.agents[winner].role == .controlling)
+        #expect(net.agents[a].statistics.roleConflicts + net.agents[b].statistics.roleConflicts >= 1)
+    }
+
+    /// The controlled agent sits behind a NAT and advertises only its private host address. The
+    /// controlling agent learns the NAT address as a peer-reflexive candidate from the incoming
+    /// check and nominates it; the controlled agent learns its own mapped address.
+    @Test func peerReflexiveLearning() {
+        var net = InMemoryNetwork()
+        net.delay = .milliseconds(3)
+        let a = net.add(makeAgent(role: .controlling, seed: 31))
+        let b = net.add(makeAgent(role: .controlled, seed: 32))
+        net.addHost(a, addrA)
+        let privateB = TransportAddress(192, 168, 1, 20, port: 6000)
+        let publicB = TransportAddress(203, 0, 113, 5, port: 40000)
+        net.addHost(b, privateB)
+        net.nat[privateB] = publicB
+        net.exchange(a, b)
+        net.run(for: .seconds(5)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.selected(a)?.remote.type == .prflx)
+        #expect(net.selected(a)?.remoteAddress == publicB.socketAddress)
+        #expect(net.eventList(a).contains { if case .peerReflexiveCandidate(let c) = $0 { c.transportAddress == publicB } else { false } })
+        #expect(net.eventList(b).contains { if case .localPeerReflexiveCandidate(let c) = $0 { c.transportAddress == publicB } else { false } })
+        #expect(net.agents[a].statistics.peerReflexiveLearned == 1)
+    }
+
+    /// A browser offering only an mDNS `.local` candidate: the candidate is rejected and counted,
+    /// and the browser is still reached once it checks us (peer-reflexive).
+    @Test func mdnsCandidateRejectedButPeerStillReached() {
+        var net = InMemoryNetwork()
+        let server = net.add(makeAgent(role: .controlled, seed: 41))
+        let browser = net.add(makeAgent(role: .controlling, seed: 42))
+        net.addHost(server, addrA)
+        net.addHost(browser, addrB)
+        let mdns = ICECandidate(foundation: "1", transport: .udp, priority: ICECandidate.priority(type: .host),
+                                address: ICEConnectionAddress(host: "0a1b2c3d-1111-2222-3333-444455556666.local", port: 6000), type: .host)
+        #expect(mdns.address.isMDNS)
+        let results = net.agents[server].setRemoteDescription(credentials: net.agents[browser].localCredentials,
+                                                              candidates: [mdns], now: net.now)
+        #expect(results == [.rejected(.mdnsHostname)])
+        #expect(net.agents[server].statistics.mdnsCandidatesRejected == 1)
+        #expect(net.agents[server].checklist.isEmpty)
+        net.agents[browser].setRemoteDescription(credentials: net.agents[server].localCredentials,
+                                                 candidates: net.candidates(of: server), now: net.now)
+        net.run(for: .seconds(1)) { $0.bothSelected(server, browser) }
+        #expect(net.bothSelected(server, browser))
+        #expect(net.selected(server)?.remote.type == .prflx)
+    }
+
+    @Test func otherUnusableCandidatesRejected() {
+        var agent = makeAgent(role: .controlling, seed: 43)
+        let now = NIODeadline.uptimeNanoseconds(0)
+        agent.addHostCandidate(addrA, now: now)
+        let p = ICECandidate.priority(type: .host)
+        let tcp = ICECandidate(foundation: "2", transport: .tcp, priority: p, address: .ip(addrB), type: .host)
+        let rtcp = ICECandidate(foundation: "3", component: 2, priority: p, address: addrB, type: .host)
+        let name = ICECandidate(foundation: "4", transport: .udp, priority: p, address: ICEConnectionAddress(host: "media.example.com", port: 1), type: .host)
+        let zeroPort = ICECandidate(foundation: "5", priority: p, address: TransportAddress(10, 0, 0, 3, port: 0), type: .host)
+        let good = ICECandidate(foundation: "6", priority: p, address: addrB, type: .host)
+        let v6 = ICECandidate(foundation: "7", priority: p, address: TransportAddress(literal: "2001:db8::1", port: 7)!, type: .host)
+        #expect(agent.addRemoteCandidate(tcp, now: now) == .rejected(.unsupportedTransport))
+        #expect(agent.addRemoteCandidate(rtcp, now: now) == .rejected(.unsupportedComponent))
+        #expect(agent.addRemoteCandidate(name, now: now) == .rejected(.unresolvedHostname))
+        #expect(agent.addRemoteCandidate(zeroPort, now: now) == .rejected(.invalidAddress))
+        #expect(agent.addRemoteCandidate(good, now: now) == .added)
+        #expect(agent.addRemoteCandidate(good, now: now) == .duplicate)
+        #expect(agent.addRemoteCandidate(v6, now: now) == .added)
+        #expect(agent.statistics.otherCandidatesRejected == 4)
+        // IPv6 remote with only an IPv4 host: no pair (same-family pairing, RFC 8445 §6.1.2.2).
+        #expect(agent.checklist.count == 1)
+        // No credentials yet: nothing is sent.
+        #expect(agent.pollTransmit() == nil)
+    }
+
+    /// Pacing: with three remote candidates the first check leaves at once and the others follow
+    /// Ta apart, best pair first.
+    @Test func checksArePacedAndOrdered() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlling, seed: 51) { $0.pacing = .milliseconds(5) })
+        net.addHost(a, addrA)
+        var random = AnyRandomSource.seeded(52)
+        let remotes = (1...3).map { i in
+            ICECandidate(foundation: "\(i)", priority: ICECandidate.priority(type: .host, localPreference: UInt16(1000 * i)),
+                         address: TransportAddress(10, 0, 1, UInt8(i), port: 7000), type: .host)
+        }
+        let t0 = net.now
+        net.agents[a].setRemoteDescription(credentials: .random(using: &random), candidates: remotes, now: t0)
+        net.run(for: .milliseconds(12))
+        let firsts = net.sent.filter { $0.sender == a }.prefix(3)
+        #expect(firsts.map { ($0.at - t0).nanoseconds / 1_000_000 } == [0, 5, 10])
+        #expect(firsts.map(\.to) == [remotes[2], remotes[1], remotes[0]].compactMap(\.transportAddress))
+    }
+
+    /// ICE restart: new credentials on both sides, the old ones are refused, and a new pair is
+    /// selected.
+    @Test func iceRestart() {
+        var net = InMemoryNetwork()
+        net.delay = .milliseconds(1)
+        let a = net.add(makeAgent(role: .controlling, seed: 61))
+        let b = net.add(makeAgent(role: .controlled, seed: 62))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        net.exchange(a, b)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        let oldB = net.agents[b].localCredentials
+
+        var random = AnyRandomSource.seeded(63)
+        net.agents[a].restart(localCredentials: .random(using: &random), now: net.now)
+        net.agents[b].restart(localCredentials: .random(using: &random), now: net.now)
+        #expect(net.agents[a].selectedPair == nil && net.agents[a].state == .new)
+        #expect(net.agents[b].localCredentials != oldB)
+        let connectedBefore = net.eventList(a).filter(\.isConnected).count
+        net.exchange(a, b)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.eventList(a).filter(\.isConnected).count == connectedBefore + 1)
+
+        // A check made with the old credentials is now refused with 401.
+        let stale = STUNMessage(type: .bindingRequest, transactionID: .random(using: &random),
+                                attributes: [.username(oldB.ufrag + ":x"), .priority(1), .iceControlling(1)])
+        let r = net.agents[b].handleDatagram(try! stale.encode(password: oldB.password), from: addrA.socketAddress,
+                                             localCandidate: ICELocalCandidateID(0), now: net.now)
+        #expect(r == .answeredWithError(401))
+    }
+
+    @Test func pairPriorityFormula() {
+        // RFC 8445 §6.1.2.3 with G = controlling, D = controlled.
+        #expect(candidatePairPriority(controlling: 10, controlled: 20) == (10 << 32) + 40)
+        #expect(candidatePairPriority(controlling: 20, controlled: 10) == (10 << 32) + 40 + 1)
+        #expect(ICECandidate.priority(type: .host, localPreference: 65535, component: 1) == 2_130_706_431)
+        #expect(ICECandidate.priority(type: .host, localPreference: 65535, component: 2) == 2_130_706_430)
+        #expect(ICECandidate.priority(type: .srflx, localPreference: 65535, component: 1) == 1_694_498_815)
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import ICECore
-
-@Test func iceCoreBuilds() { _ = ICECoreModule.self }

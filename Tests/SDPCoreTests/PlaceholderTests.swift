@@ -1,4 +1,0 @@
-import Testing
-@testable import SDPCore
-
-@Test func sDPCoreBuilds() { _ = SDPCoreModule.self }
