@@ -1,4 +1,0 @@
-import Testing
-@testable import MediaCore
-
-@Test func mediaCoreBuilds() { _ = (any AudioEncoder).self }

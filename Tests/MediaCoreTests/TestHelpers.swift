@@ -1,0 +1,3 @@
+import CoreSupport
+
+typealias SeededGenerator = CoreSupport.SeededGenerator
