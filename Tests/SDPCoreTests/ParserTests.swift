@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SDPCore
 
@@ -293,5 +294,3 @@ struct CandidateFingerprintTests {
         #expect(!ICECredentials(ufrag: "ab-d", pwd: "uK8IlylxzDMUhrkVzdmj0M+v").isValid)
     }
 }
-
-import Foundation
