@@ -33,6 +33,10 @@ public struct LocalAudioEndpoint: Sendable, Equatable {
         self.sessionVersion = sessionVersion
     }
 
+    /// Increments `sessionVersion`: call before writing each new offer or answer of the same
+    /// session, e.g. a hold re-offer (RFC 3264 §8, RFC 8866 §5.2).
+    public mutating func bumpVersion() { sessionVersion &+= 1 }
+
     /// A new endpoint with random ICE credentials, SSRC, CNAME and session id from `generator`
     /// (inject `AnyRandomSource.system` in production, a seeded one in tests).
     public static func generate(

@@ -138,6 +138,22 @@ public struct SDPCandidate: Sendable, Equatable, Hashable, CustomStringConvertib
     /// True for UDP candidates (the only transport FreeSWITCH uses, verto-protocol.md §5.3).
     public var isUDP: Bool { SDPText.equalsIgnoringCase(transport, "udp") }
 
+    /// True when the address is an IPv6 literal.
+    public var isIPv6: Bool { address.contains(":") }
+
+    /// True when the address is a browser's mDNS name (`<uuid>.local`, RFC 8839 §5.1 allows FQDNs);
+    /// FreeSWITCH ignores these (verto-protocol.md §5.3).
+    public var isMDNS: Bool {
+        address.utf8.count > 6 && SDPText.equalsIgnoringCase(address.suffix(6), ".local")
+    }
+
+    /// True when the address is an IPv4 dotted quad or an IPv6 literal rather than a name.
+    public var hasIPLiteralAddress: Bool {
+        if isIPv6 { return address.utf8.allSatisfy { c in (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c == 46 || c == 37 } }
+        let parts = SDPText.split(Substring(address), UInt8(ascii: "."))
+        return parts.count == 4 && parts.allSatisfy { $0.utf8.count <= 3 && SDPText.unsigned($0, max: 255) != nil }
+    }
+
     /// The value of the extension named `name`, if present.
     public func extensionValue(_ name: String) -> String? {
         extensions.first { SDPText.equalsIgnoringCase($0.name, name) }?.value

@@ -9,6 +9,26 @@ struct AnswerTests {
         try AudioOfferAnswer.makeAnswer(to: SDPFixtures.parsed(name), local: local, options: options)
     }
 
+    static let offerFixtures = SDPFixtures.names.filter { $0.hasSuffix("-offer.sdp") && !$0.contains("answer") }
+
+    @Test("every offer fixture is answered the way Chromium and FreeSWITCH require", arguments: offerFixtures)
+    func everyOfferIsAnswered(name: String) throws {
+        let offer = try SDPFixtures.parsed(name)
+        let a = try AudioOfferAnswer.makeAnswer(to: offer, local: local)
+        #expect(try SDPParser.parse(a.answer.text) == a.answer)
+        #expect(a.answer.media.count == offer.media.count)
+        let m = a.answer.media[a.negotiated.mediaIndex]
+        let offered = offer.media[a.negotiated.mediaIndex]
+        #expect(m.setup == .active)  // never actpass in an answer
+        #expect(m.fingerprints == [SDPFixtures.fingerprint])
+        #expect(m.rtcpMux == offered.rtcpMux)
+        #expect(m.mid == offered.mid)  // echoed exactly, or absent
+        #expect(m.proto == offered.proto)
+        #expect(m.formats.first == String(a.negotiated.codec.payloadType))
+        #expect(m.formats.count == (a.negotiated.telephoneEvent == nil ? 1 : 2))
+        #expect(offered.formats.contains(m.formats[0]))
+    }
+
     @Test func chromeOfferGetsOpusAndTelephoneEvent48k() throws {
         let a = try answer("chrome-offer.sdp")
         let n = a.negotiated

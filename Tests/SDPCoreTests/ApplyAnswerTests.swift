@@ -95,7 +95,12 @@ struct ApplyAnswerTests {
     @Test func holdRoundTripThroughOurAnswerer() throws {
         var o = AudioOfferOptions()
         o.direction = .sendonly
-        let held = AudioOfferAnswer.makeOffer(local: local, options: o)
+        var e = local
+        e.bumpVersion()
+        let held = AudioOfferAnswer.makeOffer(local: e, options: o)
+        #expect(held.origin.sessionVersion == "3")
+        #expect(held.origin.sessionID == offer.origin.sessionID)
+        #expect(held.media[0].iceUfrag == offer.media[0].iceUfrag)  // same ICE session: no restart
         let a = try AudioOfferAnswer.makeAnswer(to: held, local: SDPFixtures.endpoint(seed: 13))
         #expect(a.answer.media[0].direction == .recvonly)
         #expect(try AudioOfferAnswer.applyAnswer(a.answer, to: held).direction == .sendonly)

@@ -1,3 +1,4 @@
+import CoreSupport
 import Foundation
 import TestSupport
 @testable import SDPCore
@@ -52,5 +53,3 @@ enum SDPFixtures {
         return s
     }
 }
-
-import CoreSupport

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SDPCore
 
@@ -223,6 +224,16 @@ struct CandidateFingerprintTests {
         #expect(SDPCandidate(attributeValue: text) == nil)
     }
 
+    @Test func candidateAddressKinds() throws {
+        let chrome = try SDPFixtures.parsed("chrome-offer.sdp").media[0].candidates
+        #expect(chrome.map(\.hasIPLiteralAddress) == [true, true, false, true, true])
+        #expect(chrome.map(\.isMDNS) == [false, false, true, false, false])
+        #expect(chrome.map(\.isIPv6) == [false, true, false, false, false])
+        for bad in ["256.1.1.1", "1.2.3", "host.example", "1.2.3.4.5", "01234.1.1.1"] {
+            #expect(!SDPCandidate(foundation: "1", priority: 1, address: bad, port: 1, type: .host).hasIPLiteralAddress, "\(bad)")
+        }
+    }
+
     @Test func candidatePriorityFormula() {
         // RFC 8445 §5.1.2.1 with the recommended type preferences (host 126, srflx 100, relay 0).
         #expect(SDPCandidate.priority(typePreference: 126, localPreference: 65535, component: 1) == 2_130_706_431)
@@ -283,5 +294,3 @@ struct CandidateFingerprintTests {
         #expect(!ICECredentials(ufrag: "ab-d", pwd: "uK8IlylxzDMUhrkVzdmj0M+v").isValid)
     }
 }
-
-import Foundation
