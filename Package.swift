@@ -12,7 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "VertoPhoneCores", targets: [
-            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore",
+            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore", "PeerCore",
         ]),
         .executable(name: "vertophone", targets: ["vertophone"]),
     ],
@@ -59,6 +59,11 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strict),
 
+        .target(name: "PeerCore", dependencies: [
+            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "ICECore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
+
         // L2: thin NIO shells.
         .target(name: "VertoNIO", dependencies: [
             "VertoCore", "CoreSupport",
@@ -98,6 +103,10 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: strict),
         .testTarget(name: "MediaNIOTests", dependencies: ["MediaNIO", "CoreSupport"], swiftSettings: strict),
+        .testTarget(name: "PeerCoreTests", dependencies: [
+            "PeerCore", "MediaNIO", "MediaCore", "SDPCore", "TestSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

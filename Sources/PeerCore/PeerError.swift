@@ -1,0 +1,34 @@
+import CryptoCore
+import ICECore
+import SDPCore
+import SRTPCore
+
+/// Errors of PeerCore.
+public enum PeerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The remote SDP could not be used.
+    case sdp(SDPError)
+    /// The remote fingerprint is missing or malformed.
+    case badFingerprint(String)
+    /// ICE found no working pair, or consent was lost.
+    case ice(String)
+    /// The DTLS handshake failed (e.g. fingerprint mismatch).
+    case dtls(CryptoError)
+    /// SRTP could not be keyed.
+    case srtp(SRTPError)
+    /// A codec could not be created.
+    case codec(String)
+    /// The call was made in a state that does not allow it.
+    case invalidState(String)
+
+    public var description: String {
+        switch self {
+        case .sdp(let e): return "SDP: \(e)"
+        case .badFingerprint(let s): return "bad remote fingerprint: \(s)"
+        case .ice(let s): return "ICE: \(s)"
+        case .dtls(let e): return "DTLS: \(e)"
+        case .srtp(let e): return "SRTP: \(e)"
+        case .codec(let s): return "codec: \(s)"
+        case .invalidState(let s): return "invalid state: \(s)"
+        }
+    }
+}

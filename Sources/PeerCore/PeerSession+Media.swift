@@ -1,0 +1,227 @@
+import CoreSupport
+import MediaCore
+import NIOCore
+import OpusCodec
+import RTPCore
+import SRTPCore
+
+extension PeerSession {
+    // MARK: - Sending (RFC 3550 §5, RFC 3551 §4.1 marker rule, RFC 4733 events)
+
+    /// Sends one frame of PCM (`audioFormat`, normally 20 ms). Frames offered before the session is
+    /// connected are dropped and counted. While a DTMF event is being sent the frame is replaced by
+    /// telephone-event packets (RFC 4733 §2.5.1).
+    public func sendAudio(_ pcm: UnsafeBufferPointer<Int16>, now: NIODeadline) {
+        guard state == .connected, let srtp, let destination = mediaDestination, var packetizer, let encoder else {
+            statistics.framesDroppedBeforeConnected += 1
+            return
+        }
+        defer { self.packetizer = packetizer }
+        let samples = pcm.count / max(1, encoder.channels) * encoder.rtpClockRate / max(1, encoder.sampleRate)
+        guard sending else {
+            packetizer.skipSilence(samples: samples)
+            return
+        }
+        if dtmfSender != nil, let te = negotiated?.telephoneEvent,
+           case .event(let event) = dtmfSender!.tick(mediaTimestamp: packetizer.timestamp) {
+            var payload = [UInt8](repeating: 0, count: TelephoneEvent.length)
+            _ = payload.withUnsafeMutableBytes { try? event.event.write(into: $0) }
+            if event.event.isEnd { statistics.dtmfSent += 1 }
+            for _ in 0..<event.transmissions {
+                let header = packetizer.nextEventHeader(payloadType: te.payloadType, timestamp: event.timestamp, marker: event.marker)
+                enqueueRTP(header: header, payload: payload, srtp: srtp, to: destination, now: now)
+            }
+            packetizer.advance(samples: samples)
+            return
+        }
+        let length: Int
+        do {
+            length = try payloadScratch.withUnsafeMutableBytes { try encoder.encode(pcm: pcm, into: $0) }
+        } catch {
+            packetizer.skipSilence(samples: samples)
+            return
+        }
+        // A 1–2 byte Opus frame is DTX silence (RFC 6716 §3.1): not sent; the next packet starts a talkspurt.
+        if length <= 2, encoder is OpusEncoder {
+            packetizer.skipSilence(samples: samples)
+            return
+        }
+        let header = packetizer.nextAudioHeader(samples: samples, payloadLength: length)
+        enqueueRTP(header: header, payload: payloadScratch[0..<length], srtp: srtp, to: destination, now: now)
+    }
+
+    /// Array convenience.
+    public func sendAudio(_ pcm: [Int16], now: NIODeadline) {
+        pcm.withUnsafeBufferPointer { sendAudio($0, now: now) }
+    }
+
+    /// Queues DTMF digits as RFC 4733 events (sent in place of audio by the next `sendAudio` calls).
+    public func sendDTMF(_ digits: [DTMFDigit], duration: TimeAmount? = nil) throws(PeerError) {
+        guard dtmfSender != nil else { throw .invalidState("telephone-event was not negotiated") }
+        for d in digits { dtmfSender!.enqueue(d, duration: duration) }
+    }
+
+    /// Whether RFC 4733 DTMF can be sent on this session.
+    public var canSendDTMF: Bool { dtmfSender != nil }
+
+    private func enqueueRTP<C: Collection<UInt8>>(header: RTPHeader, payload: C, srtp: SRTPSession, to: SocketAddress,
+                                                  now: NIODeadline) {
+        let total = header.serializedLength + payload.count
+        guard total + SRTPContext.maxTrailer <= packetScratch.count else { return }
+        let n: Int? = packetScratch.withUnsafeMutableBytes { buf -> Int? in
+            guard let h = try? header.write(into: buf) else { return nil }
+            var o = h
+            for b in payload { buf[o] = b; o += 1 }
+            return try? srtp.outbound.protectRTP(buf, length: o)
+        }
+        guard let n else { return }
+        outbox.append((Array(packetScratch[0..<n]), to))
+        statistics.packetsSent += 1
+        statistics.bytesSent += total
+        if milestones.firstRTPSent == nil { milestones.firstRTPSent = now }
+    }
+
+    // MARK: - Receiving
+
+    func receiveRTP(_ datagram: UnsafeMutableRawBufferPointer, now: NIODeadline) {
+        guard let srtp, let negotiated else { statistics.unknownDatagrams += 1; return }
+        let length: Int
+        do { length = try srtp.inbound.unprotectRTP(datagram, length: datagram.count) } catch {
+            statistics.srtpFailures += 1
+            return
+        }
+        let bytes = UnsafeRawBufferPointer(rebasing: datagram[0..<length])
+        guard let packet = try? RTPPacket(parsing: bytes) else { statistics.malformed += 1; return }
+        statistics.packetsReceived += 1
+        statistics.bytesReceived += length
+        if milestones.firstRTPReceived == nil { milestones.firstRTPReceived = now }
+
+        if let te = negotiated.telephoneEvent, packet.payloadType == te.payloadType {
+            guard let event = try? TelephoneEvent(parsing: UnsafeRawBufferPointer(rebasing: bytes[packet.payloadRange])) else {
+                statistics.malformed += 1
+                return
+            }
+            if let d = dtmfReceiver.receive(event, timestamp: packet.timestamp, marker: packet.marker) {
+                statistics.dtmfReceived += 1
+                events.append(.dtmf(d.digit))
+            }
+            return
+        }
+        guard packet.payloadType == negotiated.codec.payloadType, let jitter else { statistics.malformed += 1; return }
+        if receiveStats == nil || receiveStats?.ssrc != packet.ssrc {
+            receiveStats = ReceiveStatistics(ssrc: packet.ssrc, clockRate: Int(negotiated.codec.clockRate))
+        }
+        _ = receiveStats?.record(sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp, arrival: now)
+        jitter.insert(packet, in: bytes, now: now)
+        // No prefetch: the first packet is decoded at once, then playout ticks every frame.
+        if nextPlayout == nil { playout(now: now) }
+    }
+
+    func playout(now: NIODeadline) {
+        guard let jitter, let decoder else { return }
+        let step = configuration.frameDuration
+        if let p = nextPlayout, now - p < .milliseconds(200) {
+            nextPlayout = p + step
+        } else {
+            nextPlayout = now + step
+        }
+        let perChannel = jitter.configuration.samplesPerFrame * decoder.sampleRate / max(1, jitter.configuration.clockRate)
+        let result = jitter.playout(now: now)
+        let decoded: (Int, DecodedFrame.Origin, UInt32)?
+        do {
+            decoded = try pcmScratch.withUnsafeMutableBufferPointer { pcm -> (Int, DecodedFrame.Origin, UInt32)? in
+                switch result {
+                case .decode(let f):
+                    let n = try jitter.withPayload(of: f) { try decoder.decode(payload: $0, into: pcm) }
+                    return (n, .decoded, f.timestamp)
+                case .recover(let next):
+                    let n = try jitter.withPayload(of: next) { try decoder.recover(samplesPerChannel: perChannel, fromNext: $0, into: pcm) }
+                    return (n, .recovered, next.timestamp &- UInt32(jitter.configuration.samplesPerFrame))
+                case .conceal(let ts):
+                    return (try decoder.conceal(samplesPerChannel: perChannel, into: pcm), .concealed, ts)
+                case .wait:
+                    return nil
+                }
+            }
+        } catch {
+            statistics.malformed += 1
+            decoded = nil
+        }
+        guard let (n, origin, ts) = decoded, n > 0 else { return }
+        switch origin {
+        case .decoded:
+            statistics.framesDecoded += 1
+            if milestones.firstFrameDecoded == nil { milestones.firstFrameDecoded = now }
+        case .concealed: statistics.framesConcealed += 1
+        case .recovered: statistics.framesRecovered += 1
+        }
+        if frames.count >= maxQueuedFrames { _ = frames.popFirst() }
+        frames.append(DecodedFrame(samples: Array(pcmScratch[0..<(n * decoder.channels)]), sampleRate: decoder.sampleRate,
+                                   channels: decoder.channels, timestamp: ts, origin: origin))
+    }
+
+    // MARK: - RTCP (RFC 3550 §6)
+
+    func receiveRTCP(_ datagram: UnsafeMutableRawBufferPointer, now: NIODeadline) {
+        guard let srtp else { statistics.unknownDatagrams += 1; return }
+        let length: Int
+        do { length = try srtp.inbound.unprotectRTCP(datagram, length: datagram.count) } catch {
+            statistics.srtpFailures += 1
+            return
+        }
+        guard let compound = try? RTCPCompoundPacket(parsing: UnsafeRawBufferPointer(rebasing: datagram[0..<length]),
+                                                     requireReportFirst: false) else {
+            statistics.malformed += 1
+            return
+        }
+        statistics.rtcpReceived += 1
+        let arrival = NTPTimestamp(now)
+        for p in compound.packets {
+            var blocks: [RTCPReportBlock] = []
+            switch p {
+            case .senderReport(let sr):
+                if sr.ssrc == receiveStats?.ssrc { receiveStats?.receivedSenderReport(ntpTimestamp: sr.ntpTimestamp, arrival: now) }
+                blocks = sr.reportBlocks
+            case .receiverReport(let rr):
+                blocks = rr.reportBlocks
+            default:
+                continue
+            }
+            for b in blocks where b.ssrc == localEndpoint.ssrc {
+                statistics.remoteFractionLost = b.fractionLost
+                statistics.remoteCumulativeLost = b.cumulativeLost
+                if let rtt = b.roundTripTime(arrival: arrival) { statistics.roundTripTime = rtt }
+            }
+        }
+    }
+
+    func sendRTCP(now: NIODeadline) {
+        // RFC 3550 §6.3.1: randomise the interval to [0.5, 1.5] × the nominal one.
+        let nominal = configuration.rtcpInterval.nanoseconds
+        nextRTCP = now + .nanoseconds(Int64.random(in: (nominal / 2)...(nominal * 3 / 2), using: &random))
+        guard state == .connected, let srtp, let destination = mediaDestination else { return }
+        var blocks: [RTCPReportBlock] = []
+        if let b = receiveStats?.makeReportBlock(now: now) { blocks.append(b) }
+        if let rs = receiveStats {
+            statistics.packetsLost = rs.cumulativeLost
+            statistics.jitter = rs.jitter
+        }
+        var packets: [RTCPPacket] = []
+        if let p = packetizer, statistics.packetsSent > packetsSentAtLastReport {
+            packets.append(.senderReport(RTCPSenderReport(ssrc: localEndpoint.ssrc, ntpTimestamp: NTPTimestamp(now),
+                                                          rtpTimestamp: p.timestamp, packetCount: p.packetCount,
+                                                          octetCount: p.octetCount, reportBlocks: blocks)))
+        } else {
+            packets.append(.receiverReport(RTCPReceiverReport(ssrc: localEndpoint.ssrc, reportBlocks: blocks)))
+        }
+        packetsSentAtLastReport = statistics.packetsSent
+        packets.append(.sourceDescription(RTCPSourceDescription(ssrc: localEndpoint.ssrc, cname: localEndpoint.cname)))
+        guard var bytes = try? RTCPCompoundPacket(packets).serialize() else { return }
+        let plain = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: SRTPContext.maxTrailer))
+        guard let n = try? bytes.withUnsafeMutableBytes({ b throws(SRTPError) -> Int in try srtp.outbound.protectRTCP(b, length: plain) })
+        else { return }
+        outbox.append((Array(bytes[0..<n]), destination))
+        statistics.rtcpSent += 1
+    }
+}

@@ -1,0 +1,351 @@
+import CoreSupport
+import CryptoCore
+import ICECore
+import MediaCore
+import NIOCore
+import OpusCodec
+import RTPCore
+import SDPCore
+import SRTPCore
+
+/// One audio peer connection, sans-IO: ICE + DTLS (role from `a=setup`) + SRTP + RTP/RTCP + jitter
+/// buffer + codec over one UDP socket, demultiplexed per RFC 7983.
+///
+/// Signalling: `createOffer` / `applyAnswer`, or `acceptOffer`. Media: `sendAudio` once per frame
+/// (20 ms), `pollFrame` for decoded audio. Transport: `DatagramCore` (datagrams in and out, one
+/// deadline). There are no timers on the setup path: the first ICE check leaves when the remote
+/// description is applied, the ClientHello when ICE selects a pair, and the first received packet is
+/// decoded at once (performance.md §4).
+///
+/// Single owner (one event loop); not thread-safe.
+public final class PeerSession: DatagramCore {
+    public enum State: String, Sendable, Equatable {
+        case new, offered, connecting, connected, failed, closed
+    }
+
+    public let configuration: PeerSessionConfiguration
+    public internal(set) var state: State = .new
+    public internal(set) var milestones = PeerMilestones()
+    public internal(set) var statistics = PeerStatistics()
+    /// What the offer/answer settled, once it has.
+    public internal(set) var negotiated: NegotiatedAudio?
+    /// Our ICE credentials, fingerprint, candidates and SSRC as they go into SDP.
+    public private(set) var localEndpoint: LocalAudioEndpoint
+
+    var ice: ICEAgent
+    var hostIDs: [ICELocalCandidateID] = []
+    let hostAddresses: [SocketAddress]
+    let identity: DTLSIdentity
+    var dtls: DTLSEndpoint?
+    var srtp: SRTPSession?
+    var localOffer: SessionDescription?
+    var random: AnyRandomSource
+
+    /// Where media goes: the selected pair's remote address (or, before selection, the source of
+    /// the peer's DTLS).
+    var mediaDestination: SocketAddress?
+
+    // Sending.
+    var packetizer: RTPPacketizer?
+    var encoder: (any AudioEncoder)?
+    var dtmfSender: DTMFSender?
+    var samplesPerFrame = 960
+    var sending = true
+
+    // Receiving.
+    var decoder: (any AudioDecoder)?
+    var jitter: JitterBuffer?
+    var receiveStats: ReceiveStatistics?
+    var dtmfReceiver = DTMFReceiver()
+    var nextPlayout: NIODeadline?
+
+    // RTCP.
+    var nextRTCP: NIODeadline?
+    var packetsSentAtLastReport = 0
+
+    // Outputs.
+    var outbox = CircularBuffer<(bytes: [UInt8], to: SocketAddress)>()
+    var events = CircularBuffer<PeerEvent>()
+    var frames = CircularBuffer<DecodedFrame>()
+    /// Decoded frames kept when the owner does not poll them (oldest dropped).
+    public var maxQueuedFrames = 50
+
+    // Scratch buffers (per-packet paths reuse them).
+    var packetScratch = [UInt8](repeating: 0, count: 1600)
+    var payloadScratch = [UInt8](repeating: 0, count: 1500)
+    var pcmScratch = [Int16](repeating: 0, count: 5760 * 2)
+
+    /// - Parameters:
+    ///   - hostAddresses: the bound socket address(es) to advertise as host candidates (the socket
+    ///     bound by the shell; literal IPs, RFC 8445 §5.1.1.1).
+    ///   - random: `.system` in production, `.seeded(n)` in tests.
+    public init(configuration: PeerSessionConfiguration = PeerSessionConfiguration(), identity: DTLSIdentity = .shared,
+                hostAddresses: [SocketAddress], random: AnyRandomSource = .system, now: NIODeadline) {
+        self.configuration = configuration
+        self.identity = identity
+        self.hostAddresses = hostAddresses
+        self.random = random
+        let credentials = ICECore.ICECredentials.random(using: &self.random)
+        // The offerer is controlling (RFC 8445 §6.1.1); `acceptOffer` re-creates the agent as controlled.
+        self.ice = ICEAgent(configuration: configuration.ice, role: .controlling, localCredentials: credentials,
+                            random: .seeded(self.random.next()))
+        let fingerprint = SDPFingerprint(hashFunction: identity.fingerprint.algorithm, bytes: identity.fingerprint.bytes)
+        self.localEndpoint = LocalAudioEndpoint(
+            iceCredentials: SDPCore.ICECredentials(ufrag: credentials.ufrag, pwd: credentials.password),
+            fingerprints: [fingerprint], candidates: [],
+            ssrc: UInt32.random(in: 1...UInt32.max, using: &self.random),
+            cname: self.random.string(length: 16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+            sessionID: UInt64.random(in: 1...UInt64(Int64.max), using: &self.random))
+        addHostCandidates(now: now)
+    }
+
+    private func addHostCandidates(now: NIODeadline) {
+        hostIDs = []
+        for (i, a) in hostAddresses.enumerated() {
+            guard let t = TransportAddress(a) else { continue }
+            hostIDs.append(ice.addHostCandidate(t, localPreference: UInt16(65535 - min(i, 1000)), now: now))
+        }
+        localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
+    }
+
+    // MARK: - Signalling (RFC 3264)
+
+    /// Our audio offer (`a=setup:actpass`, all candidates, non-trickle).
+    public func createOffer(now: NIODeadline) -> SessionDescription {
+        let offer = AudioOfferAnswer.makeOffer(local: localEndpoint, options: configuration.offer)
+        localOffer = offer
+        if state == .new { state = .offered }
+        return offer
+    }
+
+    /// Applies the peer's answer to our last offer and starts ICE (the first check leaves now).
+    public func applyAnswer(_ answer: SessionDescription, now: NIODeadline) throws(PeerError) {
+        guard let offer = localOffer, state == .offered else { throw .invalidState("no outstanding offer (state \(state))") }
+        let n: NegotiatedAudio
+        do { n = try AudioOfferAnswer.applyAnswer(answer, to: offer) } catch { throw .sdp(error) }
+        try start(n, now: now)
+    }
+
+    /// Answers the peer's offer and starts ICE.
+    public func acceptOffer(_ offer: SessionDescription, now: NIODeadline) throws(PeerError) -> SessionDescription {
+        guard state == .new || state == .offered else { throw .invalidState("cannot answer in state \(state)") }
+        let result: AudioAnswer
+        do { result = try AudioOfferAnswer.makeAnswer(to: offer, local: localEndpoint, options: configuration.answer) } catch {
+            throw .sdp(error)
+        }
+        // We answer: controlled, unless the offerer is lite and we are not (RFC 8445 §6.1.1).
+        let role: ICECore.ICERole = result.negotiated.iceRole == .controlling ? .controlling : .controlled
+        ice = ICEAgent(configuration: configuration.ice, role: role, localCredentials: ice.localCredentials,
+                       random: .seeded(random.next()))
+        addHostCandidates(now: now)
+        try start(result.negotiated, now: now)
+        return result.answer
+    }
+
+    private func start(_ n: NegotiatedAudio, now: NIODeadline) throws(PeerError) {
+        let fp = n.remoteFingerprints.first { $0.hashFunction.lowercased() == "sha-256" } ?? n.remoteFingerprint
+        let remoteFingerprint = DTLSFingerprint(algorithm: fp.hashFunction, bytes: fp.bytes)
+        do {
+            dtls = try DTLSEndpoint(identity: identity, role: n.dtlsRole == .client ? .client : .server,
+                                    remoteFingerprint: remoteFingerprint, configuration: configuration.dtls)
+        } catch {
+            throw .badFingerprint("\(error)")
+        }
+        try setUpCodec(n)
+        negotiated = n
+        sending = n.direction == .sendrecv || n.direction == .sendonly
+        state = .connecting
+        milestones.remoteDescriptionApplied = now
+        if dtls?.role == .server { dtls?.start(now: now) }  // arms the handshake cap
+        let candidates = n.remoteCandidates.compactMap(SDPBridge.iceCandidate)
+        ice.setRemoteDescription(credentials: ICECore.ICECredentials(ufrag: n.remoteICE.ufrag, password: n.remoteICE.pwd),
+                                 candidates: candidates, now: now)
+        processICEEvents(now: now)
+    }
+
+    private func setUpCodec(_ n: NegotiatedAudio) throws(PeerError) {
+        let clock = Int(n.codec.clockRate)
+        let frameNanos = configuration.frameDuration.nanoseconds
+        samplesPerFrame = Int(Int64(clock) * frameNanos / 1_000_000_000)
+        packetizer = RTPPacketizer(ssrc: localEndpoint.ssrc, payloadType: n.codec.payloadType, clockRate: clock,
+                                   initialSequenceNumber: UInt16.random(in: 0...UInt16.max, using: &random),
+                                   initialTimestamp: UInt32.random(in: 0...UInt32.max, using: &random))
+        var jitterConfig = configuration.jitter
+        jitterConfig.clockRate = clock
+        jitterConfig.frameDuration = configuration.frameDuration
+        do {
+            switch n.codec.codec {
+            case .opus:
+                var opus = configuration.opus
+                opus.sampleRate = 48_000
+                if let max = n.codec.maxAverageBitrate { opus.bitrate = min(opus.bitrate, max) }
+                encoder = try OpusEncoder(opus)
+                decoder = try OpusDecoder(sampleRate: 48_000, channels: 1)
+                jitterConfig.codecHasFEC = true
+            case .pcmu:
+                encoder = G711Encoder(law: .ulaw)
+                decoder = G711Decoder(law: .ulaw)
+                jitterConfig.codecHasFEC = false
+            case .pcma:
+                encoder = G711Encoder(law: .alaw)
+                decoder = G711Decoder(law: .alaw)
+                jitterConfig.codecHasFEC = false
+            }
+        } catch {
+            throw .codec("\(error)")
+        }
+        jitter = JitterBuffer(configuration: jitterConfig)
+        if let te = n.telephoneEvent {
+            dtmfSender = DTMFSender(configuration: .init(clockRate: Int(te.clockRate), packetInterval: configuration.frameDuration))
+        }
+    }
+
+    /// The PCM format `sendAudio` expects and `pollFrame` produces.
+    public var audioFormat: (sampleRate: Int, channels: Int) {
+        (encoder?.sampleRate ?? 48_000, encoder?.channels ?? 1)
+    }
+
+    // MARK: - Outputs
+
+    public func pollEvent() -> PeerEvent? { events.popFirst() }
+
+    /// The next decoded (or concealed) frame, in playout order.
+    public func pollFrame() -> DecodedFrame? { frames.popFirst() }
+
+    /// ICE statistics (checks, milestones) for diagnostics.
+    public var iceStatistics: ICEStatistics { ice.statistics }
+
+    /// Closes DTLS (close_notify) and ICE.
+    public func close(now: NIODeadline) {
+        guard state != .closed else { return }
+        dtls?.close()
+        ice.close()
+        state = .closed
+        nextPlayout = nil
+        nextRTCP = nil
+    }
+
+    func fail(_ error: PeerError) {
+        guard state != .failed && state != .closed else { return }
+        state = .failed
+        nextPlayout = nil
+        nextRTCP = nil
+        events.append(.failed(error))
+    }
+
+    // MARK: - DatagramCore
+
+    public func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: SocketAddress, now: NIODeadline) {
+        guard state != .closed else { return }
+        switch PacketDemux.classify(UnsafeRawBufferPointer(datagram)) {
+        case .stun:
+            guard let local = hostIDs.first else { statistics.unknownDatagrams += 1; return }
+            _ = ice.handleDatagram(UnsafeRawBufferPointer(datagram), from: source, localCandidate: local, now: now)
+            processICEEvents(now: now)
+        case .dtls:
+            guard let dtls else { statistics.unknownDatagrams += 1; return }
+            if mediaDestination == nil { mediaDestination = source }
+            if dtls.state == .idle, dtls.role == .client { statistics.unknownDatagrams += 1; return }
+            dtls.receive(UnsafeRawBufferPointer(datagram), now: now)
+            processDTLSEvents(now: now)
+        case .rtp:
+            receiveRTP(datagram, now: now)
+        case .rtcp:
+            receiveRTCP(datagram, now: now)
+        case .unknown:
+            statistics.unknownDatagrams += 1
+        }
+    }
+
+    public func pollTransmit(into buffer: inout ByteBuffer) -> SocketAddress? {
+        if let t = ice.pollTransmit() {
+            buffer.writeBytes(t.bytes)
+            return t.destination
+        }
+        if let dtls, let to = mediaDestination, let d = dtls.pollTransmit() {
+            buffer.writeBytes(d)
+            return to
+        }
+        if let m = outbox.popFirst() {
+            buffer.writeBytes(m.bytes)
+            return m.to
+        }
+        return nil
+    }
+
+    public func handleTimeout(now: NIODeadline) {
+        guard state != .closed else { return }
+        ice.handleTimeout(now: now)
+        processICEEvents(now: now)
+        if let dtls, let d = dtls.nextDeadline(), now >= d {
+            dtls.handleTimeout(now: now)
+            processDTLSEvents(now: now)
+        }
+        if let p = nextPlayout, now >= p { playout(now: now) }
+        if let r = nextRTCP, now >= r { sendRTCP(now: now) }
+    }
+
+    public func nextDeadline() -> NIODeadline? {
+        guard state != .closed else { return nil }
+        var best: NIODeadline? = ice.nextDeadline()
+        for d in [dtls?.nextDeadline(), nextPlayout, nextRTCP] {
+            if let d { best = best.map { min($0, d) } ?? d }
+        }
+        return best
+    }
+
+    // MARK: - ICE and DTLS progress
+
+    func processICEEvents(now: NIODeadline) {
+        while let e = ice.pollEvent() {
+            switch e {
+            case .selectedPair(let pair):
+                mediaDestination = pair.remoteAddress
+            case .connected:
+                if milestones.iceConnected == nil {
+                    milestones.iceConnected = now
+                    events.append(.iceConnected)
+                }
+                // RFC 5763 §5: the active side sends the ClientHello once ICE works — no timer.
+                if let dtls, dtls.role == .client, dtls.state == .idle {
+                    dtls.start(now: now)
+                    processDTLSEvents(now: now)
+                }
+            case .failed(let reason):
+                fail(.ice(reason.rawValue))
+            case .consentLost:
+                fail(.ice("consent lost (RFC 7675)"))
+            case .peerReflexiveCandidate, .localPeerReflexiveCandidate, .roleChanged:
+                break
+            }
+        }
+    }
+
+    func processDTLSEvents(now: NIODeadline) {
+        guard let dtls else { return }
+        while let e = dtls.pollEvent() {
+            switch e {
+            case .connected(let keys):
+                do {
+                    srtp = try SRTPSession(keys: keys)
+                } catch {
+                    fail(.srtp(error))
+                    return
+                }
+                milestones.dtlsConnected = now
+                state = .connected
+                nextPlayout = nil
+                nextRTCP = now + .milliseconds(500)
+                events.append(.connected(keys.profile))
+            case .failed(let error):
+                fail(.dtls(error))
+            case .closed:
+                state = .closed
+                nextPlayout = nil
+                nextRTCP = nil
+                events.append(.closed)
+            }
+        }
+    }
+}
+

@@ -1,0 +1,106 @@
+import CoreSupport
+import CryptoCore
+import MediaCore
+import NIOCore
+import SDPCore
+import Testing
+@testable import PeerCore
+
+let addrA = try! SocketAddress(ipAddress: "10.0.0.1", port: 40000)
+let addrB = try! SocketAddress(ipAddress: "10.0.0.2", port: 50000)
+let start = NIODeadline.uptimeNanoseconds(10_000_000_000)
+
+/// A connected pair: A offers (full ICE, controlling), B answers (full or lite).
+func makePair(seed: UInt64, liteAnswerer: Bool = false) throws -> SimulatedNetwork {
+    let a = PeerSession(hostAddresses: [addrA], random: .seeded(seed), now: start)
+    let b = PeerSession(configuration: liteAnswerer ? .serverRole : PeerSessionConfiguration(), hostAddresses: [addrB],
+                        random: .seeded(seed + 1), now: start)
+    let offer = a.createOffer(now: start)
+    let answer = try b.acceptOffer(try SessionDescription(parsing: offer.text), now: start)
+    try a.applyAnswer(try SessionDescription(parsing: answer.text), now: start)
+    return SimulatedNetwork(a, b, addresses: [addrA, addrB], tones: [440, 660], now: start, seed: seed)
+}
+
+func dominant(_ pcm: [Int16]) -> Double? {
+    GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [440, 660, 1000], in: Array(pcm.suffix(48_000)))
+}
+
+@Suite struct PeerSessionSimulationTests {
+    @Test(arguments: [false, true])
+    func cleanNetworkCarriesTonesBothWays(liteAnswerer: Bool) throws {
+        let net = try makePair(seed: 11, liteAnswerer: liteAnswerer)
+        net.run(until: start + .seconds(3))
+        let (a, b) = (net.peers[0], net.peers[1])
+        #expect(a.state == .connected && b.state == .connected)
+        #expect(dominant(net.received[1]) == 440, "B hears A's 440 Hz")
+        #expect(dominant(net.received[0]) == 660, "A hears B's 660 Hz")
+        // On a zero-delay network every setup step happens at the same virtual instant: no timers on the path.
+        #expect(a.milestones.iceConnected == start)
+        #expect(a.milestones.dtlsConnected == start)
+        #expect(b.milestones.dtlsConnected == start)
+        #expect(b.statistics.framesConcealed == 0)
+        #expect(a.statistics.srtpFailures == 0 && b.statistics.srtpFailures == 0)
+        #expect(a.negotiated?.dtlsRole == .server && b.negotiated?.dtlsRole == .client, "answerer is active (RFC 5763)")
+    }
+
+    @Test func firstPacketIsDecodedOnArrival() throws {
+        let net = try makePair(seed: 3)
+        net.delay = .milliseconds(30)
+        net.run(until: start + .seconds(1))
+        let b = net.peers[1]
+        let firstRTP = try #require(b.milestones.firstRTPReceived)
+        #expect(b.milestones.firstFrameDecoded == firstRTP, "no jitter-buffer prefetch")
+    }
+
+    @Test func lossReorderAndDelayStillCarryTheTones() throws {
+        let net = try makePair(seed: 99)
+        net.delay = .milliseconds(80)
+        net.reorderJitter = .milliseconds(15)
+        net.mediaLoss = 0.05
+        net.run(until: start + .seconds(12))
+        #expect(dominant(net.received[1]) == 440)
+        #expect(dominant(net.received[0]) == 660)
+        let b = net.peers[1]
+        #expect(b.statistics.framesConcealed + b.statistics.framesRecovered > 0, "losses were concealed or recovered: \(b.statistics) \(b.jitter!.statistics)")
+        #expect(b.statistics.packetsLost > 0)
+        #expect(net.peers[0].statistics.rtcpReceived > 0, "RTCP reports arrive")
+        #expect(net.peers[0].statistics.roundTripTime != nil)
+        if let rtt = net.peers[0].statistics.roundTripTime {
+            #expect(rtt >= .milliseconds(150) && rtt <= .milliseconds(200), "RTT ≈ 2 × 80 ms: \(rtt)")
+        }
+    }
+
+    @Test func consentFailureWhenThePeerGoesSilent() throws {
+        let net = try makePair(seed: 5)
+        net.run(until: start + .seconds(1))
+        #expect(net.peers[0].state == .connected)
+        net.silenced = [1]
+        net.run(until: start + .seconds(40), audio: false)
+        #expect(net.peers[0].state == .failed)
+        #expect(net.events[0].contains(.failed(.ice("consent lost (RFC 7675)"))))
+    }
+
+    @Test func rfc4733DigitsArriveExactlyOnce() throws {
+        let net = try makePair(seed: 21)
+        net.run(until: start + .milliseconds(500))
+        try net.peers[0].sendDTMF([.d1, .d2, .d3, .d4, .pound])
+        net.run(until: start + .seconds(3))
+        #expect(net.dtmf[1] == ["1", "2", "3", "4", "#"])
+        #expect(net.peers[1].statistics.dtmfReceived == 5)
+    }
+
+    @Test func garbageDatagramsAreCountedNotFatal() throws {
+        let net = try makePair(seed: 8)
+        net.run(until: start + .milliseconds(300))
+        var rng = SeededGenerator(seed: 1)
+        let b = net.peers[1]
+        for _ in 0..<2000 {
+            var bytes = (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            bytes.withUnsafeMutableBytes { b.receive($0, from: addrA, now: net.now) }
+        }
+        net.run(until: start + .seconds(2))
+        #expect(b.state == .connected)
+        #expect(b.statistics.srtpFailures + b.statistics.unknownDatagrams + b.statistics.malformed > 0)
+        #expect(dominant(net.received[1]) == 440)
+    }
+}

@@ -1,0 +1,108 @@
+import CoreSupport
+import MediaCore
+import NIOCore
+@testable import PeerCore
+
+/// Two peer sessions joined by an in-memory network in virtual time, with seeded loss, delay and
+/// reorder. Each side sends a tone every 20 ms once connected and keeps what it decodes.
+final class SimulatedNetwork {
+    struct InFlight {
+        var at: NIODeadline
+        var order: Int
+        var to: Int
+        var from: SocketAddress
+        var bytes: [UInt8]
+    }
+
+    let peers: [PeerSession]
+    let addresses: [SocketAddress]
+    var now: NIODeadline
+    var rng: SeededGenerator
+    var inFlight: [InFlight] = []
+    var order = 0
+
+    /// Loss probability applied to media only (DTLS retransmission runs on OpenSSL's own clock,
+    /// so handshakes stay loss-free in virtual time: ARCHITECTURE.md).
+    var mediaLoss = 0.0
+    var delay: TimeAmount = .zero
+    /// Extra random delay in [0, reorderJitter): packets overtake each other.
+    var reorderJitter: TimeAmount = .zero
+    /// Senders whose datagrams vanish (to test consent freshness).
+    var silenced: Set<Int> = []
+
+    var tones: [ToneGenerator]
+    var received: [[Int16]] = [[], []]
+    var dtmf: [[String]] = [[], []]
+    var events: [[PeerEvent]] = [[], []]
+    private var nextAudio: NIODeadline
+
+    init(_ a: PeerSession, _ b: PeerSession, addresses: [SocketAddress], tones: [Double], now: NIODeadline, seed: UInt64) {
+        peers = [a, b]
+        self.addresses = addresses
+        self.now = now
+        self.rng = SeededGenerator(seed: seed)
+        self.tones = tones.map { ToneGenerator(frequency: $0, amplitude: 0.3, sampleRate: 48_000) }
+        nextAudio = now
+    }
+
+    func flush(_ i: Int) {
+        var buffer = ByteBufferAllocator().buffer(capacity: 1600)
+        while let to = peers[i].pollTransmit(into: &buffer) {
+            let bytes = Array(buffer.readableBytesView)
+            buffer.clear()
+            guard let target = addresses.firstIndex(of: to), !silenced.contains(i) else { continue }
+            let isMedia = bytes.first.map { $0 >= 128 && $0 <= 191 } ?? false
+            if isMedia, mediaLoss > 0, Double.random(in: 0..<1, using: &rng) < mediaLoss { continue }
+            var extra = TimeAmount.zero
+            if reorderJitter > .zero { extra = .nanoseconds(Int64.random(in: 0..<reorderJitter.nanoseconds, using: &rng)) }
+            order += 1
+            inFlight.append(InFlight(at: now + delay + extra, order: order, to: target, from: addresses[i], bytes: bytes))
+        }
+    }
+
+    func collect() {
+        for i in 0..<2 {
+            while let f = peers[i].pollFrame() { received[i] += f.samples }
+            while let e = peers[i].pollEvent() {
+                events[i].append(e)
+                if case .dtmf(let d) = e { dtmf[i].append(d.description) }
+            }
+        }
+    }
+
+    /// Runs until `end`, in discrete events: deliveries, deadlines, and 20 ms audio ticks.
+    func run(until end: NIODeadline, audio: Bool = true) {
+        flush(0)
+        flush(1)
+        while now < end {
+            var next = end
+            if let d = inFlight.map(\.at).min() { next = min(next, d) }
+            for p in peers { if let d = p.nextDeadline() { next = min(next, d) } }
+            if audio { next = min(next, nextAudio) }
+            now = max(now, next)
+            // Deliver everything due, in arrival order.
+            let due = inFlight.filter { $0.at <= now }.sorted { ($0.at, $0.order) < ($1.at, $1.order) }
+            inFlight.removeAll { $0.at <= now }
+            for d in due {
+                var bytes = d.bytes
+                bytes.withUnsafeMutableBytes { peers[d.to].receive($0, from: d.from, now: now) }
+                flush(d.to)
+            }
+            for i in 0..<2 {
+                if let d = peers[i].nextDeadline(), d <= now {
+                    peers[i].handleTimeout(now: now)
+                    flush(i)
+                }
+            }
+            if audio, now >= nextAudio {
+                nextAudio = now + .milliseconds(20)
+                for i in 0..<2 where peers[i].state == .connected {
+                    let pcm = tones[i].generate(count: 960)
+                    peers[i].sendAudio(pcm, now: now)
+                    flush(i)
+                }
+            }
+            collect()
+        }
+    }
+}
