@@ -453,9 +453,11 @@ extension VertoClientSession {
     }
 
     private mutating func handleServerRequest(_ r: JSONRPCRequest, now: NIODeadline) {
-        // Always acknowledge with a result, never an error (§2.1: FreeSWITCH would answer an error
-        // object with -32601). verto.js acknowledges with {"method": <same>} (§1.3, §3.3).
-        if let id = r.id, id != .null {
+        // Acknowledge with a result, never an error (§2.1: FreeSWITCH would answer an error object
+        // with -32601). Like verto.js: {"method": <same>} for truthy ids, and no reply at all to
+        // verto.clientReady, verto.event and verto.punt (§3.3, testing.md browser item 3).
+        let silent: Set<String> = [VertoMethod.clientReady.rawValue, VertoMethod.event.rawValue, VertoMethod.punt.rawValue]
+        if let id = r.id, id.isTruthy, !silent.contains(r.method) {
             outputs.append(.send(JSONRPCMessage.result(id: id, result: ["method": .string(r.method)]).text))
             lastSent = now
         }
