@@ -64,12 +64,12 @@ public enum HangupCause: Sendable, Hashable, CustomStringConvertible {
 
     public var name: String {
         if case .other(let n, _) = self { return n }
-        return Self.table.first { $0.0 == self }!.1
+        return Self.table.first { $0.0 == self }?.1 ?? "UNSPECIFIED"
     }
 
     public var code: Int {
         if case .other(_, let c) = self { return c }
-        return Self.table.first { $0.0 == self }!.2
+        return Self.table.first { $0.0 == self }?.2 ?? 0
     }
 
     public var description: String { "\(name)(\(code))" }
