@@ -133,3 +133,6 @@ public enum VertoServerOutput: Sendable, Equatable {
     case close(VertoConnectionID)
     case event(VertoServerEvent)
 }
+
+/// The name for the server role: one `VertoServerCore` holds every connection's session.
+public typealias VertoServerSession = VertoServerCore
