@@ -12,9 +12,9 @@ public enum JSONRPCID: Sendable, Hashable, CustomStringConvertible {
         case .int(let i): self = .int(i)
         case .string(let s): self = .string(s)
         case .null: self = .null
-        case .double(let d):
+        case .double:
+            // An integral double (1.0) is an integer id; 1.5 is not a usable id.
             guard let i = value.intValue else { return nil }
-            _ = d
             self = .int(i)
         default: return nil
         }
