@@ -51,7 +51,14 @@ extension VertoServerCore {
             return .error(id: id, error: JSONRPCErrorObject(.unknownMethod("")))
         case .request(let r):
             do {
-                return try handleRequest(connection, r, now: now)
+                let reply = try handleRequest(connection, r, now: now)
+                // §2.1 echoParams: true(-ish) → requestParams = all params; any other value → that value.
+                if let echo = r.params?["echoParams"], case .result(let id, .object(var o))? = reply {
+                    let truthy = echo == .bool(true) || echo.scalarString?.lowercased() == "true"
+                    o["requestParams"] = truthy ? .object(r.params ?? [:]) : echo
+                    return .result(id: id, result: .object(o))
+                }
+                return reply
             } catch {
                 noteBadInput(connection, error)
                 return errorReply(connection, id: r.id ?? .null, error, callID: callIDHint(r.params))

@@ -346,4 +346,13 @@ import Testing
         #expect(s.publish(eventChannel: "presence.1008@d", data: ["channelCallState": "RINGING"], now: at(4)) == 1)
         #expect(drain(&s).sent.methods == ["verto.event"])
     }
+
+    @Test func echoParamsCopiesTheRequestParamsIntoTheResult() {
+        var (s, c) = loggedInServer()
+        s.receive(c, rpc(3, "verto.ping", ["echoParams": true, "x": 1]), now: at(1))
+        s.receive(c, rpc(4, "verto.ping", ["echoParams": "tag-7"]), now: at(1))
+        let out = drain(&s)
+        #expect(out.sent[0].1.objectValue?.object("result")?.object("requestParams") == ["echoParams": true, "x": 1])
+        #expect(out.sent[1].1.objectValue?.object("result")?["requestParams"] == "tag-7")
+    }
 }
