@@ -134,6 +134,17 @@ public struct VertoClientSession: Sendable {
         sendRequest(.login(login), context: .login, now: now)
     }
 
+    /// Sends `login` again on the logged-in socket: how token deployments extend `login-expires`
+    /// without reconnecting (1.10.7+, §1.7). The server answers with a new result and, like after
+    /// every login, `verto.clientReady`.
+    public mutating func refreshLogin(now: NIODeadline) throws(VertoError) {
+        try requireReady("login")
+        let login = LoginParams(login: configuration.login, passwd: configuration.password,
+                                loginParams: configuration.loginParams, userVariables: configuration.userVariables,
+                                sessid: sessid)
+        sendRequest(.login(login), context: .login, now: now)
+    }
+
     /// The WebSocket closed or failed to open.
     public mutating func transportClosed(now: NIODeadline) {
         switch state {

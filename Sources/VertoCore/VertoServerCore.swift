@@ -197,7 +197,7 @@ public struct VertoServerCore: Sendable {
         // §1.3: verto.ping after 30 s of client silence, regardless of what the server sent.
         for id in connections.keys.sorted() {
             guard var c = connections[id], isAuthed(c), c.nextPing <= now else { continue }
-            let serno = Int(Int64(now.uptimeNanoseconds / 1_000_000_000) + configuration.sernoEpochOffset)
+            let serno = Int(Int64(now.uptimeNanoseconds / 1_000_000_000) &+ configuration.sernoEpochOffset)
             sendRequest(id, .ping(serno: serno, authExpires: nil))
             c.nextPing = now + configuration.idlePingInterval
             connections[id] = c

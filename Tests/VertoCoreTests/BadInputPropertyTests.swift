@@ -163,4 +163,57 @@ import Testing
         #expect(code != nil)
         #expect(out.events.contains { caseName($0) == "badInput" })
     }
+
+    /// Random interleavings of application commands, client traffic, disconnects and time: the server
+    /// never traps, every request it originates has a params object and an integer id ≥ 1, and every
+    /// call it reports ended is gone from the registry.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func serverSurvivesRandomCommandSequences(seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        var (s, first) = loggedInServer()
+        var conns = [first]
+        let callIDs = ["A", "B", "C"]
+        var t: Int64 = 0
+        for _ in 0..<600 {
+            t += Int64.random(in: 0...20_000, using: &g)
+            let now = at(t)
+            let callID = callIDs.randomElement(using: &g)!
+            let conn = conns.randomElement(using: &g)!
+            switch Int.random(in: 0..<14, using: &g) {
+            case 0: _ = try? s.originate(toSessid: testSessid, offer: CallOffer(callID: callID, sdp: "v=0"), now: now)
+            case 1: try? s.answer(callID: callID, sdp: Bool.random(using: &g) ? "v=0 a" : nil, now: now)
+            case 2: try? s.earlyMedia(callID: callID, sdp: "v=0 e", now: now)
+            case 3: try? s.hangup(callID: callID, cause: .userBusy, now: now)
+            case 4: try? s.display(DisplayParams(callID: callID, displayName: "x"), now: now)
+            case 5: try? s.reattach(callID: callID, sdp: "v=0 r", now: now)
+            case 6: try? s.punt(sessid: testSessid, now: now)
+            case 7: s.connectionClosed(conn, now: now)
+            case 8:
+                let c = s.connectionOpened(now: now)
+                conns.append(c)
+                login(&s, c, sessid: Bool.random(using: &g) ? testSessid : "other", now: now)
+            case 9: s.receive(conn, rpc(Int.random(in: 1...9, using: &g), "verto.invite", ["sdp": "v=0", "dialogParams": .object(["callID": .string(callID)])]), now: now)
+            case 10: s.receive(conn, rpc(3, ["verto.bye", "verto.attach", "verto.answer"].randomElement(using: &g)!,
+                                         ["sdp": "v=0", "dialogParams": .object(["callID": .string(callID)])]), now: now)
+            case 11: s.receive(conn, rpc(4, "verto.modify", ["action": .string(ModifyAction.allCases.randomElement(using: &g)!.rawValue),
+                                                               "destination": "1", "replaceCallID": "B", "sdp": "v=0",
+                                                               "dialogParams": .object(["callID": .string(callID)])]), now: now)
+            case 12: s.receive(conn, Self.randomMessage(&g), now: now)
+            default: s.handleTimeout(now: now)
+            }
+            let out = drain(&s)
+            for (_, v) in out.sent {
+                for item in v.arrayValue ?? [v] {
+                    guard let o = item.objectValue, o["method"] != nil else { continue }
+                    #expect(o.object("params") != nil)
+                    #expect((o["id"]?.intValue ?? 0) >= 1)
+                }
+            }
+            for case .callEnded(let id, _, _) in out.events { #expect(s.dialog(id) == nil) }
+            for case .modifyRequested(let r) in out.events {
+                s.completeModify(r, result: .success([:]), now: now)
+                _ = drain(&s)
+            }
+        }
+    }
 }

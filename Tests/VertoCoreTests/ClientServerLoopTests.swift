@@ -175,4 +175,21 @@ struct Loop {
         #expect(!l.client.isLoggedIn)
         #expect(l.client.nextDeadline() == nil)
     }
+
+    @Test func reloginOnTheOpenSocketKeepsTheSessionAndGetsClientReadyAgain() throws {
+        var l = Loop()
+        l.client.start(now: l.now)
+        l.pump()
+        let sessid = l.client.sessid
+        l.clientEvents.removeAll()
+        try l.client.refreshLogin(now: at(1000))
+        l.now = at(1000)
+        l.pump()
+        #expect(l.client.isLoggedIn)
+        #expect(l.client.sessid == sessid)
+        #expect(l.clientEvents.contains { caseName($0) == "loggedIn" })
+        #expect(l.clientEvents.contains(.ready(reattachedCalls: [], endedCalls: [])))
+        #expect(l.serverEvents.filter { caseName($0) == "loggedIn" }.count == 2)
+        #expect(l.server.openConnections.count == 1)
+    }
 }
