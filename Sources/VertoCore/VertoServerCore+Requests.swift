@@ -89,7 +89,14 @@ extension VertoServerCore {
         // §2.3: any method before a successful login → -32000; `login` without `login` → -32000
         // (verto.js's sessid-only first login, testing.md item 1).
         if r.method == VertoMethod.login.rawValue {
-            let req = try VertoClientRequest.decode(method: r.method, params: r.params)
+            let req: VertoClientRequest
+            do {
+                req = try VertoClientRequest.decode(method: r.method, params: r.params)
+            } catch {
+                // Wrong-typed credentials are an authentication failure (§2.3 -32001), not a call error.
+                noteBadInput(connection, error)
+                return .error(id: id, error: JSONRPCErrorObject(code: VertoErrorCode.authFailed, message: "Missing or improper credentials"))
+            }
             guard case .login(let params) = req else { return nil }
             guard params.hasCredentials else {
                 return .error(id: id, error: JSONRPCErrorObject(.notLoggedIn(operation: "login")))

@@ -355,4 +355,13 @@ import Testing
         #expect(out.sent[0].1.objectValue?.object("result")?.object("requestParams") == ["echoParams": true, "x": 1])
         #expect(out.sent[1].1.objectValue?.object("result")?["requestParams"] == "tag-7")
     }
+
+    @Test func wrongTypedCredentialsAreMinus32001() {
+        var s = VertoServerCore(random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(1, "login", ["login": ["x": 1], "passwd": "pw"]), now: at(1))
+        let out = drain(&s)
+        #expect(errorOf(out.sent[0].1).code == -32001)
+        #expect(!out.events.contains { caseName($0) == "authenticate" })
+    }
 }
