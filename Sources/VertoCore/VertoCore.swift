@@ -1,2 +1,0 @@
-/// VertoCore: see ARCHITECTURE.md.
-public enum VertoCoreModule {}

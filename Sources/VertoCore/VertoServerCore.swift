@@ -1,0 +1,323 @@
+import CoreSupport
+import Logging
+import Metrics
+import NIOCore
+
+/// The server role (the port-5066 endpoint, compatible with verto.js) as one sans-IO core owning every
+/// connection, the sessid registry and the call registry.
+///
+/// Inputs: `connectionOpened`, `receive`, `connectionClosed`, `handleTimeout`, the `complete…`
+/// answers to deferred requests, and the application's call commands, all taking `now`.
+/// Outputs: `pollOutput()` until nil (`.send(conn, text)`, `.close(conn)`, `.event`), then arm one
+/// timer for `nextDeadline()`.
+///
+/// Authentication is asynchronous and pluggable: a credentialed `login` produces
+/// `.event(.authenticate(LoginRequest))`; the application decides (directory, token, anything) and
+/// calls `completeLogin(_:decision:now:)`. Nothing is sent on that connection's behalf until then.
+public struct VertoServerCore: Sendable {
+    enum AuthState: Sendable, Equatable {
+        case anonymous
+        case authenticating(JSONRPCID)
+        case authenticated(VertoUser)
+    }
+
+    struct Connection: Sendable {
+        let id: VertoConnectionID
+        var auth: AuthState = .anonymous
+        /// Bound once, at the first successful login (current mod_verto master, §1.6).
+        var sessid: String?
+        var lastInbound: NIODeadline
+        var nextPing: NIODeadline
+        /// Detached calls waiting for the application's fresh offer before `verto.clientReady`.
+        var awaitingOffers: [String] = []
+        /// Calls re-offered during this login, listed in `verto.clientReady`.
+        var reoffered: [String] = []
+        var clientReadyPending = false
+        var subscriptions: Set<String> = []
+    }
+
+    struct Call: Sendable {
+        var dialog: VertoDialog
+        var sessid: String
+        var detachDeadline: NIODeadline?
+        var reoffered = false
+    }
+
+    public let configuration: VertoServerConfiguration
+    private var random: AnyRandomSource
+    private var nextConnection: UInt64 = 1
+    /// One counter for every server-originated request of the process, from 1 (§2.1 `next_id`).
+    private var ids = JSONRPCIDAllocator()
+    private var connections: [VertoConnectionID: Connection] = [:]
+    /// sessid → the connection currently bound to it.
+    private var sessions: [String: VertoConnectionID] = [:]
+    private var calls: [String: Call] = [:]
+    private var outputs: [VertoServerOutput] = []
+    private var outputHead = 0
+    private let logger: Logger
+    private let badInput: Counter
+
+    public init(configuration: VertoServerConfiguration = VertoServerConfiguration(), random: AnyRandomSource,
+                logger: Logger = Logger(label: "VertoCore.server")) {
+        self.configuration = configuration
+        self.random = random
+        self.logger = logger
+        self.badInput = Counter(label: "verto_server_bad_input_total")
+    }
+
+    // MARK: - Queries
+
+    public func dialog(_ callID: String) -> VertoDialog? { calls[callID]?.dialog }
+    public func sessid(of connection: VertoConnectionID) -> String? { connections[connection]?.sessid }
+    public func connection(forSessid sessid: String) -> VertoConnectionID? { sessions[sessid] }
+    public var openConnections: [VertoConnectionID] { connections.keys.sorted() }
+    public func isAuthenticated(_ connection: VertoConnectionID) -> Bool {
+        if case .authenticated = connections[connection]?.auth { return true }
+        return false
+    }
+
+    // MARK: - Outputs
+
+    public mutating func pollOutput() -> VertoServerOutput? {
+        guard outputHead < outputs.count else {
+            if !outputs.isEmpty {
+                outputs.removeAll(keepingCapacity: true)
+                outputHead = 0
+            }
+            return nil
+        }
+        defer { outputHead += 1 }
+        return outputs[outputHead]
+    }
+
+    mutating func emit(_ e: VertoServerEvent) { outputs.append(.event(e)) }
+
+    mutating func send(_ connection: VertoConnectionID, _ message: JSONRPCMessage) {
+        outputs.append(.send(connection, message.text))
+    }
+
+    mutating func sendRaw(_ connection: VertoConnectionID, _ text: String) {
+        outputs.append(.send(connection, text))
+    }
+
+    /// A server-originated request: integer id from the shared counter, always a params object.
+    mutating func sendRequest(_ connection: VertoConnectionID, _ request: VertoServerRequest) {
+        let id = ids.allocate()
+        send(connection, .request(JSONRPCRequest(id: id, method: request.method.rawValue, params: request.params)))
+    }
+
+    public func nextDeadline() -> NIODeadline? {
+        var best: NIODeadline? = nil
+        for c in connections.values where isAuthed(c) {
+            best = best.map { min($0, c.nextPing) } ?? c.nextPing
+        }
+        for call in calls.values {
+            if let d = call.detachDeadline { best = best.map { min($0, d) } ?? d }
+        }
+        return best
+    }
+
+    private func isAuthed(_ c: Connection) -> Bool {
+        if case .authenticated = c.auth { return true }
+        return false
+    }
+
+    // MARK: - Connections
+
+    /// A new WebSocket connection was accepted.
+    public mutating func connectionOpened(now: NIODeadline) -> VertoConnectionID {
+        let id = VertoConnectionID(nextConnection)
+        nextConnection += 1
+        connections[id] = Connection(id: id, lastInbound: now, nextPing: now + configuration.idlePingInterval)
+        return id
+    }
+
+    /// The socket closed (close frame, error, or after our `.close`). Idempotent.
+    public mutating func connectionClosed(_ connection: VertoConnectionID, now: NIODeadline) {
+        guard let c = connections.removeValue(forKey: connection) else { return }
+        if let s = c.sessid, sessions[s] == connection {
+            sessions[s] = nil
+            detachCalls(sessid: s, now: now)
+        }
+        emit(.connectionClosed(connection: connection, sessid: c.sessid))
+    }
+
+    /// Closes a connection from the application's side (the `.close` output is emitted).
+    public mutating func disconnect(_ connection: VertoConnectionID, now: NIODeadline) {
+        guard connections[connection] != nil else { return }
+        outputs.append(.close(connection))
+        connectionClosed(connection, now: now)
+    }
+
+    /// mod_verto `detach_calls` (§1.6): unanswered calls end with DESTINATION_OUT_OF_ORDER (27),
+    /// `recoverCall:false` calls with NORMAL_CLEARING (16), answered calls are detached.
+    private mutating func detachCalls(sessid: String, now: NIODeadline) {
+        for callID in calls.keys.sorted() {
+            guard var call = calls[callID], call.sessid == sessid, call.dialog.state.isLive else { continue }
+            if !call.dialog.state.isAnswered {
+                endCall(callID, cause: .destinationOutOfOrder, reason: .disconnected, notify: false)
+            } else if !call.dialog.recoverCall {
+                endCall(callID, cause: .normalClearing, reason: .disconnected, notify: false)
+            } else {
+                call.dialog.applyIfValid(.detach)
+                call.detachDeadline = now + configuration.detachTimeout
+                call.reoffered = false
+                calls[callID] = call
+                emit(.callDetached(callID: callID, sessid: sessid))
+            }
+        }
+    }
+
+    /// Ends a call: optionally sends `verto.bye` to its connection, then emits `.callEnded`.
+    mutating func endCall(_ callID: String, cause: HangupCause, reason: ServerCallEndReason, notify: Bool) {
+        guard var call = calls.removeValue(forKey: callID) else { return }
+        if notify, call.dialog.state != .recovering, let conn = sessions[call.sessid] {
+            sendRequest(conn, .bye(ServerByeParams(callID: callID, cause: cause)))
+        }
+        call.dialog.applyIfValid(.hangup(cause))
+        call.dialog.applyIfValid(.destroy)
+        // A call hung up while its re-offer was awaited no longer holds up clientReady.
+        if let conn = sessions[call.sessid], var c = connections[conn], let i = c.awaitingOffers.firstIndex(of: callID) {
+            c.awaitingOffers.remove(at: i)
+            connections[conn] = c
+            maybeSendClientReady(conn)
+        }
+        emit(.callEnded(callID: callID, cause: cause, reason: reason))
+    }
+
+    // MARK: - Timers
+
+    public mutating func handleTimeout(now: NIODeadline) {
+        for callID in calls.keys.sorted() {
+            if let d = calls[callID]?.detachDeadline, d <= now {
+                logger.info("detached call expired", metadata: ["callID": "\(Redact.identifier(callID))"])
+                endCall(callID, cause: .recoveryOnTimerExpire, reason: .detachTimeout, notify: false)
+            }
+        }
+        // §1.3: verto.ping after 30 s of client silence, regardless of what the server sent.
+        for id in connections.keys.sorted() {
+            guard var c = connections[id], isAuthed(c), c.nextPing <= now else { continue }
+            let serno = Int(Int64(now.uptimeNanoseconds / 1_000_000_000) &+ configuration.sernoEpochOffset)
+            sendRequest(id, .ping(serno: serno, authExpires: nil))
+            c.nextPing = now + configuration.idlePingInterval
+            connections[id] = c
+        }
+    }
+
+    // MARK: - Login completion
+
+    /// The application's decision on `.authenticate(request)`.
+    public mutating func completeLogin(_ request: LoginRequest, decision: LoginDecision, now: NIODeadline) {
+        guard var c = connections[request.connection], c.auth == .authenticating(request.requestID) else {
+            logger.debug("completeLogin for a stale request")
+            return
+        }
+        switch decision {
+        case .reject(let message):
+            logger.info("login refused", metadata: ["login": "\(request.params)"])
+            c.auth = .anonymous
+            connections[request.connection] = c
+            replyError(request.connection, id: request.requestID, code: VertoErrorCode.authFailed, message: message)
+        case .accept(let user):
+            let sessid = c.sessid ?? request.params.sessid.flatMap { $0.isEmpty ? nil : $0 } ?? random.uuidString()
+            if let other = sessions[sessid], other != request.connection, let oc = connections[other] {
+                if case .authenticated(let ou) = oc.auth, ou.id != user.id {
+                    // 2026 mod_verto: cross-user takeover refused and the new socket dropped (§1.6).
+                    c.auth = .anonymous
+                    connections[request.connection] = c
+                    replyError(request.connection, id: request.requestID, code: VertoErrorCode.authFailed, message: "Session in use")
+                    disconnect(request.connection, now: now)
+                    return
+                }
+                // Same sessid on a new socket: punt the old one, its calls move here (§1.6 attach_jsock).
+                sendRequest(other, .punt)
+                emit(.punted(connection: other, sessid: sessid))
+                disconnect(other, now: now)
+            }
+            c.auth = .authenticated(user)
+            c.sessid = sessid
+            c.reoffered = []
+            c.clientReadyPending = true
+            sessions[sessid] = request.connection
+            var result = JSONObject()
+            result["message"] = "logged in"
+            result.merge(user.loginResultExtras)
+            result["sessid"] = .string(sessid)
+            send(request.connection, .result(id: request.requestID, result: .object(result)))
+            emit(.loggedIn(connection: request.connection, sessid: sessid, user: user.id))
+            // §1.6 attach_calls: every detached call of this sessid is re-offered (the application
+            // supplies the fresh offer), then one verto.clientReady lists them.
+            var awaiting: [String] = []
+            for callID in calls.keys.sorted() where calls[callID]?.sessid == sessid && calls[callID]?.dialog.state == .recovering {
+                awaiting.append(callID)
+            }
+            c.awaitingOffers = awaiting
+            connections[request.connection] = c
+            for callID in awaiting { emit(.reattachNeeded(callID: callID, connection: request.connection)) }
+            maybeSendClientReady(request.connection)
+        }
+    }
+
+    mutating func maybeSendClientReady(_ connection: VertoConnectionID) {
+        guard var c = connections[connection], c.clientReadyPending, c.awaitingOffers.isEmpty else { return }
+        c.clientReadyPending = false
+        connections[connection] = c
+        sendRequest(connection, .clientReady(reattachedSessions: c.reoffered))
+    }
+
+    /// Answers a deferred `verto.modify` (transfer, replace, updateMedia). On success the result gets
+    /// `callID`, `action`, `holdState` and `sessid`; `extra` may add `message` ("CALL TRANSFERRED")
+    /// or `sdp` (updateMedia answer). A failure gets the same context members (like mod_verto's
+    /// `-32002 "transfer failed"`, verto-protocol.md E7[B]).
+    public mutating func completeModify(_ request: ModifyRequest, result: Result<JSONObject, JSONRPCErrorObject>, now: NIODeadline) {
+        guard connections[request.connection] != nil else { return }
+        let callID = request.params.dialogParams.callID
+        let hold: HoldState = calls[callID]?.dialog.state == .held ? .held : .active
+        var o: JSONObject = ["callID": .string(callID), "action": .string(request.params.action.rawValue)]
+        switch result {
+        case .success(let extra):
+            o.merge(extra)
+            o["holdState"] = .string(hold.rawValue)
+            replyResult(request.connection, id: request.requestID, o)
+        case .failure(var e):
+            o["holdState"] = .string(hold.rawValue)
+            o.merge(e.data)
+            e.data = o
+            send(request.connection, .error(id: request.requestID, error: e))
+        }
+    }
+
+    // MARK: - Replies
+
+    /// A success reply; `sessid` is appended to every result once the connection has one (§1.6).
+    mutating func replyResult(_ connection: VertoConnectionID, id: JSONRPCID?, _ result: JSONObject) {
+        guard let id = id else { return }
+        send(connection, resultMessage(connection, id: id, result))
+    }
+
+    func resultMessage(_ connection: VertoConnectionID, id: JSONRPCID, _ result: JSONObject) -> JSONRPCMessage {
+        var r = result
+        if let s = connections[connection]?.sessid { r["sessid"] = .string(s) }
+        return .result(id: id, result: .object(r))
+    }
+
+    mutating func replyError(_ connection: VertoConnectionID, id: JSONRPCID?, code: Int?, message: String, data: JSONObject = [:]) {
+        send(connection, .error(id: id ?? .null, error: JSONRPCErrorObject(code: code, message: message, data: data)))
+    }
+
+    mutating func noteBadInput(_ connection: VertoConnectionID, _ error: VertoError) {
+        badInput.increment()
+        logger.warning("bad input", metadata: ["connection": "\(connection)", "error": "\(error)"])
+        emit(.badInput(connection: connection, error: error))
+    }
+
+    // MARK: - Internal accessors for the request handlers
+
+    func connectionState(_ id: VertoConnectionID) -> Connection? { connections[id] }
+    mutating func setConnection(_ c: Connection) { connections[c.id] = c }
+    func callRecord(_ callID: String) -> Call? { calls[callID] }
+    mutating func setCall(_ callID: String, _ call: Call?) { calls[callID] = call }
+    func boundConnection(_ sessid: String) -> VertoConnectionID? { sessions[sessid] }
+    mutating func newUUID() -> String { random.uuidString() }
+    var log: Logger { logger }
+}

@@ -1,0 +1,35 @@
+import Testing
+@testable import VertoCore
+
+@Suite struct JSONCodecTests {
+    @Test func parsesAndSerializesStably() throws {
+        let text = #"{"b":1,"a":[true,false,null,"x\n\"y",-2.5,1e3],"c":{"z":"\u00e9\ud83d\ude00"}}"#
+        let v = try JSONCodec.parse(text)
+        let out = JSONCodec.serialize(v)
+        #expect(out == #"{"b":1,"a":[true,false,null,"x\n\"y",-2.5,1000],"c":{"z":"é😀"}}"#)
+        #expect(JSONCodec.serialize(try JSONCodec.parse(out)) == out)
+    }
+
+    @Test func duplicateKeysKeepTheFirst() throws {
+        let v = try JSONCodec.parse(#"{"message":"CODEC ERROR","message":"CALL ERROR","code":-32002}"#)
+        #expect(v.objectValue?.string("message") == "CODEC ERROR")
+        #expect(v.objectValue?.count == 2)
+    }
+
+    @Test func lookupIsCaseInsensitiveLikeCJSON() throws {
+        let v = try JSONCodec.parse(#"{"callId":"abc"}"#)
+        #expect(v.objectValue?.string("callID") == "abc")
+    }
+
+    @Test(arguments: ["", "{", "[1,", "{\"a\"}", "tru", "01x", "\"\\x\"", "{\"a\":1}}", "nul", "[1 2]", "\"\u{01}\""])
+    func rejectsMalformed(_ text: String) {
+        #expect(throws: VertoError.self) { try JSONCodec.parse(text) }
+    }
+
+    @Test func nestingIsCapped() {
+        let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        #expect(throws: VertoError.self) { try JSONCodec.parse(deep) }
+        let ok = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
+        #expect((try? JSONCodec.parse(ok)) != nil)
+    }
+}

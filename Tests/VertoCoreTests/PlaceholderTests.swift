@@ -1,4 +1,0 @@
-import Testing
-@testable import VertoCore
-
-@Test func vertoCoreBuilds() { _ = VertoCoreModule.self }

@@ -1,0 +1,367 @@
+import CoreSupport
+import NIOCore
+import Testing
+@testable import VertoCore
+
+@Suite struct VertoServerCoreTests {
+    func errorOf(_ v: JSONValue) -> (code: Int?, message: String?, id: JSONValue?) {
+        let o = v.objectValue
+        return (o?.object("error")?.int("code"), o?.object("error")?.string("message"), o?["id"])
+    }
+
+    @Test(arguments: ["verto.invite", "verto.ping", "verto.bye", "verto.modify", "verto.subscribe", "echo", "jsapi", "no.such.method"])
+    func anyMethodBeforeLoginGetsMinus32000(method: String) {
+        var s = VertoServerCore(random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(7, method, ["sessid": "x"]), now: at(1))
+        let out = drain(&s)
+        #expect(out.sent.count == 1)
+        let e = errorOf(out.sent[0].1)
+        #expect(e.code == -32000)
+        #expect(e.message == "Authentication Required")
+        #expect(e.id == .int(7))
+        #expect(out.sent[0].1.objectValue?.string("jsonrpc") == "2.0")
+    }
+
+    @Test func vertoJSSessidOnlyLoginGetsMinus32000ThenCredentialsWork() throws {
+        var s = VertoServerCore(random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(1, "login", ["sessid": "S1"]), now: at(1))
+        var out = drain(&s)
+        #expect(errorOf(out.sent[0].1).code == -32000)
+        #expect(out.events.isEmpty)
+        s.receive(c, rpc(2, "login", ["login": "1008@d", "passwd": "pw", "sessid": "S1"]), now: at(2))
+        out = drain(&s)
+        #expect(out.sent.isEmpty)  // nothing until the application decides
+        guard case .authenticate(let req)? = out.events.first else {
+            Issue.record("no authenticate event")
+            return
+        }
+        #expect(req.params.passwd == "pw")
+        #expect(!req.description.contains("pw,"))
+        #expect(req.description.contains("<redacted>"))
+        s.completeLogin(req, decision: .accept(VertoUser(id: "1008", loginResultExtras: ["moderator": true])), now: at(3))
+        out = drain(&s)
+        #expect(out.sent.count == 2)
+        #expect(out.sent[0].1 == .object(["jsonrpc": "2.0", "id": 2, "result": ["message": "logged in", "moderator": true, "sessid": "S1"]]))
+        #expect(out.sent[1].1.objectValue?.string("method") == "verto.clientReady")
+        #expect(out.sent[1].1.objectValue?.object("params") == ["reattached_sessions": []])
+        #expect(s.sessid(of: c) == "S1")
+    }
+
+    @Test func badCredentialsGetMinus32001AndTheSocketStaysUsable() {
+        var s = VertoServerCore(random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(1, "login", ["login": "1008@d", "passwd": "wrong", "sessid": "S1"]), now: at(1))
+        guard case .authenticate(let req)? = drain(&s).events.first else { Issue.record("no authenticate"); return }
+        s.completeLogin(req, decision: .reject(message: "Authentication Failure"), now: at(2))
+        var out = drain(&s)
+        #expect(errorOf(out.sent[0].1).code == -32001)
+        #expect(errorOf(out.sent[0].1).message == "Authentication Failure")
+        #expect(out.closed.isEmpty)
+        #expect(!s.isAuthenticated(c))
+        s.receive(c, rpc(2, "verto.ping", [:]), now: at(3))
+        out = drain(&s)
+        #expect(errorOf(out.sent[0].1).code == -32000)
+    }
+
+    @Test func loginWithoutSessidGetsAGeneratedOneInTheResult() {
+        var s = VertoServerCore(random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(1, "login", ["login": "1008@d", "passwd": "pw"]), now: at(1))
+        guard case .authenticate(let req)? = drain(&s).events.first else { Issue.record("no authenticate"); return }
+        s.completeLogin(req, decision: .accept(VertoUser(id: "1008")), now: at(2))
+        let out = drain(&s)
+        let sessid = out.sent[0].1.objectValue?.object("result")?.string("sessid")
+        #expect(sessid?.count == 36)
+        #expect(sessid == s.sessid(of: c))
+    }
+
+    @Test func methodsOutsideThePermissionsGetMinus32601() {
+        var s = VertoServerCore(random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(1, "login", ["login": "1008@d", "passwd": "pw", "sessid": "S"]), now: at(1))
+        guard case .authenticate(let req)? = drain(&s).events.first else { Issue.record("no authenticate"); return }
+        s.completeLogin(req, decision: .accept(VertoUser(id: "1008", allowedMethods: ["verto.invite", "verto.ping", "jsapi"])), now: at(2))
+        _ = drain(&s)
+        s.receive(c, rpc(2, "verto.modify", ["action": "hold", "dialogParams": ["callID": "x"]]), now: at(3))
+        s.receive(c, rpc(3, "echo", ["a": 1]), now: at(3))
+        s.receive(c, rpc(4, "verto.nonexistent", [:]), now: at(3))
+        s.receive(c, rpc(5, "jsapi", ["command": "fsapi"]), now: at(3))
+        s.receive(c, rpc(6, "verto.ping", [:]), now: at(3))
+        let out = drain(&s)
+        #expect(out.sent.map { errorOf($0.1).code } == [-32601, -32601, -32601, -32602, nil])
+        #expect(out.sent[4].1.objectValue?.object("result") == ["message": "PONG", "sessid": "S"])
+        #expect(out.events.filter { caseName($0) == "badInput" }.count == 3)
+    }
+
+    @Test func serverPingsAfterThirtySecondsOfClientSilenceOnly() {
+        var (s, c) = loggedInServer { $0.sernoEpochOffset = 1_700_000_000 }
+        #expect(s.nextDeadline() == at(30_000))
+        s.handleTimeout(now: at(29_999))
+        #expect(drain(&s).sent.isEmpty)
+        // Inbound traffic resets the silence timer; the server's own sends do not.
+        s.receive(c, result(99, ["method": "verto.clientReady"]), now: at(20_000))
+        s.handleTimeout(now: at(49_999))
+        #expect(drain(&s).sent.isEmpty)
+        s.handleTimeout(now: at(50_000))
+        let out = drain(&s)
+        #expect(out.sent.count == 1)
+        let ping = out.sent[0].1.objectValue
+        #expect(ping?.string("method") == "verto.ping")
+        #expect(ping?.object("params")?.int("serno") == 1_700_000_000 + Int(at(50_000).uptimeNanoseconds / 1_000_000_000))
+        #expect((ping?["id"]?.intValue ?? 0) > 0)
+    }
+
+    func answeredClientCall(_ s: inout VertoServerCore, _ c: VertoConnectionID, callID: String, recover: Bool? = nil, now: NIODeadline) throws {
+        var dp: JSONObject = ["callID": .string(callID), "destination_number": "9196"]
+        if let recover { dp["recoverCall"] = .bool(recover) }
+        s.receive(c, rpc(50, "verto.invite", ["sdp": "v=0 o", "dialogParams": .object(dp)]), now: now)
+        try s.answer(callID: callID, sdp: "v=0 a", now: now)
+        _ = drain(&s)
+    }
+
+    @Test func answeredCallsSurviveADropForTheDetachTimeoutThenEndWith102() throws {
+        var (s, c) = loggedInServer { $0.detachTimeout = .seconds(120) }
+        try answeredClientCall(&s, c, callID: "A", now: at(1000))
+        s.receive(c, rpc(51, "verto.invite", ["sdp": "v=0 o", "dialogParams": ["callID": "U"]]), now: at(1000))
+        _ = drain(&s)
+        s.connectionClosed(c, now: at(5000))
+        var out = drain(&s)
+        #expect(out.events.contains(.callEnded(callID: "U", cause: .destinationOutOfOrder, reason: .disconnected)))
+        #expect(out.events.contains(.callDetached(callID: "A", sessid: testSessid)))
+        #expect(s.dialog("A")?.state == .recovering)
+        #expect(s.nextDeadline() == at(125_000))
+        s.handleTimeout(now: at(124_999))
+        #expect(drain(&s).events.isEmpty)
+        s.handleTimeout(now: at(125_000))
+        out = drain(&s)
+        #expect(out.events == [.callEnded(callID: "A", cause: .recoveryOnTimerExpire, reason: .detachTimeout)])
+        #expect(s.dialog("A") == nil)
+    }
+
+    @Test func recoverCallFalseEndsWithNormalClearingOnDisconnect() throws {
+        var (s, c) = loggedInServer()
+        try answeredClientCall(&s, c, callID: "A", recover: false, now: at(1000))
+        s.connectionClosed(c, now: at(2000))
+        #expect(drain(&s).events.contains(.callEnded(callID: "A", cause: .normalClearing, reason: .disconnected)))
+    }
+
+    @Test func reloginWithSameSessidReoffersAndClientReadyWaitsForTheOffers() throws {
+        var (s, c) = loggedInServer()
+        try answeredClientCall(&s, c, callID: "A", now: at(1000))
+        try s.display(DisplayParams(callID: "A", displayName: "Echo", displayNumber: "9196"), now: at(1100))
+        _ = drain(&s)
+        s.connectionClosed(c, now: at(2000))
+        _ = drain(&s)
+        let c2 = s.connectionOpened(now: at(3000))
+        login(&s, c2, sessid: testSessid, now: at(3000))
+        var out = drain(&s)
+        #expect(out.events.contains(.reattachNeeded(callID: "A", connection: c2)))
+        #expect(out.sent.methods == [])  // only the login result so far: clientReady waits for the offer
+        #expect(out.sent.count == 1)
+        try s.reattach(callID: "A", sdp: "v=0 re", now: at(3100))
+        out = drain(&s)
+        #expect(out.sent.methods == ["verto.attach", "verto.clientReady"])
+        #expect(out.sent[1].1.objectValue?.object("params") == ["reattached_sessions": ["A"]])
+        s.receive(c2, rpc(9, "verto.attach", ["sdp": "v=0 ans", "dialogParams": ["callID": "A"]]), now: at(3200))
+        out = drain(&s)
+        #expect(out.events.contains(.callReattached(callID: "A", sdp: "v=0 ans")))
+        #expect(out.sent.count == 2)
+        #expect(out.sent[0].1.objectValue?.object("result") == ["sessid": .string(testSessid)])
+        #expect(out.sent.methods == ["verto.display"])  // the last display is re-sent (§1.6)
+        #expect(s.dialog("A")?.state == .active)
+        #expect(s.nextDeadline() == at(3200 + 30_000))  // no detach timer left, only the idle ping
+    }
+
+    @Test func hangingUpAnAwaitedReofferReleasesClientReady() throws {
+        var (s, c) = loggedInServer()
+        try answeredClientCall(&s, c, callID: "A", now: at(1000))
+        s.connectionClosed(c, now: at(2000))
+        let c2 = s.connectionOpened(now: at(3000))
+        login(&s, c2, sessid: testSessid, now: at(3000))
+        _ = drain(&s)
+        try s.hangup(callID: "A", now: at(3001))
+        let out = drain(&s)
+        #expect(out.sent.methods == ["verto.clientReady"])
+        #expect(out.sent[0].1.objectValue?.object("params") == ["reattached_sessions": []])
+    }
+
+    @Test func sameSessidFromAnotherUserIsRefusedWithSessionInUse() {
+        var (s, c) = loggedInServer(user: "1008")
+        let c2 = s.connectionOpened(now: at(100))
+        login(&s, c2, sessid: testSessid, user: "1009", now: at(100))
+        let out = drain(&s)
+        #expect(errorOf(out.sent[0].1).code == -32001)
+        #expect(errorOf(out.sent[0].1).message == "Session in use")
+        #expect(out.closed == [c2])
+        #expect(s.isAuthenticated(c))
+        #expect(s.connection(forSessid: testSessid) == c)
+    }
+
+    @Test func byeForAnEndedCallIsMinus32002CallDoesNotExist() throws {
+        var (s, c) = loggedInServer()
+        try answeredClientCall(&s, c, callID: "A", now: at(1000))
+        try s.hangup(callID: "A", cause: .normalClearing, now: at(2000))
+        var out = drain(&s)
+        #expect(out.sent.methods == ["verto.bye"])
+        #expect(out.sent[0].1.objectValue?.object("params") == ["callID": "A", "cause": "NORMAL_CLEARING", "causeCode": 16])
+        s.receive(c, rpc(60, "verto.bye", ["dialogParams": ["callID": "A"], "cause": "NORMAL_CLEARING"]), now: at(2100))
+        out = drain(&s)
+        #expect(out.sent[0].1 == .object(["jsonrpc": "2.0", "id": 60, "error": ["callID": "A", "message": "CALL DOES NOT EXIST", "code": -32002]]))
+    }
+
+    @Test func holdOnAnUnansweredCallIsATypedMinus32002() {
+        var (s, c) = loggedInServer()
+        s.receive(c, rpc(50, "verto.invite", ["sdp": "v=0 o", "dialogParams": ["callID": "A"]]), now: at(1000))
+        _ = drain(&s)
+        s.receive(c, rpc(51, "verto.modify", ["action": "hold", "dialogParams": ["callID": "A"]]), now: at(1100))
+        let out = drain(&s)
+        #expect(out.sent[0].1 == .object(["jsonrpc": "2.0", "id": 51, "error": [
+            "callID": "A", "action": "hold", "message": "Cannot update a call that has not been answered.", "code": -32002]]))
+        #expect(s.dialog("A")?.state == .trying)
+    }
+
+    @Test func duplicateCallIDInviteIsCallError() {
+        var (s, c) = loggedInServer()
+        s.receive(c, rpc(50, "verto.invite", ["sdp": "v=0 o", "dialogParams": ["callID": "A"]]), now: at(1000))
+        s.receive(c, rpc(51, "verto.invite", ["sdp": "v=0 o", "dialogParams": ["callID": "A"]]), now: at(1000))
+        let out = drain(&s)
+        #expect(out.sent.count == 2)
+        #expect(errorOf(out.sent[1].1).code == -32002)
+        #expect(out.sent[1].1.objectValue?.object("error")?.int("causeCode") == 88)
+    }
+
+    @Test func inviteWithoutSDPOrCallIDIsMinus32002() {
+        var (s, c) = loggedInServer()
+        s.receive(c, rpc(50, "verto.invite", ["dialogParams": ["callID": "A"]]), now: at(1000))
+        s.receive(c, rpc(51, "verto.invite", ["sdp": "v=0", "dialogParams": [:]]), now: at(1000))
+        s.receive(c, rpc(52, "verto.invite", ["sdp": "v=0"]), now: at(1000))
+        let out = drain(&s)
+        #expect(out.sent.map { errorOf($0.1).message } == ["SDP missing", "CallID missing", "Dialog data missing"])
+        #expect(out.sent.allSatisfy { errorOf($0.1).code == -32002 })
+    }
+
+    @Test func earlyMediaThenAnswerWithoutSDP() throws {
+        var (s, c) = loggedInServer()
+        s.receive(c, rpc(50, "verto.invite", ["sdp": "v=0 o", "dialogParams": ["callID": "A"]]), now: at(1000))
+        try s.earlyMedia(callID: "A", sdp: "v=0 early", now: at(1100))
+        expectThrows(.invalidTransition(callID: "A", from: .early, event: "earlyMedia")) { try s.earlyMedia(callID: "A", sdp: "v=0", now: at(1150)) }
+        try s.answer(callID: "A", sdp: nil, now: at(1200))
+        let out = drain(&s)
+        #expect(out.sent.map { $0.1.objectValue?.string("method") } == [nil, "verto.media", "verto.answer"])
+        #expect(out.sent[2].1.objectValue?.object("params") == ["callID": "A"])
+        expectThrows(.missingField(method: "verto.answer", field: "sdp")) {
+            s.receive(c, rpc(51, "verto.invite", ["sdp": "v=0 o", "dialogParams": ["callID": "B"]]), now: at(1300))
+            try s.answer(callID: "B", sdp: nil, now: at(1300))
+        }
+    }
+
+    @Test func originateSendsAnInviteWithParamsAndTruthyIds() throws {
+        var (s, c) = loggedInServer()
+        let callID = try s.originate(toSessid: testSessid, offer: CallOffer(callID: "", sdp: "v=0 offer", callerIDName: "Bob",
+                                                                             callerIDNumber: "1010", headers: ["verto_h_x": "1"]), now: at(100))
+        let out = drain(&s)
+        let inv = try #require(out.sent.first?.1.objectValue)
+        #expect(out.sent.first?.0 == c)
+        #expect(inv.string("method") == "verto.invite")
+        #expect((inv["id"]?.intValue ?? 0) >= 1)
+        let p = try #require(inv.object("params"))
+        #expect(p.string("callID") == callID)
+        #expect(p.string("display_direction") == "outbound")
+        #expect(p.string("verto_h_x") == "1")
+        s.receive(c, rpc(70, "verto.answer", ["sdp": "v=0 ans", "dialogParams": ["callID": .string(callID), "callee_id_name": "Alice"]]), now: at(200))
+        let out2 = drain(&s)
+        #expect(out2.events.contains { if case .callAnswered(let id, "v=0 ans", let dp) = $0 { return id == callID && dp.calleeIDName == "Alice" } else { return false } })
+        #expect(s.dialog(callID)?.state == .active)
+        expectThrows(.notLoggedIn(operation: "originate")) { try s.originate(toSessid: "nobody", offer: CallOffer(callID: "", sdp: "v=0"), now: at(300)) }
+    }
+
+    @Test func requestsWithoutIdAndBatchesAreAnswered() {
+        var (s, c) = loggedInServer()
+        s.receive(c, #"{"jsonrpc":"2.0","method":"verto.ping","params":{}}"#, now: at(1))
+        s.receive(c, #"[{"jsonrpc":"2.0","id":1,"method":"verto.ping"},{"jsonrpc":"1.0","id":2,"method":"verto.ping"},{"jsonrpc":"2.0","id":3,"result":{}}]"#, now: at(2))
+        let out = drain(&s)
+        #expect(out.sent.count == 2)
+        #expect(out.sent[0].1.objectValue?["id"] == .null)
+        guard case .array(let replies) = out.sent[1].1 else { Issue.record("batch reply is not an array"); return }
+        #expect(replies.count == 2)
+        #expect(replies[0].objectValue?.object("result")?.string("message") == "PONG")
+        #expect(replies[1].objectValue?.object("error")?.int("code") == -32600)
+        #expect(replies[1].objectValue?["id"] == .int(2))
+    }
+
+    @Test func clientErrorObjectsAreTreatedAsMethodlessRequests() {
+        var (s, c) = loggedInServer()
+        s.receive(c, errorReply(5, -32000, "no"), now: at(1))
+        let out = drain(&s)
+        #expect(errorOf(out.sent[0].1).code == -32601)
+        #expect(errorOf(out.sent[0].1).id == .int(5))
+    }
+
+    @Test func envelopeErrors() {
+        var s = VertoServerCore(configuration: { var c = VertoServerConfiguration(); c.maxMessageBytes = 100; return c }(), random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, "not json", now: at(1))
+        s.receive(c, #"{"id":4,"method":"login"}"#, now: at(1))
+        s.receive(c, String(repeating: " ", count: 101), now: at(1))
+        s.receive(c, #"{"jsonrpc":"2.0","id":{"x":1},"method":"login"}"#, now: at(1))
+        let out = drain(&s)
+        #expect(out.sent.map { errorOf($0.1).code } == [-32600, -32600, -32600, -32600])
+        #expect(out.sent.map { errorOf($0.1).message } == ["Invalid Request", "Invalid message", "Invalid Request", "Invalid message"])
+        #expect(out.sent.map { errorOf($0.1).id } == [.null, .int(4), .null, .null])
+        #expect(out.events.count == 4)
+    }
+
+    @Test func secondConnectionWithSameSessidPuntsTheFirst() throws {
+        var (s, c) = loggedInServer()
+        try answeredClientCall(&s, c, callID: "A", now: at(1000))
+        let c2 = s.connectionOpened(now: at(2000))
+        login(&s, c2, sessid: testSessid, now: at(2000))
+        let out = drain(&s)
+        #expect(out.sent.first?.0 == c)
+        #expect(out.sent.first?.1.objectValue?.string("method") == "verto.punt")
+        #expect(out.sent.first?.1.objectValue?.object("params") == [:])
+        #expect(out.closed == [c])
+        #expect(out.events.contains(.punted(connection: c, sessid: testSessid)))
+        #expect(out.events.contains(.reattachNeeded(callID: "A", connection: c2)))
+        #expect(s.connection(forSessid: testSessid) == c2)
+        #expect(!s.openConnections.contains(c))
+    }
+
+    @Test func subscribeHonoursEventChannelPermissions() {
+        var s = VertoServerCore(random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(1, "login", ["login": "1008@d", "passwd": "pw", "sessid": "S"]), now: at(1))
+        guard case .authenticate(let req)? = drain(&s).events.first else { Issue.record("no authenticate"); return }
+        s.completeLogin(req, decision: .accept(VertoUser(id: "1008", allowedEventChannels: ["presence"])), now: at(2))
+        _ = drain(&s)
+        s.receive(c, rpc(2, "verto.subscribe", ["eventChannel": ["presence.1008@d", "FSevent.CHANNEL_CREATE"]]), now: at(3))
+        s.receive(c, rpc(3, "verto.subscribe", ["eventChannel": "presence.1008@d"]), now: at(3))
+        let out = drain(&s)
+        #expect(out.sent[0].1.objectValue?.object("result") == ["subscribedChannels": ["presence.1008@d"],
+                                                                  "unauthorizedChannels": ["FSevent.CHANNEL_CREATE"], "sessid": "S"])
+        #expect(out.sent[1].1.objectValue?.object("error")?["code"] == nil)
+        #expect(out.sent[1].1.objectValue?.object("error")?.array("alreadySubscribedChannels") == ["presence.1008@d"])
+        #expect(s.publish(eventChannel: "presence.1008@d", data: ["channelCallState": "RINGING"], now: at(4)) == 1)
+        #expect(drain(&s).sent.methods == ["verto.event"])
+    }
+
+    @Test func echoParamsCopiesTheRequestParamsIntoTheResult() {
+        var (s, c) = loggedInServer()
+        s.receive(c, rpc(3, "verto.ping", ["echoParams": true, "x": 1]), now: at(1))
+        s.receive(c, rpc(4, "verto.ping", ["echoParams": "tag-7"]), now: at(1))
+        let out = drain(&s)
+        #expect(out.sent[0].1.objectValue?.object("result")?.object("requestParams") == ["echoParams": true, "x": 1])
+        #expect(out.sent[1].1.objectValue?.object("result")?["requestParams"] == "tag-7")
+    }
+
+    @Test func wrongTypedCredentialsAreMinus32001() {
+        var s = VertoServerCore(random: .seeded(1))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(1, "login", ["login": ["x": 1], "passwd": "pw"]), now: at(1))
+        let out = drain(&s)
+        #expect(errorOf(out.sent[0].1).code == -32001)
+        #expect(!out.events.contains { caseName($0) == "authenticate" })
+    }
+}
