@@ -83,6 +83,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
 
+        // L3: the engine.
+        .target(name: "VertoPhone", dependencies: [
+            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "ICECore", "PeerCore",
+            "VertoCore", "VertoNIO", "MediaNIO",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+
         // L4: the CLI.
         .executableTarget(name: "vertophone", dependencies: [
             "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore",
@@ -105,6 +116,10 @@ let package = Package(
         .testTarget(name: "MediaNIOTests", dependencies: ["MediaNIO", "CoreSupport"], swiftSettings: strict),
         .testTarget(name: "PeerCoreTests", dependencies: [
             "PeerCore", "MediaNIO", "MediaCore", "SDPCore", "TestSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .testTarget(name: "VertoPhoneTests", dependencies: [
+            "VertoPhone", "MediaCore", "VertoCore", "TestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"], swiftSettings: strict),

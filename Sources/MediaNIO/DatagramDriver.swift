@@ -19,6 +19,14 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     private var closed = false
     private let logger: Logger
 
+    /// Runs on the event loop after every input has been processed and drained (datagram, timer,
+    /// `withCore`): the owner moves the core's events and decoded output out here.
+    public var afterInput: ((Core) -> Void)? {
+        get { eventLoop.preconditionInEventLoop(); return _afterInput }
+        set { eventLoop.preconditionInEventLoop(); _afterInput = newValue }
+    }
+    private var _afterInput: ((Core) -> Void)?
+
     /// Datagrams sent and received, for stats and tests.
     public private(set) var datagramsIn = 0
     public private(set) var datagramsOut = 0
@@ -71,6 +79,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         let result = try body(core)
         drain()
+        _afterInput?(core)
         return result
     }
 
@@ -92,6 +101,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         let now = eventLoop.now
         data.withUnsafeMutableReadableBytes { core.receive($0, from: envelope.remoteAddress, now: now) }
         drain()
+        _afterInput?(core)
     }
 
     /// Flushes everything the core wants to send and re-arms the timer.
@@ -126,6 +136,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
             self.timerDeadline = nil
             self.core.handleTimeout(now: self.eventLoop.now)
             self.drain()
+            self._afterInput?(self.core)
         }
     }
 }

@@ -1,0 +1,292 @@
+import CoreSupport
+import Foundation
+import MediaCore
+import MediaNIO
+import NIOConcurrencyHelpers
+import NIOCore
+import PeerCore
+import RTPCore
+
+/// Events of a media session.
+public enum MediaEvent: Sendable, Equatable {
+    /// ICE, DTLS and SRTP are up; audio flows.
+    case connected
+    /// A DTMF digit was received (RFC 4733 in RTP, or `verto.info` in the server role).
+    case dtmf(String)
+    case failed(String)
+    case closed
+}
+
+/// Statistics of a media session, with the setup milestones.
+public struct MediaStats: Sendable, Equatable {
+    public var peer: PeerStatistics
+    public var milestones: PeerMilestones
+    public var sampleRate: Int
+    public var codec: String
+}
+
+/// The audio of one call, handed to the application in both roles (`onNewWebRTCCall`): decoded PCM
+/// frames in, frames out, tones and WAV files, recording, DTMF, mute, statistics.
+///
+/// The session owns a 20 ms send clock: each tick sends the next queued frame, else the current
+/// `source` (silence by default). It survives a re-attach: the call layer swaps the underlying peer
+/// connection and the application keeps the same object and streams.
+public final class MediaSession: @unchecked Sendable {
+    // @unchecked: mutable state is touched only on `eventLoop` (asserted where it matters).
+    public let callID: String
+    public let eventLoop: EventLoop
+    /// Decoded audio, in playout order.
+    public let frames: AsyncStream<AudioFrame>
+    /// Session events (connected, DTMF, failure).
+    public let events: AsyncStream<MediaEvent>
+
+    private let frameContinuation: AsyncStream<AudioFrame>.Continuation
+    private let eventContinuation: AsyncStream<MediaEvent>.Continuation
+    private var driver: DatagramDriver<PeerSession>?
+    private var ticker: RepeatedTask?
+    private var queue = CircularBuffer<[Int16]>()
+    private var source: MediaSource = .silence
+    private var tone: ToneGenerator?
+    private var sampleCursor = 0
+    private var recording: [Int16]?
+    private var muted = false
+    private var closed = false
+    private var connectedOnce = false
+    /// Digits received on this session (RFC 4733 and `verto.info`), in order.
+    private var digits = ""
+    /// In-process observers (echo, bridges, applications).
+    private var observers: [(AudioFrame) -> Void] = []
+    /// Sample rate of the negotiated codec (48 kHz Opus, 8 kHz G.711).
+    public private(set) var sampleRate = 48_000
+
+    init(callID: String, eventLoop: EventLoop) {
+        self.callID = callID
+        self.eventLoop = eventLoop
+        (frames, frameContinuation) = AsyncStream.makeStream(of: AudioFrame.self, bufferingPolicy: .bufferingNewest(250))
+        (events, eventContinuation) = AsyncStream.makeStream(of: MediaEvent.self, bufferingPolicy: .bufferingNewest(100))
+    }
+
+    // MARK: - Engine side (on the event loop)
+
+    /// Puts a (new) peer connection under this session, replacing the previous one (re-attach).
+    func attach(_ driver: DatagramDriver<PeerSession>) {
+        eventLoop.preconditionInEventLoop()
+        if let old = self.driver, old !== driver { _ = old.close() }
+        self.driver = driver
+        driver.afterInput = { [weak self] core in self?.drainPeer(core) }
+        driver.withCoreOnLoop { core in sampleRate = core.audioFormat.sampleRate }
+        if ticker == nil {
+            ticker = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(20)) { [weak self] _ in
+                self?.tick()
+            }
+        }
+    }
+
+    var peer: DatagramDriver<PeerSession>? { driver }
+
+    func addObserver(_ observer: @escaping (AudioFrame) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        observers.append(observer)
+    }
+
+    /// A digit received through signalling (`verto.info`) in the server role.
+    func receivedSignalledDigits(_ d: String) {
+        eventLoop.preconditionInEventLoop()
+        for c in d {
+            digits.append(c)
+            eventContinuation.yield(.dtmf(String(c)))
+        }
+    }
+
+    func closeOnLoop() {
+        eventLoop.preconditionInEventLoop()
+        guard !closed else { return }
+        closed = true
+        ticker?.cancel()
+        ticker = nil
+        if let driver {
+            driver.withCoreOnLoop { $0.close(now: eventLoop.now) }
+            _ = driver.close()
+        }
+        driver = nil
+        eventContinuation.yield(.closed)
+        eventContinuation.finish()
+        frameContinuation.finish()
+    }
+
+    private func drainPeer(_ core: PeerSession) {
+        while let e = core.pollEvent() {
+            switch e {
+            case .connected:
+                sampleRate = core.audioFormat.sampleRate
+                if !connectedOnce { connectedOnce = true }
+                eventContinuation.yield(.connected)
+            case .dtmf(let d):
+                digits.append(d.description)
+                eventContinuation.yield(.dtmf(d.description))
+            case .failed(let err):
+                eventContinuation.yield(.failed("\(err)"))
+            case .closed:
+                eventContinuation.yield(.failed("peer closed DTLS"))
+            case .iceConnected:
+                break
+            }
+        }
+        while let f = core.pollFrame() {
+            let frame = AudioFrame(samples: f.samples, sampleRate: f.sampleRate, channels: f.channels, timestamp: f.timestamp)
+            recording?.append(contentsOf: f.samples)
+            if source == .echo {
+                if queue.count >= 10 { _ = queue.popFirst() }
+                queue.append(f.samples)
+            }
+            for o in observers { o(frame) }
+            frameContinuation.yield(frame)
+        }
+    }
+
+    private func tick() {
+        guard let driver, !closed else { return }
+        let count = sampleRate / 50
+        var pcm: [Int16]
+        if let q = queue.popFirst() {
+            pcm = q
+        } else {
+            switch source {
+            case .silence, .echo:
+                pcm = [Int16](repeating: 0, count: count)
+            case .tone:
+                pcm = tone?.generate(count: count) ?? [Int16](repeating: 0, count: count)
+            case .samples(let s, let loop):
+                pcm = [Int16](repeating: 0, count: count)
+                for i in 0..<count {
+                    if sampleCursor >= s.count {
+                        guard loop, !s.isEmpty else { break }
+                        sampleCursor = 0
+                    }
+                    pcm[i] = s[sampleCursor]
+                    sampleCursor += 1
+                }
+            }
+        }
+        if pcm.count != count { pcm = Array(pcm.prefix(count)) + [Int16](repeating: 0, count: max(0, count - pcm.count)) }
+        if muted { pcm = [Int16](repeating: 0, count: count) }
+        let now = eventLoop.now
+        driver.withCoreOnLoop { $0.sendAudio(pcm, now: now) }
+    }
+
+    // MARK: - Application API (any thread)
+
+    /// Queues one frame to send (at `sampleRate`, 20 ms). Queued frames take precedence over `source`.
+    public func send(_ frame: [Int16]) {
+        eventLoop.execute {
+            if self.queue.count >= 50 { _ = self.queue.popFirst() }
+            self.queue.append(frame)
+        }
+    }
+
+    /// What to send when no frames are queued.
+    public func setSource(_ source: MediaSource) {
+        eventLoop.execute { self.setSourceOnLoop(source) }
+    }
+
+    func setSourceOnLoop(_ source: MediaSource) {
+        self.source = source
+        sampleCursor = 0
+        if case .tone(let f, let a) = source {
+            tone = ToneGenerator(frequencies: f, amplitude: a, sampleRate: sampleRate)
+        } else {
+            tone = nil
+        }
+    }
+
+    /// Plays a tone until another source is set.
+    public func playTone(_ frequency: Double, amplitude: Double = 0.3) {
+        setSource(.tone(frequencies: [frequency], amplitude: amplitude))
+    }
+
+    /// Plays a WAV file (16-bit PCM, mono or stereo; resampled naively if its rate differs).
+    public func playWAV(at path: String, loop: Bool = false) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let wav = try WAVFile(parsing: Array(data))
+        let mono = wav.channels == 1 ? wav.samples : stride(from: 0, to: wav.samples.count, by: wav.channels).map { wav.samples[$0] }
+        let rate = wav.sampleRate
+        eventLoop.execute {
+            let target = self.sampleRate
+            let resampled = rate == target ? mono : Resample.linear(mono, from: rate, to: target)
+            self.setSourceOnLoop(.samples(resampled, loop: loop))
+        }
+    }
+
+    /// Starts keeping received audio.
+    public func startRecording() { eventLoop.execute { self.recording = [] } }
+
+    /// Stops recording and returns the received PCM (at `sampleRate`).
+    public func stopRecording() async throws -> [Int16] {
+        try await eventLoop.submit { defer { self.recording = nil }; return self.recording ?? [] }.get()
+    }
+
+    /// Stops recording and writes a WAV file.
+    public func stopRecording(toWAV path: String) async throws {
+        let pcm = try await stopRecording()
+        let rate = try await eventLoop.submit { self.sampleRate }.get()
+        let bytes = WAVFile(sampleRate: rate, channels: 1, samples: pcm).serialize()
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Sends silence instead of the source while muted.
+    public func setMuted(_ on: Bool) { eventLoop.execute { self.muted = on } }
+
+    /// Sends DTMF as RFC 4733 events when telephone-event was negotiated; returns false otherwise
+    /// (the call layer then uses `verto.info`).
+    public func sendRFC4733(_ digits: String) async throws -> Bool {
+        try await eventLoop.submit { () -> Bool in
+            guard let driver = self.driver else { return false }
+            return driver.withCoreOnLoop { core -> Bool in
+                guard core.canSendDTMF else { return false }
+                let ds = digits.compactMap { DTMFDigit(character: $0) }
+                return (try? core.sendDTMF(ds)) != nil
+            }
+        }.get()
+    }
+
+    /// Digits received so far.
+    public func receivedDigits() async throws -> String {
+        try await eventLoop.submit { self.digits }.get()
+    }
+
+    public func stats() async throws -> MediaStats? {
+        try await eventLoop.submit { () -> MediaStats? in
+            guard let driver = self.driver else { return nil }
+            return driver.withCoreOnLoop { core in
+                MediaStats(peer: core.statistics, milestones: core.milestones, sampleRate: core.audioFormat.sampleRate,
+                           codec: core.negotiated.map { $0.codec.codec.encodingName } ?? "")
+            }
+        }.get()
+    }
+
+    public func close() {
+        eventLoop.execute { self.closeOnLoop() }
+    }
+}
+
+extension DTMFDigit {
+    /// `0-9 * # A-D`.
+    public init?(character: Character) {
+        guard let d = DTMFDigit.allCases.first(where: { $0.description == String(character).uppercased() }) else { return nil }
+        self = d
+    }
+}
+
+/// Naive linear-interpolation resampling (for WAV playback at another rate).
+enum Resample {
+    static func linear(_ x: [Int16], from: Int, to: Int) -> [Int16] {
+        guard from > 0, to > 0, !x.isEmpty else { return x }
+        let n = x.count * to / from
+        return (0..<n).map { i in
+            let pos = Double(i) * Double(from) / Double(to)
+            let j = Int(pos), f = pos - Double(j)
+            let a = Double(x[min(j, x.count - 1)]), b = Double(x[min(j + 1, x.count - 1)])
+            return Int16(clamping: Int((a + (b - a) * f).rounded()))
+        }
+    }
+}
