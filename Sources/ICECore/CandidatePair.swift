@@ -49,3 +49,12 @@ public struct ICESelectedPair: Sendable, Hashable {
     /// False only for the lite agent's provisional choice before any USE-CANDIDATE arrived.
     public var nominated: Bool
 }
+
+/// A read-only view of one checklist entry.
+public struct ICECandidatePairInfo: Sendable, Hashable {
+    public var local: ICECandidate
+    public var remote: ICECandidate
+    public var priority: UInt64
+    public var state: CandidatePairState
+    public var nominated: Bool
+}

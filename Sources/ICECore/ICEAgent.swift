@@ -158,6 +158,12 @@ public struct ICEAgent: Sendable {
         runChecks(now: now)
     }
 
+    /// Call when the peer's SDP carries `a=ice-lite`: a full agent facing a lite agent must be
+    /// controlling (RFC 8445 §6.1.1), whatever role the signalling suggested.
+    public mutating func setRemoteIsLite(_ isLite: Bool) {
+        if isLite, configuration.mode == .full { switchRole(to: .controlling) }
+    }
+
     /// Adds one remote candidate. Only UDP candidates of component 1 with IP literals are used;
     /// `.local` mDNS names are rejected (we do not resolve them; the peer still reaches us and
     /// is learned as peer-reflexive when it checks us).
@@ -284,9 +290,12 @@ public struct ICEAgent: Sendable {
     /// Remote candidates in use (signalled and peer-reflexive).
     public var remoteCandidates: [ICECandidate] { remotes.map(\.candidate) }
 
-    /// States of the checklist, best first (for stats and tests).
-    public var checklist: [(local: ICECandidate, remote: ICECandidate, state: CandidatePairState, nominated: Bool)] {
-        pairs.sorted { $0.priority > $1.priority }.map { (locals[$0.local].candidate, remotes[$0.remote].candidate, $0.state, $0.nominated) }
+    /// The checklist, best pair first (for stats and tests).
+    public var checklist: [ICECandidatePairInfo] {
+        pairs.sorted { $0.priority > $1.priority }.map {
+            ICECandidatePairInfo(local: locals[$0.local].candidate, remote: remotes[$0.remote].candidate, priority: $0.priority,
+                                 state: $0.state, nominated: $0.nominated)
+        }
     }
 
     func selectedPairValue(_ i: Int) -> ICESelectedPair {

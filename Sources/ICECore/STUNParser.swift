@@ -1,4 +1,5 @@
 import CryptoCore
+import NIOCore
 
 /// RFC 7983 demultiplexing and framing checks that need no allocation.
 public enum STUN {
@@ -20,6 +21,8 @@ public enum STUN {
     }
 
     public static func isSTUN(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { isSTUN($0) } }
+
+    public static func isSTUN(_ buffer: ByteBuffer) -> Bool { buffer.withUnsafeReadableBytes { isSTUN($0) } }
 }
 
 /// A validated, non-owning view of one STUN message in a caller's buffer (RFC 8489 §6.3).

@@ -347,3 +347,62 @@ struct ICEAgentTests {
         #expect(ICECandidate.priority(type: .srflx, localPreference: 65535, component: 1) == 1_694_498_815)
     }
 }
+
+@Suite("ICE agent: interop-shaped scenarios")
+struct ICEInteropScenarioTests {
+    /// We are controlling (our outbound call, FreeSWITCH answered `a=setup:active`); the
+    /// FreeSWITCH-like peer is controlled, paces its checks at 1 s and ignores our checks until our
+    /// SDP reaches it 300 ms later. Its first check triggers ours at once, so both sides select
+    /// within a couple of milliseconds of it learning our credentials.
+    @Test func controllingTowardsSlowControlledPeer() {
+        var net = InMemoryNetwork()
+        net.delay = .microseconds(500)
+        let us = net.add(makeAgent(role: .controlling, seed: 81))
+        let fs = net.add(makeAgent(role: .controlled, seed: 82) {
+            $0.pacing = .seconds(1)
+            $0.initialRTO = .seconds(1)
+            $0.maximumRTO = .seconds(1)
+        })
+        net.addHost(us, addrA)
+        net.addHost(fs, addrB)
+        let t0 = net.now
+        let sdpArrives = t0 + .milliseconds(300)
+        net.dropFilter = { p, now in p.to == addrB && now < sdpArrives }
+        net.agents[us].setRemoteDescription(credentials: net.agents[fs].localCredentials, candidates: net.candidates(of: fs), now: t0)
+        net.run(until: sdpArrives)
+        net.agents[fs].setRemoteDescription(credentials: net.agents[us].localCredentials, candidates: net.candidates(of: us), now: net.now)
+        net.run(for: .seconds(3)) { $0.bothSelected(us, fs) }
+        #expect(net.bothSelected(us, fs))
+        #expect(net.now - sdpArrives <= .milliseconds(3))
+    }
+
+    /// A full agent told that the peer is ICE-lite takes the controlling role (RFC 8445 §6.1.1).
+    @Test func fullAgentFacingLiteBecomesControlling() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlled, seed: 83))
+        let b = net.add(makeAgent(.lite, role: .controlled, seed: 84))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        net.agents[a].setRemoteIsLite(true)
+        #expect(net.agents[a].role == .controlling)
+        net.exchange(a, b)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.selected(b)?.nominated == true)
+    }
+
+    /// A lite agent answers checks whatever role attribute they carry: it has no role conflict.
+    @Test func liteHasNoRoleConflict() {
+        var lite = makeAgent(.lite, role: .controlled, seed: 85)
+        let now = NIODeadline.uptimeNanoseconds(0)
+        lite.addHostCandidate(addrB, now: now)
+        var random = AnyRandomSource.seeded(86)
+        let check = STUNMessage(type: .bindingRequest, transactionID: .random(using: &random),
+                                attributes: [.username(lite.localCredentials.ufrag + ":peer"), .priority(1), .iceControlled(UInt64.max)])
+        let result = lite.handleDatagram(try! check.encode(password: lite.localCredentials.password), from: addrA.socketAddress,
+                                         localCandidate: ICELocalCandidateID(0), now: now)
+        #expect(result == .handled)
+        #expect(lite.role == .controlled)
+        #expect(lite.statistics.roleConflicts == 0)
+    }
+}
