@@ -89,7 +89,10 @@ extension ICEAgent {
     /// `maximumTransmissions` and one more RTO the check fails (§7.2.5.2.4 analogue).
     mutating func retransmit(now: NIODeadline) {
         var expired: [STUNTransactionID] = []
-        for (id, t) in transactions {
+        // Deterministic order (Dictionary order is per-process random): by due time, then pair.
+        let due = transactions.filter { (_, t) in (t.nextRetransmit ?? t.expiresAt) <= now }
+            .sorted { ($0.value.nextRetransmit ?? $0.value.expiresAt, $0.value.pair) < ($1.value.nextRetransmit ?? $1.value.expiresAt, $1.value.pair) }
+        for (id, t) in due {
             if let due = t.nextRetransmit {
                 guard now >= due else { continue }
                 if t.transmissions >= configuration.maximumTransmissions {

@@ -9,7 +9,29 @@ import NIOCore
 /// datagram to `handleDatagram`, and after every input drains `pollTransmit()` and `pollEvent()`
 /// and re-arms one timer for `nextDeadline()` that calls `handleTimeout(now:)`.
 /// The agent never reads a clock and takes randomness (transaction ids, tie-breaker, consent
-/// jitter) from the injected generator.
+/// jitter, generated credentials) from the injected generator.
+///
+/// Choices where the RFCs leave room (see `ICEConfiguration` for the numbers):
+/// - **No timers on the setup path.** The first ordinary check leaves inside the call that makes
+///   both local candidates and the remote description available; later ordinary checks are paced
+///   by Ta (5 ms). Triggered checks go out at once. Retransmissions start at 50 ms and double to
+///   500 ms, 10 transmissions (~3.75 s), so a peer that dropped our first check because it did not
+///   have our SDP yet (FreeSWITCH) is retried quickly; when such a peer then checks us, an
+///   in-progress pair whose last check is older than Ta is re-checked immediately.
+/// - **Aggressive nomination when controlling** (RFC 5245 §8.1.1.2 style, as FreeSWITCH does):
+///   USE-CANDIDATE on every check, so the first pair that succeeds is selected. Ordinary checks
+///   stop after selection; if a better pair is nominated later the selection moves to it (the
+///   controlled side applies the same rule, so both converge on the best nominated pair).
+/// - **Controlled**: a pair is selected when the peer's USE-CANDIDATE and our own successful
+///   check on that pair have both happened (RFC 8445 §7.3.1.5, §8.1.1).
+/// - **Lite**: answers checks (also before it has the remote description, as verto.js browsers
+///   check early), never sends requests, selects the pair of the first valid check provisionally
+///   (`ICESelectedPair.nominated == false`; configurable) and the USE-CANDIDATE pair for good.
+/// - **One component** (RTCP multiplexed): remote candidates of component 2 are rejected.
+/// - Local peer-reflexive candidates are reported but checks keep leaving from their base socket,
+///   so the valid pair is tracked on the base pair (the 5-tuple is the same).
+/// - After `.failed(.allPairsFailed)` the agent still answers checks and runs triggered checks,
+///   so a late peer can still bring it to `.connected` (reported again).
 public struct ICEAgent: Sendable {
     struct LocalEntry: Sendable {
         var id: ICELocalCandidateID
@@ -79,6 +101,14 @@ public struct ICEAgent: Sendable {
         self.localCredentials = localCredentials
         self.random = random
         self.tieBreaker = self.random.next()
+    }
+
+    /// Same, generating fresh local credentials from `random` (read them back from
+    /// `localCredentials` for the SDP).
+    public init(configuration: ICEConfiguration = .full, role: ICERole, random: AnyRandomSource = .system) {
+        var random = random
+        let credentials = ICECredentials.random(using: &random)
+        self.init(configuration: configuration, role: role, localCredentials: credentials, random: random)
     }
 
     // MARK: - Local candidates
@@ -266,6 +296,14 @@ public struct ICEAgent: Sendable {
         statistics.firstCheckSentAt = nil
         statistics.selectedAt = nil
         statistics.lastConsentAt = nil
+    }
+
+    /// ICE restart with fresh credentials from the injected generator; returns them for the SDP.
+    @discardableResult
+    public mutating func restart(now: NIODeadline) -> ICECredentials {
+        let credentials = ICECredentials.random(using: &random)
+        restart(localCredentials: credentials, now: now)
+        return credentials
     }
 
     /// Stops all activity; later inputs are dropped.
