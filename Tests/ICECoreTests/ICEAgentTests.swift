@@ -45,6 +45,9 @@ struct ICEAgentTests {
         #expect(net.eventList(a).contains { $0.isConnected })
         #expect(net.eventList(b).contains { $0.isConnected })
         #expect(net.agents[a].hasConsent)
+        // Four datagrams in all: A's check (sent above), B's own check, and one answer each way. B's
+        // check was fresh when A's arrived, so no redundant triggered check was sent.
+        #expect(net.sent.map { "\($0.sender) \($0.message!.type.messageClass)" } == ["1 request", "1 successResponse", "0 successResponse"])
     }
 
     /// With a realistic delay the nomination takes about one round trip plus the triggered
@@ -404,5 +407,44 @@ struct ICEInteropScenarioTests {
         #expect(result == .handled)
         #expect(lite.role == .controlled)
         #expect(lite.statistics.roleConflicts == 0)
+    }
+}
+
+@Suite("ICE agent: convergence properties")
+struct ICEConvergenceTests {
+    /// Two candidates per side, one path blocked, seeded loss and reordering: both agents end up
+    /// on the same 5-tuple, the selected pair is usable, and the blocked path is never selected.
+    @Test(arguments: Array(UInt64(1)...UInt64(24)))
+    func bothSidesConvergeOnOneWorkingPair(seed: UInt64) {
+        var net = InMemoryNetwork()
+        net.rng = SeededGenerator(seed: seed)
+        net.delay = .milliseconds(2)
+        net.jitter = .milliseconds(8)
+        net.loss = Double(seed % 4) * 0.1
+        let roles: [ICERole] = seed % 3 == 0 ? [.controlling, .controlling] : [.controlling, .controlled]
+        let a = net.add(makeAgent(role: roles[0], seed: seed * 100))
+        let b = net.add(makeAgent(role: roles[1], seed: seed * 100 + 1))
+        let a1 = TransportAddress(10, 0, 0, 1, port: 5000), a2 = TransportAddress(172, 16, 0, 1, port: 5002)
+        let b1 = TransportAddress(10, 0, 0, 2, port: 6000), b2 = TransportAddress(172, 16, 0, 2, port: 6002)
+        net.addHost(a, a1)
+        net.agents[a].addHostCandidate(a2, localPreference: 60000, now: net.now)
+        net.sockets[a][ICELocalCandidateID(1)] = a2
+        net.addHost(b, b1)
+        net.agents[b].addHostCandidate(b2, localPreference: 60000, now: net.now)
+        net.sockets[b][ICELocalCandidateID(1)] = b2
+        // The 10.x ↔ 10.x path is blocked in both directions.
+        net.dropFilter = { p, _ in (p.from == a1 && p.to == b1) || (p.from == b1 && p.to == a1) }
+        net.exchange(a, b)
+        net.run(for: .seconds(20))
+        guard let sa = net.selected(a), let sb = net.selected(b) else {
+            Issue.record("seed \(seed): not selected (a: \(net.agents[a].state), b: \(net.agents[b].state))")
+            return
+        }
+        let aLocal = net.sockets[a][sa.localCandidateID]!, bLocal = net.sockets[b][sb.localCandidateID]!
+        #expect(TransportAddress(sa.remoteAddress) == bLocal, "seed \(seed)")
+        #expect(TransportAddress(sb.remoteAddress) == aLocal, "seed \(seed)")
+        #expect(!(aLocal == a1 && bLocal == b1), "seed \(seed)")
+        #expect(net.agents[a].role != net.agents[b].role, "seed \(seed)")
+        #expect(net.agents[a].hasConsent && net.agents[b].hasConsent, "seed \(seed)")
     }
 }
