@@ -352,8 +352,9 @@ public struct ICEAgent: Sendable {
             if next == nil || d < next! { next = d }
         }
         for t in transactions.values { consider(t.nextRetransmit ?? t.expiresAt) }
-        if configuration.mode == .full, remoteCredentials != nil, selected == nil,
-           pairs.contains(where: { $0.state == .waiting || $0.state == .frozen }) {
+        // Only when an ordinary check could actually be sent (a Frozen pair whose foundation is
+        // busy is not eligible), so a blocked checklist never yields a deadline in the past.
+        if configuration.mode == .full, state == .checking, remoteCredentials != nil, selected == nil, nextOrdinaryPair() != nil {
             consider(nextOrdinaryCheck)
         }
         if selected == nil, state == .checking { consider(checkingDeadline) }

@@ -448,3 +448,28 @@ struct ICEConvergenceTests {
         #expect(net.agents[a].hasConsent && net.agents[b].hasConsent, "seed \(seed)")
     }
 }
+
+@Suite("ICE agent: frozen pairs")
+struct ICEFrozenPairTests {
+    /// Two remote candidates share a foundation, so the second pair stays Frozen while the first is
+    /// in progress (RFC 8445 §6.1.4.2) and is checked once the first fails. The agent never asks
+    /// for a deadline it cannot act on (the harness records spinning).
+    @Test func sameFoundationPairIsUnfrozenAfterFailure() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlling, seed: 91) { $0.maximumTransmissions = 3 })
+        let b = net.add(makeAgent(role: .controlled, seed: 92))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        let p = ICECandidate.priority(type: .host)
+        let dead = ICECandidate(foundation: "same", priority: p, address: TransportAddress(10, 0, 0, 99, port: 6000), type: .host)
+        let alive = ICECandidate(foundation: "same", priority: p - 1, address: addrB, type: .host)
+        let t0 = net.now
+        net.agents[a].setRemoteDescription(credentials: net.agents[b].localCredentials, candidates: [dead, alive], now: t0)
+        net.agents[b].setRemoteCredentials(net.agents[a].localCredentials, now: t0)
+        #expect(net.agents[a].checklist.map(\.state) == [.inProgress, .frozen])
+        net.run(for: .seconds(5)) { $0.selected(0) != nil }
+        #expect(net.selected(a)?.remoteAddress == addrB.socketAddress)
+        // 50 + 100 + 200 ms of retransmissions on the dead pair, then the frozen one.
+        #expect(net.now - t0 == .milliseconds(350))
+    }
+}

@@ -1,5 +1,6 @@
 import CoreSupport
 import NIOCore
+import Testing
 @testable import ICECore
 
 /// Two (or more) ICE agents joined by an in-memory UDP network in virtual time, with seeded
@@ -104,7 +105,17 @@ struct InMemoryNetwork {
     /// Runs the event loop in virtual time until `deadline` or until `stop` is true.
     mutating func run(until deadline: NIODeadline, stop: (InMemoryNetwork) -> Bool = { _ in false }) {
         flush()
+        var iterations = 0
+        var lastNow = now
+        var spinsAtSameTime = 0
         while true {
+            iterations += 1
+            if now == lastNow { spinsAtSameTime += 1 } else { spinsAtSameTime = 0; lastNow = now }
+            // A deadline that does not move virtual time forward must not repeat forever.
+            guard spinsAtSameTime < 10_000, iterations < 2_000_000 else {
+                Issue.record("event loop spins at \(now) (\(iterations) iterations)")
+                return
+            }
             _ = deliverDue()
             if stop(self) { return }
             var next: NIODeadline? = inFlight.map(\.deliverAt).min()
