@@ -473,3 +473,45 @@ struct ICEFrozenPairTests {
         #expect(net.now - t0 == .milliseconds(350))
     }
 }
+
+@Suite("ICE agent: address families and incremental input")
+struct ICEAddressFamilyTests {
+    @Test func ipv6HostCandidates() {
+        var net = InMemoryNetwork()
+        net.delay = .milliseconds(1)
+        let a = net.add(makeAgent(role: .controlling, seed: 101))
+        let b = net.add(makeAgent(role: .controlled, seed: 102))
+        let a6 = TransportAddress(literal: "2001:db8::a", port: 5000)!, b6 = TransportAddress(literal: "2001:db8::b", port: 6000)!
+        net.addHost(a, a6)
+        net.addHost(b, b6)
+        net.addHost(b, addrB)  // an IPv4 candidate that has no IPv4 partner on A
+        net.exchange(a, b)
+        #expect(net.agents[a].checklist.count == 1)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.selected(a)?.remoteAddress == b6.socketAddress)
+        #expect(net.selected(b)?.remoteAddress == a6.socketAddress)
+        // The XOR-MAPPED-ADDRESS B returned to A carried A's IPv6 address (XORed with the transaction id).
+        let mapped = net.sent.filter { $0.sender == b }.compactMap { $0.message?.xorMappedAddress }
+        #expect(mapped.contains(a6))
+        #expect(!net.eventList(a).contains { if case .localPeerReflexiveCandidate = $0 { true } else { false } })
+    }
+
+    /// Candidates arriving one by one after the credentials: the first check leaves with the first
+    /// usable candidate, still at the same instant.
+    @Test func checksStartWithTheFirstCandidate() {
+        var agent = makeAgent(role: .controlling, seed: 103)
+        let now = NIODeadline.uptimeNanoseconds(42)
+        var random = AnyRandomSource.seeded(104)
+        agent.setRemoteCredentials(.random(using: &random), now: now)
+        #expect(agent.pollTransmit() == nil)  // no local candidate, no remote candidate yet
+        agent.addHostCandidate(addrA, now: now)
+        #expect(agent.pollTransmit() == nil)
+        #expect(agent.nextDeadline() == now + .seconds(30))  // only the checking timeout
+        let result = agent.addRemoteCandidate(ICECandidate(foundation: "1", priority: 1, address: addrB, type: .host), now: now)
+        #expect(result == .added)
+        let t = agent.pollTransmit()
+        #expect(t?.destination == addrB.socketAddress)
+        #expect(agent.statistics.firstCheckSentAt == now)
+        #expect(agent.nextDeadline() == now + .milliseconds(50))  // the first retransmission
+    }
+}
