@@ -184,8 +184,13 @@ extension ICEAgent {
         }
         if (t.useCandidate && t.sentAsControlling && role == .controlling) || pairs[p].nominateOnSuccess {
             pairs[p].nominated = true
+        } else if role == .controlling, selected == nil {
+            // The check went out while we were controlled (our role changed since): check again,
+            // now with USE-CANDIDATE, to nominate the pair.
+            enqueueTriggered(p)
         }
         updateSelection(now: now)
+        runChecks(now: now)
         return .handled
     }
 
@@ -212,6 +217,14 @@ extension ICEAgent {
         role = newRole
         for i in pairs.indices { pairs[i].priority = pairPriority(local: pairs[i].local, remote: pairs[i].remote) }
         emit(.roleChanged(newRole))
+        // Newly controlling with a pair that already works: nominate it right away.
+        if newRole == .controlling, selected == nil {
+            var best: Int? = nil
+            for i in pairs.indices where pairs[i].state == .succeeded && !pairs[i].nominated {
+                if best == nil || pairs[i].priority > pairs[best!].priority { best = i }
+            }
+            if let best { enqueueTriggered(best) }
+        }
     }
 
     /// Selects the highest-priority nominated, succeeded pair (§8.1.1); reports changes.

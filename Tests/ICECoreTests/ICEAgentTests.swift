@@ -515,3 +515,40 @@ struct ICEAddressFamilyTests {
         #expect(agent.nextDeadline() == now + .milliseconds(50))  // the first retransmission
     }
 }
+
+@Suite("ICE agent: role change after success")
+struct ICERoleChangeTests {
+    /// A's check succeeds while A is controlled; only then does a role conflict (a peer check
+    /// carrying ICE-CONTROLLED with a smaller tie-breaker) make A controlling. A must nominate the
+    /// working pair with a new USE-CANDIDATE check rather than wait for a nomination that never comes.
+    @Test func newlyControllingAgentNominatesWorkingPair() throws {
+        var a = makeAgent(role: .controlled, seed: 111)
+        let now = NIODeadline.uptimeNanoseconds(1_000)
+        var random = AnyRandomSource.seeded(112)
+        let peer = ICECredentials.random(using: &random)
+        let local = a.addHostCandidate(addrA, now: now)
+        a.setRemoteDescription(credentials: peer, candidates: [ICECandidate(foundation: "1", priority: 1, address: addrB, type: .host)], now: now)
+        let first = a.pollTransmit()
+        let check = try STUNMessage.decode(try #require(first).bytes)
+        #expect(check.useCandidate == false)
+        let ok = try STUNMessage(type: .bindingSuccess, transactionID: check.transactionID, attributes: [.xorMappedAddress(addrA)]).encode(password: peer.password)
+        #expect(a.handleDatagram(ok, from: addrB.socketAddress, localCandidate: local, now: now) == .handled)
+        #expect(a.checklist.first?.state == .succeeded)
+        #expect(a.selectedPair == nil)
+
+        // The peer also thinks it is controlled, with a smaller tie-breaker: A becomes controlling.
+        let conflict = try STUNMessage(type: .bindingRequest, transactionID: .random(using: &random),
+                                       attributes: [.username(a.localCredentials.ufrag + ":" + peer.ufrag), .priority(1),
+                                                    .iceControlled(a.tieBreaker &- 1)]).encode(password: a.localCredentials.password)
+        #expect(a.handleDatagram(conflict, from: addrB.socketAddress, localCandidate: local, now: now) == .handled)
+        #expect(a.role == .controlling)
+        var sent: [STUNMessage] = []
+        while let t = a.pollTransmit() { sent.append(try STUNMessage.decode(t.bytes)) }
+        let nominating = try #require(sent.first { $0.type == .bindingRequest })
+        #expect(nominating.useCandidate && nominating.iceControlling == a.tieBreaker)
+        let ok2 = try STUNMessage(type: .bindingSuccess, transactionID: nominating.transactionID, attributes: [.xorMappedAddress(addrA)]).encode(password: peer.password)
+        #expect(a.handleDatagram(ok2, from: addrB.socketAddress, localCandidate: local, now: now) == .handled)
+        #expect(a.selectedPair?.nominated == true)
+        #expect(a.state == .connected)
+    }
+}
