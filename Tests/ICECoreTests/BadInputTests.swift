@@ -211,3 +211,44 @@ struct BadInputTests {
         #expect(net.agents[a].handleDatagram(RFC5769.request, from: addrB.socketAddress, localCandidate: ICELocalCandidateID(7), now: net.now) == .dropped(.unknownLocalCandidate))
     }
 }
+
+@Suite("Hostile remote descriptions")
+struct HostileDescriptionTests {
+    /// Remote candidates with arbitrary priorities, components, ports and families, and checks
+    /// with extreme PRIORITY values, never trap; limits hold.
+    @Test func arbitraryCandidatesNeverTrap() {
+        var rng = SeededGenerator(seed: 0xCAFE)
+        var agent = makeAgent(role: .controlling, seed: 700)
+        let now = NIODeadline.uptimeNanoseconds(1)
+        agent.addHostCandidate(addrA, now: now)
+        agent.addHostCandidate(TransportAddress(literal: "2001:db8::1", port: 9)!, now: now)
+        var random = AnyRandomSource.seeded(701)
+        let peer = ICECredentials.random(using: &random)
+        agent.setRemoteCredentials(peer, now: now)
+        for i in 0..<500 {
+            let v4 = Bool.random(using: &rng)
+            let address = v4 ? TransportAddress(ip: .v4(UInt32.random(in: 0...UInt32.max, using: &rng)), port: UInt16.random(in: 0...UInt16.max, using: &rng))
+                : TransportAddress(ip: .v6(high: rng.next(), low: rng.next()), port: UInt16.random(in: 0...UInt16.max, using: &rng))
+            let priority: UInt32 = [0, 1, UInt32.max, UInt32.max - 1, UInt32.random(in: 0...UInt32.max, using: &rng)][i % 5]
+            let c = ICECandidate(foundation: String(i), component: UInt16.random(in: 0...3, using: &rng), priority: priority,
+                                 address: address, type: ICECandidateType.allCases[i % 4])
+            _ = agent.addRemoteCandidate(c, now: now)
+        }
+        #expect(agent.remoteCandidates.count <= agent.configuration.maximumRemoteCandidates)
+        #expect(agent.checklist.count <= agent.configuration.maximumPairs)
+        #expect(candidatePairPriority(controlling: .max, controlled: .max) == candidatePairPriority(controlling: .max, controlled: .max))
+        // Peer-reflexive learning with extreme PRIORITY values.
+        for (k, p) in [UInt32.max, 0, 1 << 31].enumerated() {
+            let m = STUNMessage(type: .bindingRequest, transactionID: .random(using: &random),
+                                attributes: [.username(agent.localCredentials.ufrag + ":" + peer.ufrag), .priority(p), .iceControlled(1)])
+            let r = agent.handleDatagram(try! m.encode(password: agent.localCredentials.password),
+                                         from: TransportAddress(10, 1, 1, UInt8(k), port: 1).socketAddress,
+                                         localCandidate: ICELocalCandidateID(0), now: now)
+            #expect(r == .handled || r == .answeredWithError(487))
+        }
+        var t = 0
+        while agent.pollTransmit() != nil { t += 1 }
+        #expect(t > 0)
+        agent.handleTimeout(now: now + .seconds(60))
+    }
+}
