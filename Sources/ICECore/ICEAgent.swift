@@ -11,6 +11,19 @@ import NIOCore
 /// The agent never reads a clock and takes randomness (transaction ids, tie-breaker, consent
 /// jitter, generated credentials) from the injected generator.
 ///
+/// ```swift
+/// var ice = ICEAgent(configuration: .full, role: .controlling, random: .system)
+/// let host = ice.addHostCandidate(TransportAddress(boundAddress)!, now: now)   // per bound socket
+/// // offer: ice.localCredentials + ice.localCandidates → SDPCore
+/// ice.setRemoteDescription(credentials: remoteCreds, candidates: remoteCandidates, now: now)
+/// // on every datagram whose first byte is 0...3 (STUN.isSTUN(firstByte:)):
+/// _ = ice.handleDatagram(buffer, from: source, localCandidate: host, now: now)
+/// // after every input and timer: drain
+/// while let t = ice.pollTransmit() { send(t.bytes, from: t.localCandidate, to: t.destination) }
+/// while let e = ice.pollEvent() { if case .connected = e { startDTLS(to: ice.selectedPair!) } }
+/// rearm(ice.nextDeadline())   // → ice.handleTimeout(now:)
+/// ```
+///
 /// Choices where the RFCs leave room (see `ICEConfiguration` for the numbers):
 /// - **No timers on the setup path.** The first ordinary check leaves inside the call that makes
 ///   both local candidates and the remote description available; later ordinary checks are paced
