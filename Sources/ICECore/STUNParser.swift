@@ -148,6 +148,14 @@ public struct STUNMessageView {
         return bytes[r.lowerBound..<(r.lowerBound + ufrag.count)].elementsEqual(ufrag)
     }
 
+    /// The receiver's ufrag: the USERNAME part before the first colon (RFC 8445 §7.2.2), for a
+    /// server that demultiplexes many sessions on one UDP port by ufrag. nil without USERNAME,
+    /// colon, or valid UTF-8.
+    public var receiverUfrag: String? {
+        guard let r = usernameRange, let colon = bytes[r].firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return String(validating: UnsafeRawBufferPointer(rebasing: bytes[r.lowerBound..<colon]), as: UTF8.self)
+    }
+
     /// Decodes every attribute into an owned `STUNMessage` (allocates).
     public func decode() throws(ICEError) -> STUNMessage {
         var attributes: [STUNAttribute] = []

@@ -103,6 +103,13 @@ struct STUNCodecTests {
         #expect(try verify(bytes, password: "\u{1}\u{2}\u{3}").integrity)
     }
 
+    @Test func receiverUfragForDemultiplexing() throws {
+        let ufrag = try RFC5769.request.withUnsafeBytes { try STUNMessageView($0).receiverUfrag }
+        #expect(ufrag == "evtj")
+        let none = try RFC5769.ipv4Response.withUnsafeBytes { try STUNMessageView($0).receiverUfrag }
+        #expect(none == nil)
+    }
+
     @Test func transportAddressConversions() {
         let v4 = TransportAddress(127, 0, 0, 1, port: 5004)
         #expect(TransportAddress(v4.socketAddress) == v4)
