@@ -249,6 +249,10 @@ public struct ICEAgent: Sendable {
             // A signalled candidate replaces what we learned as peer-reflexive (§7.3.1.3 note).
             if remotes[existing].candidate.type == .prflx && candidate.type != .prflx {
                 remotes[existing].candidate = candidate
+                for i in pairs.indices where pairs[i].remote == existing {
+                    pairs[i].priority = pairPriority(local: pairs[i].local, remote: existing)
+                    pairs[i].foundation = locals[pairs[i].local].candidate.foundation + ":" + candidate.foundation
+                }
             }
             return .duplicate
         }
