@@ -552,3 +552,54 @@ struct ICERoleChangeTests {
         #expect(a.state == .connected)
     }
 }
+
+@Suite("ICE agent: failure and recovery")
+struct ICEFailureTests {
+    /// Only an mDNS candidate and a silent peer: no pair at all, so the checking timeout fires.
+    @Test func checkingTimeout() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlling, seed: 121) { $0.checkingTimeout = .seconds(10) })
+        net.addHost(a, addrA)
+        var random = AnyRandomSource.seeded(122)
+        let mdns = ICECandidate(foundation: "1", transport: .udp, priority: 1, address: ICEConnectionAddress(host: "x.local", port: 1), type: .host)
+        let t0 = net.now
+        net.agents[a].setRemoteDescription(credentials: .random(using: &random), candidates: [mdns], now: t0)
+        net.run(for: .seconds(60))
+        #expect(net.eventList(a).compactMap(\.failure) == [.timeout])
+        #expect(net.firstTime(a) { $0.failure != nil } == t0 + .seconds(10))
+        #expect(net.agents[a].nextDeadline() == nil)
+    }
+
+    /// After `.failed(.allPairsFailed)` a late peer that finally checks us still brings the agent
+    /// to `.connected` (documented choice).
+    @Test func latePeerRevivesFailedAgent() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlled, seed: 123))
+        let b = net.add(makeAgent(role: .controlling, seed: 124))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        let t0 = net.now
+        let peerReady = t0 + .seconds(5)
+        net.dropFilter = { p, now in p.to == addrB && now < peerReady }
+        net.agents[a].setRemoteDescription(credentials: net.agents[b].localCredentials, candidates: net.candidates(of: b), now: t0)
+        net.run(until: peerReady)
+        #expect(net.eventList(a).compactMap(\.failure) == [.allPairsFailed])
+        net.agents[b].setRemoteDescription(credentials: net.agents[a].localCredentials, candidates: net.candidates(of: a), now: net.now)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.agents[a].state == .connected)
+        #expect(net.eventList(a).last?.isConnected == true)
+    }
+
+    @Test func bindingIndicationIsAKeepalive() {
+        var agent = makeAgent(role: .controlling, seed: 125)
+        let now = NIODeadline.uptimeNanoseconds(1)
+        let local = agent.addHostCandidate(addrA, now: now)
+        let indication = try! STUNMessage(type: .bindingIndication, transactionID: STUNTransactionID(a: 1, b: 2, c: 3)).encode(fingerprint: true)
+        #expect(agent.handleDatagram(indication, from: addrB.socketAddress, localCandidate: local, now: now) == .handled)
+        #expect(agent.pollTransmit() == nil)
+        agent.close()
+        #expect(agent.handleDatagram(indication, from: addrB.socketAddress, localCandidate: local, now: now) == .dropped(.closed))
+        #expect(agent.nextDeadline() == nil)
+    }
+}
