@@ -174,7 +174,7 @@ extension ICEAgent {
             return .dropped(.unexpectedSource)
         }
         if let mapped = message.xorMappedAddress ?? message.mappedAddress { learnLocalPeerReflexive(mapped, base: pair.local, priority: t.priority) }
-        if selected == p { consent.fresh(now: now) ; statistics.lastConsentAt = now }
+        if selected == p { markConsent(now: now) }
         if pairs[p].state != .succeeded {
             pairs[p].state = .succeeded
             // §7.2.5.3.3: unfreeze pairs with the same foundation.
@@ -244,6 +244,7 @@ extension ICEAgent {
         if first {
             statistics.selectedAt = now
             consent.start(now: now, configuration: configuration, random: &random, sendsChecks: configuration.mode == .full)
+            statistics.lastConsentAt = now
             if state != .connected && state != .closed {
                 state = .connected
                 failedReported = false

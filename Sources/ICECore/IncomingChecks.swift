@@ -170,7 +170,7 @@ extension ICEAgent {
             selectedProvisional = true
             select(p, now: now)
         }
-        if selected == p { consent.fresh(now: now) }
+        if selected == p { markConsent(now: now) }
     }
 
     @discardableResult
