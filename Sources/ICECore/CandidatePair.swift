@@ -12,8 +12,10 @@ public enum ICERole: String, Sendable, Hashable {
 
 /// Pair priority, RFC 8445 §6.1.2.3: with G the controlling agent's candidate priority and D the
 /// controlled agent's, `2^32 * MIN(G,D) + 2 * MAX(G,D) + (G > D ? 1 : 0)`.
+/// Candidate priorities are at most 2^31 - 1 (§5.1.2.1), which keeps the sum below 2^64; a peer
+/// may still send anything, so the arithmetic wraps instead of trapping.
 public func candidatePairPriority(controlling g: UInt32, controlled d: UInt32) -> UInt64 {
-    (UInt64(min(g, d)) << 32) + 2 * UInt64(max(g, d)) + (g > d ? 1 : 0)
+    (UInt64(min(g, d)) << 32) &+ 2 &* UInt64(max(g, d)) &+ (g > d ? 1 : 0)
 }
 
 /// One entry of the checklist (RFC 8445 §6.1.2). Indices refer to the agent's candidate tables.
@@ -47,5 +49,14 @@ public struct ICESelectedPair: Sendable, Hashable {
     public var remote: ICECandidate
     public var remoteAddress: SocketAddress
     /// False only for the lite agent's provisional choice before any USE-CANDIDATE arrived.
+    public var nominated: Bool
+}
+
+/// A read-only view of one checklist entry.
+public struct ICECandidatePairInfo: Sendable, Hashable {
+    public var local: ICECandidate
+    public var remote: ICECandidate
+    public var priority: UInt64
+    public var state: CandidatePairState
     public var nominated: Bool
 }

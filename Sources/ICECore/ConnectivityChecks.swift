@@ -89,7 +89,10 @@ extension ICEAgent {
     /// `maximumTransmissions` and one more RTO the check fails (§7.2.5.2.4 analogue).
     mutating func retransmit(now: NIODeadline) {
         var expired: [STUNTransactionID] = []
-        for (id, t) in transactions {
+        // Deterministic order (Dictionary order is per-process random): by due time, then pair.
+        let due = transactions.filter { (_, t) in (t.nextRetransmit ?? t.expiresAt) <= now }
+            .sorted { ($0.value.nextRetransmit ?? $0.value.expiresAt, $0.value.pair) < ($1.value.nextRetransmit ?? $1.value.expiresAt, $1.value.pair) }
+        for (id, t) in due {
             if let due = t.nextRetransmit {
                 guard now >= due else { continue }
                 if t.transmissions >= configuration.maximumTransmissions {
@@ -171,7 +174,7 @@ extension ICEAgent {
             return .dropped(.unexpectedSource)
         }
         if let mapped = message.xorMappedAddress ?? message.mappedAddress { learnLocalPeerReflexive(mapped, base: pair.local, priority: t.priority) }
-        if selected == p { consent.fresh(now: now) ; statistics.lastConsentAt = now }
+        if selected == p { markConsent(now: now) }
         if pairs[p].state != .succeeded {
             pairs[p].state = .succeeded
             // §7.2.5.3.3: unfreeze pairs with the same foundation.
@@ -181,8 +184,13 @@ extension ICEAgent {
         }
         if (t.useCandidate && t.sentAsControlling && role == .controlling) || pairs[p].nominateOnSuccess {
             pairs[p].nominated = true
+        } else if role == .controlling, selected == nil {
+            // The check went out while we were controlled (our role changed since): check again,
+            // now with USE-CANDIDATE, to nominate the pair.
+            enqueueTriggered(p)
         }
         updateSelection(now: now)
+        runChecks(now: now)
         return .handled
     }
 
@@ -209,6 +217,14 @@ extension ICEAgent {
         role = newRole
         for i in pairs.indices { pairs[i].priority = pairPriority(local: pairs[i].local, remote: pairs[i].remote) }
         emit(.roleChanged(newRole))
+        // Newly controlling with a pair that already works: nominate it right away.
+        if newRole == .controlling, selected == nil {
+            var best: Int? = nil
+            for i in pairs.indices where pairs[i].state == .succeeded && !pairs[i].nominated {
+                if best == nil || pairs[i].priority > pairs[best!].priority { best = i }
+            }
+            if let best { enqueueTriggered(best) }
+        }
     }
 
     /// Selects the highest-priority nominated, succeeded pair (§8.1.1); reports changes.
@@ -228,6 +244,7 @@ extension ICEAgent {
         if first {
             statistics.selectedAt = now
             consent.start(now: now, configuration: configuration, random: &random, sendsChecks: configuration.mode == .full)
+            statistics.lastConsentAt = now
             if state != .connected && state != .closed {
                 state = .connected
                 failedReported = false

@@ -50,6 +50,14 @@ struct ConsentFreshness: Sendable {
 }
 
 extension ICEAgent {
+    /// An authenticated response on the selected pair (full), or a valid check from the selected
+    /// remote (lite liveness).
+    mutating func markConsent(now: NIODeadline) {
+        guard !consent.lost else { return }
+        consent.fresh(now: now)
+        statistics.lastConsentAt = now
+    }
+
     mutating func consentTick(now: NIODeadline) {
         guard state == .connected, let p = selected, !consent.lost else { return }
         if let expiry = consent.expiry, now >= expiry {

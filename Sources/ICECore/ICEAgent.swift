@@ -9,7 +9,42 @@ import NIOCore
 /// datagram to `handleDatagram`, and after every input drains `pollTransmit()` and `pollEvent()`
 /// and re-arms one timer for `nextDeadline()` that calls `handleTimeout(now:)`.
 /// The agent never reads a clock and takes randomness (transaction ids, tie-breaker, consent
-/// jitter) from the injected generator.
+/// jitter, generated credentials) from the injected generator.
+///
+/// ```swift
+/// var ice = ICEAgent(configuration: .full, role: .controlling, random: .system)
+/// let host = ice.addHostCandidate(TransportAddress(boundAddress)!, now: now)   // per bound socket
+/// // offer: ice.localCredentials + ice.localCandidates → SDPCore
+/// ice.setRemoteDescription(credentials: remoteCreds, candidates: remoteCandidates, now: now)
+/// // on every datagram whose first byte is 0...3 (STUN.isSTUN(firstByte:)):
+/// _ = ice.handleDatagram(buffer, from: source, localCandidate: host, now: now)
+/// // after every input and timer: drain
+/// while let t = ice.pollTransmit() { send(t.bytes, from: t.localCandidate, to: t.destination) }
+/// while let e = ice.pollEvent() { if case .connected = e { startDTLS(to: ice.selectedPair!) } }
+/// rearm(ice.nextDeadline())   // → ice.handleTimeout(now:)
+/// ```
+///
+/// Choices where the RFCs leave room (see `ICEConfiguration` for the numbers):
+/// - **No timers on the setup path.** The first ordinary check leaves inside the call that makes
+///   both local candidates and the remote description available; later ordinary checks are paced
+///   by Ta (5 ms). Triggered checks go out at once. Retransmissions start at 50 ms and double to
+///   500 ms, 10 transmissions (~3.75 s), so a peer that dropped our first check because it did not
+///   have our SDP yet (FreeSWITCH) is retried quickly; when such a peer then checks us, an
+///   in-progress pair whose last check is older than Ta is re-checked immediately.
+/// - **Aggressive nomination when controlling** (RFC 5245 §8.1.1.2 style, as FreeSWITCH does):
+///   USE-CANDIDATE on every check, so the first pair that succeeds is selected. Ordinary checks
+///   stop after selection; if a better pair is nominated later the selection moves to it (the
+///   controlled side applies the same rule, so both converge on the best nominated pair).
+/// - **Controlled**: a pair is selected when the peer's USE-CANDIDATE and our own successful
+///   check on that pair have both happened (RFC 8445 §7.3.1.5, §8.1.1).
+/// - **Lite**: answers checks (also before it has the remote description, as verto.js browsers
+///   check early), never sends requests, selects the pair of the first valid check provisionally
+///   (`ICESelectedPair.nominated == false`; configurable) and the USE-CANDIDATE pair for good.
+/// - **One component** (RTCP multiplexed): remote candidates of component 2 are rejected.
+/// - Local peer-reflexive candidates are reported but checks keep leaving from their base socket,
+///   so the valid pair is tracked on the base pair (the 5-tuple is the same).
+/// - After `.failed(.allPairsFailed)` the agent still answers checks and runs triggered checks,
+///   so a late peer can still bring it to `.connected` (reported again).
 public struct ICEAgent: Sendable {
     struct LocalEntry: Sendable {
         var id: ICELocalCandidateID
@@ -79,6 +114,14 @@ public struct ICEAgent: Sendable {
         self.localCredentials = localCredentials
         self.random = random
         self.tieBreaker = self.random.next()
+    }
+
+    /// Same, generating fresh local credentials from `random` (read them back from
+    /// `localCredentials` for the SDP).
+    public init(configuration: ICEConfiguration = .full, role: ICERole, random: AnyRandomSource = .system) {
+        var random = random
+        let credentials = ICECredentials.random(using: &random)
+        self.init(configuration: configuration, role: role, localCredentials: credentials, random: random)
     }
 
     // MARK: - Local candidates
@@ -158,6 +201,12 @@ public struct ICEAgent: Sendable {
         runChecks(now: now)
     }
 
+    /// Call when the peer's SDP carries `a=ice-lite`: a full agent facing a lite agent must be
+    /// controlling (RFC 8445 §6.1.1), whatever role the signalling suggested.
+    public mutating func setRemoteIsLite(_ isLite: Bool) {
+        if isLite, configuration.mode == .full { switchRole(to: .controlling) }
+    }
+
     /// Adds one remote candidate. Only UDP candidates of component 1 with IP literals are used;
     /// `.local` mDNS names are rejected (we do not resolve them; the peer still reaches us and
     /// is learned as peer-reflexive when it checks us).
@@ -200,6 +249,10 @@ public struct ICEAgent: Sendable {
             // A signalled candidate replaces what we learned as peer-reflexive (§7.3.1.3 note).
             if remotes[existing].candidate.type == .prflx && candidate.type != .prflx {
                 remotes[existing].candidate = candidate
+                for i in pairs.indices where pairs[i].remote == existing {
+                    pairs[i].priority = pairPriority(local: pairs[i].local, remote: existing)
+                    pairs[i].foundation = locals[pairs[i].local].candidate.foundation + ":" + candidate.foundation
+                }
             }
             return .duplicate
         }
@@ -262,6 +315,14 @@ public struct ICEAgent: Sendable {
         statistics.lastConsentAt = nil
     }
 
+    /// ICE restart with fresh credentials from the injected generator; returns them for the SDP.
+    @discardableResult
+    public mutating func restart(now: NIODeadline) -> ICECredentials {
+        let credentials = ICECredentials.random(using: &random)
+        restart(localCredentials: credentials, now: now)
+        return credentials
+    }
+
     /// Stops all activity; later inputs are dropped.
     public mutating func close() {
         state = .closed
@@ -284,9 +345,12 @@ public struct ICEAgent: Sendable {
     /// Remote candidates in use (signalled and peer-reflexive).
     public var remoteCandidates: [ICECandidate] { remotes.map(\.candidate) }
 
-    /// States of the checklist, best first (for stats and tests).
-    public var checklist: [(local: ICECandidate, remote: ICECandidate, state: CandidatePairState, nominated: Bool)] {
-        pairs.sorted { $0.priority > $1.priority }.map { (locals[$0.local].candidate, remotes[$0.remote].candidate, $0.state, $0.nominated) }
+    /// The checklist, best pair first (for stats and tests).
+    public var checklist: [ICECandidatePairInfo] {
+        pairs.sorted { $0.priority > $1.priority }.map {
+            ICECandidatePairInfo(local: locals[$0.local].candidate, remote: remotes[$0.remote].candidate, priority: $0.priority,
+                                 state: $0.state, nominated: $0.nominated)
+        }
     }
 
     func selectedPairValue(_ i: Int) -> ICESelectedPair {
@@ -305,8 +369,9 @@ public struct ICEAgent: Sendable {
             if next == nil || d < next! { next = d }
         }
         for t in transactions.values { consider(t.nextRetransmit ?? t.expiresAt) }
-        if configuration.mode == .full, remoteCredentials != nil, selected == nil,
-           pairs.contains(where: { $0.state == .waiting || $0.state == .frozen }) {
+        // Only when an ordinary check could actually be sent (a Frozen pair whose foundation is
+        // busy is not eligible), so a blocked checklist never yields a deadline in the past.
+        if configuration.mode == .full, state == .checking, remoteCredentials != nil, selected == nil, nextOrdinaryPair() != nil {
             consider(nextOrdinaryCheck)
         }
         if selected == nil, state == .checking { consider(checkingDeadline) }

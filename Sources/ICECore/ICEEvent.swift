@@ -70,7 +70,7 @@ public enum ICERemoteCandidateResult: Sendable, Hashable {
         case unsupportedTransport
         /// Component other than 1 (RTCP is multiplexed, RFC 8843/5761).
         case unsupportedComponent
-        /// Relay candidates are accepted; this is for limits.
+        /// Over `ICEConfiguration.maximumRemoteCandidates`.
         case tooManyCandidates
         /// Port 0 or an unspecified address.
         case invalidAddress

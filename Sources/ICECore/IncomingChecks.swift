@@ -40,6 +40,12 @@ extension ICEAgent {
         bytes.withUnsafeBytes { handleDatagram($0, from: source, localCandidate: localCandidate, now: now) }
     }
 
+    /// The NIO shell's entry point: reads the buffer's readable bytes in place.
+    public mutating func handleDatagram(_ buffer: ByteBuffer, from source: SocketAddress, localCandidate: ICELocalCandidateID,
+                                        now: NIODeadline) -> ICEDatagramResult {
+        buffer.withUnsafeReadableBytes { handleDatagram($0, from: source, localCandidate: localCandidate, now: now) }
+    }
+
     mutating func handleRequest(_ view: STUNMessageView, from src: TransportAddress, socketAddress: SocketAddress,
                                 local: Int, now: NIODeadline) -> ICEDatagramResult {
         statistics.requestsReceived += 1
@@ -164,7 +170,7 @@ extension ICEAgent {
             selectedProvisional = true
             select(p, now: now)
         }
-        if selected == p { consent.fresh(now: now) }
+        if selected == p { markConsent(now: now) }
     }
 
     @discardableResult

@@ -1,4 +1,5 @@
 import CryptoCore
+import NIOCore
 
 /// RFC 7983 demultiplexing and framing checks that need no allocation.
 public enum STUN {
@@ -20,13 +21,16 @@ public enum STUN {
     }
 
     public static func isSTUN(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { isSTUN($0) } }
+
+    public static func isSTUN(_ buffer: ByteBuffer) -> Bool { buffer.withUnsafeReadableBytes { isSTUN($0) } }
 }
 
 /// A validated, non-owning view of one STUN message in a caller's buffer (RFC 8489 §6.3).
 ///
 /// Construction checks the header and walks the attribute TLVs without allocating, recording
 /// where USERNAME, MESSAGE-INTEGRITY and FINGERPRINT sit, so an agent can reject junk, wrong
-/// usernames and bad integrity before it decodes (and allocates) anything. The view must not
+/// usernames and bad integrity before it decodes (and allocates) anything; its framing errors
+/// carry only literal reasons, so rejecting junk does not allocate either. The view must not
 /// outlive the buffer it was made from.
 public struct STUNMessageView {
     public let bytes: UnsafeRawBufferPointer
@@ -46,14 +50,14 @@ public struct STUNMessageView {
     public private(set) var significantEnd: Int
 
     public init(_ bytes: UnsafeRawBufferPointer) throws(ICEError) {
-        guard bytes.count >= STUN.headerLength else { throw .notSTUN(reason: "\(bytes.count) bytes, shorter than a header") }
+        guard bytes.count >= STUN.headerLength else { throw .notSTUN(reason: "shorter than a STUN header") }
         guard bytes[0] & 0xC0 == 0 else { throw .notSTUN(reason: "top bits of the first byte set") }
         let cookie = UInt32(bytes[4]) << 24 | UInt32(bytes[5]) << 16 | UInt32(bytes[6]) << 8 | UInt32(bytes[7])
         guard cookie == stunMagicCookie else { throw .notSTUN(reason: "no magic cookie") }
         let length = Int(bytes[2]) << 8 | Int(bytes[3])
-        guard length % 4 == 0 else { throw .malformedMessage(reason: "length \(length) not a multiple of 4", offset: 2) }
+        guard length % 4 == 0 else { throw .malformedMessage(reason: "length not a multiple of 4", offset: 2) }
         guard STUN.headerLength + length == bytes.count else {
-            throw .malformedMessage(reason: "length \(length) does not match the datagram (\(bytes.count) bytes)", offset: 2)
+            throw .malformedMessage(reason: "length does not match the datagram", offset: 2)
         }
         self.bytes = bytes
         self.type = STUNMessageType(rawValue: UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
@@ -68,14 +72,14 @@ public struct STUNMessageView {
             let valueLength = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
             let padded = (valueLength + 3) & ~3
             guard padded <= bytes.count - offset - 4 else {
-                throw .malformedMessage(reason: "attribute 0x\(String(type, radix: 16)) overruns the message", offset: offset)
+                throw .malformedAttribute(type: type, offset: offset, reason: "overruns the message")
             }
             if fingerprintOffset != nil {
                 throw .malformedMessage(reason: "attribute after FINGERPRINT", offset: offset)
             }
             switch type {
             case STUNAttribute.Kind.fingerprint:
-                guard valueLength == 4 else { throw .malformedAttribute(type: type, offset: offset, reason: "FINGERPRINT length \(valueLength)") }
+                guard valueLength == 4 else { throw .malformedAttribute(type: type, offset: offset, reason: "FINGERPRINT length is not 4") }
                 fingerprintOffset = offset
                 if integrityOffset == nil { significantEnd = offset }
             case STUNAttribute.Kind.messageIntegritySHA256:
@@ -84,7 +88,7 @@ public struct STUNMessageView {
             case _ where integrityOffset != nil:
                 break  // RFC 8489 §14.5: attributes after MESSAGE-INTEGRITY are ignored
             case STUNAttribute.Kind.messageIntegrity:
-                guard valueLength == 20 else { throw .malformedAttribute(type: type, offset: offset, reason: "MESSAGE-INTEGRITY length \(valueLength)") }
+                guard valueLength == 20 else { throw .malformedAttribute(type: type, offset: offset, reason: "MESSAGE-INTEGRITY length is not 20") }
                 integrityOffset = offset
                 significantEnd = min(significantEnd, offset)
             case STUNAttribute.Kind.username:
@@ -142,6 +146,14 @@ public struct STUNMessageView {
     public func usernamePrefixEquals(_ ufrag: UnsafeRawBufferPointer) -> Bool {
         guard let r = usernameRange, r.count > ufrag.count, bytes[r.lowerBound + ufrag.count] == UInt8(ascii: ":") else { return false }
         return bytes[r.lowerBound..<(r.lowerBound + ufrag.count)].elementsEqual(ufrag)
+    }
+
+    /// The receiver's ufrag: the USERNAME part before the first colon (RFC 8445 §7.2.2), for a
+    /// server that demultiplexes many sessions on one UDP port by ufrag. nil without USERNAME,
+    /// colon, or valid UTF-8.
+    public var receiverUfrag: String? {
+        guard let r = usernameRange, let colon = bytes[r].firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return String(validating: UnsafeRawBufferPointer(rebasing: bytes[r.lowerBound..<colon]), as: UTF8.self)
     }
 
     /// Decodes every attribute into an owned `STUNMessage` (allocates).

@@ -45,6 +45,9 @@ struct ICEAgentTests {
         #expect(net.eventList(a).contains { $0.isConnected })
         #expect(net.eventList(b).contains { $0.isConnected })
         #expect(net.agents[a].hasConsent)
+        // Four datagrams in all: A's check (sent above), B's own check, and one answer each way. B's
+        // check was fresh when A's arrived, so no redundant triggered check was sent.
+        #expect(net.sent.map { "\($0.sender) \($0.message!.type.messageClass)" } == ["1 request", "1 successResponse", "0 successResponse"])
     }
 
     /// With a realistic delay the nomination takes about one round trip plus the triggered
@@ -345,5 +348,258 @@ struct ICEAgentTests {
         #expect(ICECandidate.priority(type: .host, localPreference: 65535, component: 1) == 2_130_706_431)
         #expect(ICECandidate.priority(type: .host, localPreference: 65535, component: 2) == 2_130_706_430)
         #expect(ICECandidate.priority(type: .srflx, localPreference: 65535, component: 1) == 1_694_498_815)
+    }
+}
+
+@Suite("ICE agent: interop-shaped scenarios")
+struct ICEInteropScenarioTests {
+    /// We are controlling (our outbound call, FreeSWITCH answered `a=setup:active`); the
+    /// FreeSWITCH-like peer is controlled, paces its checks at 1 s and ignores our checks until our
+    /// SDP reaches it 300 ms later. Its first check triggers ours at once, so both sides select
+    /// within a couple of milliseconds of it learning our credentials.
+    @Test func controllingTowardsSlowControlledPeer() {
+        var net = InMemoryNetwork()
+        net.delay = .microseconds(500)
+        let us = net.add(makeAgent(role: .controlling, seed: 81))
+        let fs = net.add(makeAgent(role: .controlled, seed: 82) {
+            $0.pacing = .seconds(1)
+            $0.initialRTO = .seconds(1)
+            $0.maximumRTO = .seconds(1)
+        })
+        net.addHost(us, addrA)
+        net.addHost(fs, addrB)
+        let t0 = net.now
+        let sdpArrives = t0 + .milliseconds(300)
+        net.dropFilter = { p, now in p.to == addrB && now < sdpArrives }
+        net.agents[us].setRemoteDescription(credentials: net.agents[fs].localCredentials, candidates: net.candidates(of: fs), now: t0)
+        net.run(until: sdpArrives)
+        net.agents[fs].setRemoteDescription(credentials: net.agents[us].localCredentials, candidates: net.candidates(of: us), now: net.now)
+        net.run(for: .seconds(3)) { $0.bothSelected(us, fs) }
+        #expect(net.bothSelected(us, fs))
+        #expect(net.now - sdpArrives <= .milliseconds(3))
+    }
+
+    /// A full agent told that the peer is ICE-lite takes the controlling role (RFC 8445 §6.1.1).
+    @Test func fullAgentFacingLiteBecomesControlling() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlled, seed: 83))
+        let b = net.add(makeAgent(.lite, role: .controlled, seed: 84))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        net.agents[a].setRemoteIsLite(true)
+        #expect(net.agents[a].role == .controlling)
+        net.exchange(a, b)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.selected(b)?.nominated == true)
+    }
+
+    /// A lite agent answers checks whatever role attribute they carry: it has no role conflict.
+    @Test func liteHasNoRoleConflict() {
+        var lite = makeAgent(.lite, role: .controlled, seed: 85)
+        let now = NIODeadline.uptimeNanoseconds(0)
+        lite.addHostCandidate(addrB, now: now)
+        var random = AnyRandomSource.seeded(86)
+        let check = STUNMessage(type: .bindingRequest, transactionID: .random(using: &random),
+                                attributes: [.username(lite.localCredentials.ufrag + ":peer"), .priority(1), .iceControlled(UInt64.max)])
+        let result = lite.handleDatagram(try! check.encode(password: lite.localCredentials.password), from: addrA.socketAddress,
+                                         localCandidate: ICELocalCandidateID(0), now: now)
+        #expect(result == .handled)
+        #expect(lite.role == .controlled)
+        #expect(lite.statistics.roleConflicts == 0)
+    }
+}
+
+@Suite("ICE agent: convergence properties")
+struct ICEConvergenceTests {
+    /// Two candidates per side, one path blocked, seeded loss and reordering: both agents end up
+    /// on the same 5-tuple, the selected pair is usable, and the blocked path is never selected.
+    @Test(arguments: Array(UInt64(1)...UInt64(24)))
+    func bothSidesConvergeOnOneWorkingPair(seed: UInt64) {
+        var net = InMemoryNetwork()
+        net.rng = SeededGenerator(seed: seed)
+        net.delay = .milliseconds(2)
+        net.jitter = .milliseconds(8)
+        net.loss = Double(seed % 4) * 0.1
+        let roles: [ICERole] = seed % 3 == 0 ? [.controlling, .controlling] : [.controlling, .controlled]
+        let a = net.add(makeAgent(role: roles[0], seed: seed * 100))
+        let b = net.add(makeAgent(role: roles[1], seed: seed * 100 + 1))
+        let a1 = TransportAddress(10, 0, 0, 1, port: 5000), a2 = TransportAddress(172, 16, 0, 1, port: 5002)
+        let b1 = TransportAddress(10, 0, 0, 2, port: 6000), b2 = TransportAddress(172, 16, 0, 2, port: 6002)
+        net.addHost(a, a1)
+        net.agents[a].addHostCandidate(a2, localPreference: 60000, now: net.now)
+        net.sockets[a][ICELocalCandidateID(1)] = a2
+        net.addHost(b, b1)
+        net.agents[b].addHostCandidate(b2, localPreference: 60000, now: net.now)
+        net.sockets[b][ICELocalCandidateID(1)] = b2
+        // The 10.x ↔ 10.x path is blocked in both directions.
+        net.dropFilter = { p, _ in (p.from == a1 && p.to == b1) || (p.from == b1 && p.to == a1) }
+        net.exchange(a, b)
+        net.run(for: .seconds(20))
+        guard let sa = net.selected(a), let sb = net.selected(b) else {
+            Issue.record("seed \(seed): not selected (a: \(net.agents[a].state), b: \(net.agents[b].state))")
+            return
+        }
+        let aLocal = net.sockets[a][sa.localCandidateID]!, bLocal = net.sockets[b][sb.localCandidateID]!
+        #expect(TransportAddress(sa.remoteAddress) == bLocal, "seed \(seed)")
+        #expect(TransportAddress(sb.remoteAddress) == aLocal, "seed \(seed)")
+        #expect(!(aLocal == a1 && bLocal == b1), "seed \(seed)")
+        #expect(net.agents[a].role != net.agents[b].role, "seed \(seed)")
+        #expect(net.agents[a].hasConsent && net.agents[b].hasConsent, "seed \(seed)")
+    }
+}
+
+@Suite("ICE agent: frozen pairs")
+struct ICEFrozenPairTests {
+    /// Two remote candidates share a foundation, so the second pair stays Frozen while the first is
+    /// in progress (RFC 8445 §6.1.4.2) and is checked once the first fails. The agent never asks
+    /// for a deadline it cannot act on (the harness records spinning).
+    @Test func sameFoundationPairIsUnfrozenAfterFailure() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlling, seed: 91) { $0.maximumTransmissions = 3 })
+        let b = net.add(makeAgent(role: .controlled, seed: 92))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        let p = ICECandidate.priority(type: .host)
+        let dead = ICECandidate(foundation: "same", priority: p, address: TransportAddress(10, 0, 0, 99, port: 6000), type: .host)
+        let alive = ICECandidate(foundation: "same", priority: p - 1, address: addrB, type: .host)
+        let t0 = net.now
+        net.agents[a].setRemoteDescription(credentials: net.agents[b].localCredentials, candidates: [dead, alive], now: t0)
+        net.agents[b].setRemoteCredentials(net.agents[a].localCredentials, now: t0)
+        #expect(net.agents[a].checklist.map(\.state) == [.inProgress, .frozen])
+        net.run(for: .seconds(5)) { $0.selected(0) != nil }
+        #expect(net.selected(a)?.remoteAddress == addrB.socketAddress)
+        // 50 + 100 + 200 ms of retransmissions on the dead pair, then the frozen one.
+        #expect(net.now - t0 == .milliseconds(350))
+    }
+}
+
+@Suite("ICE agent: address families and incremental input")
+struct ICEAddressFamilyTests {
+    @Test func ipv6HostCandidates() {
+        var net = InMemoryNetwork()
+        net.delay = .milliseconds(1)
+        let a = net.add(makeAgent(role: .controlling, seed: 101))
+        let b = net.add(makeAgent(role: .controlled, seed: 102))
+        let a6 = TransportAddress(literal: "2001:db8::a", port: 5000)!, b6 = TransportAddress(literal: "2001:db8::b", port: 6000)!
+        net.addHost(a, a6)
+        net.addHost(b, b6)
+        net.addHost(b, addrB)  // an IPv4 candidate that has no IPv4 partner on A
+        net.exchange(a, b)
+        #expect(net.agents[a].checklist.count == 1)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.selected(a)?.remoteAddress == b6.socketAddress)
+        #expect(net.selected(b)?.remoteAddress == a6.socketAddress)
+        // The XOR-MAPPED-ADDRESS B returned to A carried A's IPv6 address (XORed with the transaction id).
+        let mapped = net.sent.filter { $0.sender == b }.compactMap { $0.message?.xorMappedAddress }
+        #expect(mapped.contains(a6))
+        #expect(!net.eventList(a).contains { if case .localPeerReflexiveCandidate = $0 { true } else { false } })
+    }
+
+    /// Candidates arriving one by one after the credentials: the first check leaves with the first
+    /// usable candidate, still at the same instant.
+    @Test func checksStartWithTheFirstCandidate() {
+        var agent = makeAgent(role: .controlling, seed: 103)
+        let now = NIODeadline.uptimeNanoseconds(42)
+        var random = AnyRandomSource.seeded(104)
+        agent.setRemoteCredentials(.random(using: &random), now: now)
+        #expect(agent.pollTransmit() == nil)  // no local candidate, no remote candidate yet
+        agent.addHostCandidate(addrA, now: now)
+        #expect(agent.pollTransmit() == nil)
+        #expect(agent.nextDeadline() == now + .seconds(30))  // only the checking timeout
+        let result = agent.addRemoteCandidate(ICECandidate(foundation: "1", priority: 1, address: addrB, type: .host), now: now)
+        #expect(result == .added)
+        let t = agent.pollTransmit()
+        #expect(t?.destination == addrB.socketAddress)
+        #expect(agent.statistics.firstCheckSentAt == now)
+        #expect(agent.nextDeadline() == now + .milliseconds(50))  // the first retransmission
+    }
+}
+
+@Suite("ICE agent: role change after success")
+struct ICERoleChangeTests {
+    /// A's check succeeds while A is controlled; only then does a role conflict (a peer check
+    /// carrying ICE-CONTROLLED with a smaller tie-breaker) make A controlling. A must nominate the
+    /// working pair with a new USE-CANDIDATE check rather than wait for a nomination that never comes.
+    @Test func newlyControllingAgentNominatesWorkingPair() throws {
+        var a = makeAgent(role: .controlled, seed: 111)
+        let now = NIODeadline.uptimeNanoseconds(1_000)
+        var random = AnyRandomSource.seeded(112)
+        let peer = ICECredentials.random(using: &random)
+        let local = a.addHostCandidate(addrA, now: now)
+        a.setRemoteDescription(credentials: peer, candidates: [ICECandidate(foundation: "1", priority: 1, address: addrB, type: .host)], now: now)
+        let first = a.pollTransmit()
+        let check = try STUNMessage.decode(try #require(first).bytes)
+        #expect(check.useCandidate == false)
+        let ok = try STUNMessage(type: .bindingSuccess, transactionID: check.transactionID, attributes: [.xorMappedAddress(addrA)]).encode(password: peer.password)
+        #expect(a.handleDatagram(ok, from: addrB.socketAddress, localCandidate: local, now: now) == .handled)
+        #expect(a.checklist.first?.state == .succeeded)
+        #expect(a.selectedPair == nil)
+
+        // The peer also thinks it is controlled, with a smaller tie-breaker: A becomes controlling.
+        let conflict = try STUNMessage(type: .bindingRequest, transactionID: .random(using: &random),
+                                       attributes: [.username(a.localCredentials.ufrag + ":" + peer.ufrag), .priority(1),
+                                                    .iceControlled(a.tieBreaker &- 1)]).encode(password: a.localCredentials.password)
+        #expect(a.handleDatagram(conflict, from: addrB.socketAddress, localCandidate: local, now: now) == .handled)
+        #expect(a.role == .controlling)
+        var sent: [STUNMessage] = []
+        while let t = a.pollTransmit() { sent.append(try STUNMessage.decode(t.bytes)) }
+        let nominating = try #require(sent.first { $0.type == .bindingRequest })
+        #expect(nominating.useCandidate && nominating.iceControlling == a.tieBreaker)
+        let ok2 = try STUNMessage(type: .bindingSuccess, transactionID: nominating.transactionID, attributes: [.xorMappedAddress(addrA)]).encode(password: peer.password)
+        #expect(a.handleDatagram(ok2, from: addrB.socketAddress, localCandidate: local, now: now) == .handled)
+        #expect(a.selectedPair?.nominated == true)
+        #expect(a.state == .connected)
+    }
+}
+
+@Suite("ICE agent: failure and recovery")
+struct ICEFailureTests {
+    /// Only an mDNS candidate and a silent peer: no pair at all, so the checking timeout fires.
+    @Test func checkingTimeout() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlling, seed: 121) { $0.checkingTimeout = .seconds(10) })
+        net.addHost(a, addrA)
+        var random = AnyRandomSource.seeded(122)
+        let mdns = ICECandidate(foundation: "1", transport: .udp, priority: 1, address: ICEConnectionAddress(host: "x.local", port: 1), type: .host)
+        let t0 = net.now
+        net.agents[a].setRemoteDescription(credentials: .random(using: &random), candidates: [mdns], now: t0)
+        net.run(for: .seconds(60))
+        #expect(net.eventList(a).compactMap(\.failure) == [.timeout])
+        #expect(net.firstTime(a) { $0.failure != nil } == t0 + .seconds(10))
+        #expect(net.agents[a].nextDeadline() == nil)
+    }
+
+    /// After `.failed(.allPairsFailed)` a late peer that finally checks us still brings the agent
+    /// to `.connected` (documented choice).
+    @Test func latePeerRevivesFailedAgent() {
+        var net = InMemoryNetwork()
+        let a = net.add(makeAgent(role: .controlled, seed: 123))
+        let b = net.add(makeAgent(role: .controlling, seed: 124))
+        net.addHost(a, addrA)
+        net.addHost(b, addrB)
+        let t0 = net.now
+        let peerReady = t0 + .seconds(5)
+        net.dropFilter = { p, now in p.to == addrB && now < peerReady }
+        net.agents[a].setRemoteDescription(credentials: net.agents[b].localCredentials, candidates: net.candidates(of: b), now: t0)
+        net.run(until: peerReady)
+        #expect(net.eventList(a).compactMap(\.failure) == [.allPairsFailed])
+        net.agents[b].setRemoteDescription(credentials: net.agents[a].localCredentials, candidates: net.candidates(of: a), now: net.now)
+        net.run(for: .seconds(1)) { $0.bothSelected(a, b) }
+        #expect(net.bothSelected(a, b))
+        #expect(net.agents[a].state == .connected)
+        #expect(net.eventList(a).last?.isConnected == true)
+    }
+
+    @Test func bindingIndicationIsAKeepalive() {
+        var agent = makeAgent(role: .controlling, seed: 125)
+        let now = NIODeadline.uptimeNanoseconds(1)
+        let local = agent.addHostCandidate(addrA, now: now)
+        let indication = try! STUNMessage(type: .bindingIndication, transactionID: STUNTransactionID(a: 1, b: 2, c: 3)).encode(fingerprint: true)
+        #expect(agent.handleDatagram(indication, from: addrB.socketAddress, localCandidate: local, now: now) == .handled)
+        #expect(agent.pollTransmit() == nil)
+        agent.close()
+        #expect(agent.handleDatagram(indication, from: addrB.socketAddress, localCandidate: local, now: now) == .dropped(.closed))
+        #expect(agent.nextDeadline() == nil)
     }
 }

@@ -1,5 +1,6 @@
 import CoreSupport
 import NIOCore
+import Testing
 @testable import ICECore
 
 /// Two (or more) ICE agents joined by an in-memory UDP network in virtual time, with seeded
@@ -29,6 +30,8 @@ struct InMemoryNetwork {
     var inFlight: [Packet] = []
     var sent: [Sent] = []
     var delay: TimeAmount = .zero
+    /// Extra uniform random delay per packet (reorders packets).
+    var jitter: TimeAmount = .zero
     var loss: Double = 0
     var rng = SeededGenerator(seed: 1)
     /// NAT: a socket's packets appear to come from the mapped address; packets to the mapped
@@ -65,7 +68,9 @@ struct InMemoryNetwork {
                 guard let socket = sockets[i][t.localCandidate], let to = TransportAddress(t.destination) else { continue }
                 sent.append(Sent(at: now, sender: i, bytes: t.bytes, to: to))
                 let from = nat[socket] ?? socket
-                let packet = Packet(deliverAt: now + delay, bytes: t.bytes, from: from, to: to, sender: i)
+                var extra = TimeAmount.zero
+                if jitter > .zero { extra = .nanoseconds(Int64.random(in: 0...jitter.nanoseconds, using: &rng)) }
+                let packet = Packet(deliverAt: now + delay + extra, bytes: t.bytes, from: from, to: to, sender: i)
                 if loss > 0, Double.random(in: 0..<1, using: &rng) < loss { dropped += 1; continue }
                 if let f = dropFilter, f(packet, now) { dropped += 1; continue }
                 inFlight.append(packet)
@@ -77,7 +82,7 @@ struct InMemoryNetwork {
     /// Delivers what is due, in send order.
     mutating func deliverDue() -> Bool {
         var any = false
-        while let k = inFlight.firstIndex(where: { $0.deliverAt <= now }) {
+        while let k = inFlight.indices.filter({ inFlight[$0].deliverAt <= now }).min(by: { inFlight[$0].deliverAt < inFlight[$1].deliverAt }) {
             let p = inFlight.remove(at: k)
             any = true
             // Find the receiving socket (directly or through a NAT mapping).
@@ -100,7 +105,17 @@ struct InMemoryNetwork {
     /// Runs the event loop in virtual time until `deadline` or until `stop` is true.
     mutating func run(until deadline: NIODeadline, stop: (InMemoryNetwork) -> Bool = { _ in false }) {
         flush()
+        var iterations = 0
+        var lastNow = now
+        var spinsAtSameTime = 0
         while true {
+            iterations += 1
+            if now == lastNow { spinsAtSameTime += 1 } else { spinsAtSameTime = 0; lastNow = now }
+            // A deadline that does not move virtual time forward must not repeat forever.
+            guard spinsAtSameTime < 10_000, iterations < 2_000_000 else {
+                Issue.record("event loop spins at \(now) (\(iterations) iterations)")
+                return
+            }
             _ = deliverDue()
             if stop(self) { return }
             var next: NIODeadline? = inFlight.map(\.deliverAt).min()
