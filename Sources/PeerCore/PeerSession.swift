@@ -158,6 +158,7 @@ public final class PeerSession: DatagramCore {
         milestones.remoteDescriptionApplied = now
         if dtls?.role == .server { dtls?.start(now: now) }  // arms the handshake cap
         let candidates = n.remoteCandidates.compactMap(SDPBridge.iceCandidate)
+        ice.setRemoteIsLite(n.remoteICELite)
         ice.setRemoteDescription(credentials: ICECore.ICECredentials(ufrag: n.remoteICE.ufrag, password: n.remoteICE.pwd),
                                  candidates: candidates, now: now)
         processICEEvents(now: now)
