@@ -1,0 +1,460 @@
+import CoreSupport
+import Foundation
+import Logging
+import MediaNIO
+import NIOCore
+import PeerCore
+import SDPCore
+import VertoCore
+import VertoNIO
+
+/// One call leg of the server role. Confined to the endpoint's event loop (hence `@unchecked`).
+final class ServerCall: @unchecked Sendable {
+    var info: ServerCallInfo
+    let media: MediaSession
+    var route: ServerRoute
+    var answered = false
+    var held = false
+    var digits = ""
+    /// The other leg when bridged.
+    var partner: String?
+    var timers: [Scheduled<Void>] = []
+    /// A peer offered by `verto.attach`, waiting for the client's answer.
+    var pendingReattach: DatagramDriver<PeerSession>?
+    /// Our answer SDP, kept until the route decides to answer.
+    var localSDP: String?
+
+    init(info: ServerCallInfo, media: MediaSession, route: ServerRoute) {
+        self.info = info
+        self.media = media
+        self.route = route
+    }
+}
+
+/// Everything the server role owns, confined to its event loop: every method runs on `loop`
+/// (future callbacks and scheduled tasks of that loop included), hence `@unchecked Sendable`.
+final class EndpointState: @unchecked Sendable {
+    let configuration: VertoEndpointConfiguration
+    let loop: EventLoop
+    let events: AsyncStream<VertoEndpointEvent>.Continuation
+    let logger: Logger
+    var core: VertoServerCore
+    var sockets: [VertoConnectionID: WebSocketConnection] = [:]
+    var connectionOf: [Int: VertoConnectionID] = [:]
+    var userOfSessid: [String: String] = [:]
+    var calls: [String: ServerCall] = [:]
+    var timer: Scheduled<Void>?
+    var timerDeadline: NIODeadline?
+    var stopped = false
+
+    init(configuration: VertoEndpointConfiguration, loop: EventLoop, events: AsyncStream<VertoEndpointEvent>.Continuation, logger: Logger) {
+        self.configuration = configuration
+        self.loop = loop
+        self.events = events
+        self.logger = logger
+        var verto = configuration.verto
+        // serno = unix time, as mod_verto's (the core reads no clock; the shell gives the offset once).
+        verto.sernoEpochOffset = Int64(Date().timeIntervalSince1970) - Int64(loop.now.uptimeNanoseconds / 1_000_000_000)
+        self.core = VertoServerCore(configuration: verto, random: .system, logger: logger)
+    }
+
+    // MARK: - transport inputs
+
+    func opened(_ ws: WebSocketConnection) {
+        let id = core.connectionOpened(now: loop.now)
+        sockets[id] = ws
+        connectionOf[ws.id] = id
+        pump()
+    }
+
+    func received(_ ws: WebSocketConnection, _ text: String) {
+        guard let id = connectionOf[ws.id] else { return }
+        core.receive(id, text, now: loop.now)
+        pump()
+    }
+
+    func closed(_ ws: WebSocketConnection) {
+        guard let id = connectionOf.removeValue(forKey: ws.id) else { return }
+        sockets[id] = nil
+        core.connectionClosed(id, now: loop.now)
+        pump()
+    }
+
+    // MARK: - drive the core
+
+    func pump() {
+        while let out = core.pollOutput() {
+            switch out {
+            case .send(let c, let text): sockets[c]?.send(text: text)
+            case .close(let c):
+                if let ws = sockets[c] { ws.close() }
+            case .event(let e): handle(e)
+            }
+        }
+        arm()
+    }
+
+    private func arm() {
+        guard let d = core.nextDeadline() else { timer?.cancel(); timer = nil; timerDeadline = nil; return }
+        if let t = timerDeadline, timer != nil, t <= d { return }
+        timer?.cancel()
+        timerDeadline = d
+        timer = loop.scheduleTask(deadline: d) { [weak self] in
+            guard let self else { return }
+            self.timer = nil
+            self.timerDeadline = nil
+            self.core.handleTimeout(now: self.loop.now)
+            self.pump()
+        }
+    }
+
+    private func handle(_ e: VertoServerEvent) {
+        switch e {
+        case .authenticate(let req):
+            let login = req.params.login ?? ""
+            if let user = configuration.users.verify(login: login, password: req.params.passwd ?? "") {
+                core.completeLogin(req, decision: .accept(VertoUser(id: user.id)), now: loop.now)
+            } else {
+                logger.notice("login rejected", metadata: ["login": "\(Redact.number(login))"])
+                events.yield(.loginRejected(login: login))
+                core.completeLogin(req, decision: .reject(message: "Authentication Failure"), now: loop.now)
+            }
+        case .loggedIn(_, let sessid, let user):
+            userOfSessid[sessid] = user
+            events.yield(.loggedIn(user: user, sessid: sessid))
+        case .punted:
+            break
+        case .connectionClosed(_, let sessid):
+            events.yield(.disconnected(sessid: sessid))
+        case .incomingCall(_, let sessid, let params):
+            incomingCall(sessid: sessid, params: params)
+        case .callAnswered(let callID, let sdp, _):
+            remoteAnswered(callID, sdp: sdp)
+        case .callEnded(let callID, let cause, _):
+            ended(callID, cause: cause)
+        case .callDetached:
+            break
+        case .reattachNeeded(let callID, _):
+            reattach(callID)
+        case .callReattached(let callID, let sdp):
+            applyReattachAnswer(callID, sdp: sdp)
+        case .holdChanged(let callID, let state):
+            guard let call = calls[callID] else { break }
+            call.held = state == .held
+            // mod_verto pauses RTP toward a held client (verto-protocol.md §4.4).
+            call.media.setMuted(call.held)
+            events.yield(.hold(callID: callID, held: call.held))
+        case .modifyRequested(let req):
+            modify(req)
+        case .videoRefresh:
+            break
+        case .dtmf(let callID, let digits):
+            guard let call = calls[callID] else { break }
+            call.digits += digits
+            call.media.receivedSignalledDigits(digits)
+            events.yield(.dtmf(callID: callID, digits: digits))
+        case .info, .broadcast:
+            break
+        case .badInput(let c, let error):
+            logger.info("bad input", metadata: ["connection": "\(c)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: - calls
+
+    private func incomingCall(sessid: String, params: CallSDPParams) {
+        let callID = params.dialogParams.callID
+        let destination = params.dialogParams.destinationNumber ?? "service"
+        guard let route = configuration.routing.route(for: destination) else {
+            try? core.hangup(callID: callID, cause: .noRouteDestination, now: loop.now)
+            pump()
+            return
+        }
+        guard let sdpText = params.sdp, let offer = try? SessionDescription(parsing: sdpText) else {
+            try? core.hangup(callID: callID, cause: .incompatibleDestination, now: loop.now)
+            pump()
+            return
+        }
+        let info = ServerCallInfo(callID: callID, user: userOfSessid[sessid], destination: destination,
+                                  callerIDNumber: params.dialogParams.callerIDNumber ?? userOfSessid[sessid],
+                                  callerIDName: params.dialogParams.callerIDName, outbound: false)
+        let media = MediaSession(callID: callID, eventLoop: loop)
+        let call = ServerCall(info: info, media: media, route: route)
+        calls[callID] = call
+        MediaFactory.makePeer(on: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: [])
+            .whenComplete { [self] result in
+                guard calls[callID] === call else {
+                    if case .success(let d) = result { _ = d.close() }
+                    return
+                }
+                switch result {
+                case .failure(let error):
+                    logger.error("media socket failed", metadata: ["error": "\(error)"])
+                    hangup(callID, cause: .normalTemporaryFailure)
+                case .success(let driver):
+                    do {
+                        let answer = try driver.withCoreOnLoop { try $0.acceptOffer(offer, now: loop.now) }
+                        call.localSDP = answer.text
+                        media.attach(driver)
+                        events.yield(.newWebRTCCall(info, media))
+                        start(route, call)
+                    } catch {
+                        logger.info("cannot answer offer", metadata: ["error": "\(error)"])
+                        _ = driver.close()
+                        hangup(callID, cause: .incompatibleDestination)
+                    }
+                }
+            }
+    }
+
+    private func answer(_ call: ServerCall, withSDP: Bool = true) {
+        guard !call.answered else { return }
+        call.answered = true
+        try? core.answer(callID: call.info.callID, sdp: withSDP ? call.localSDP : nil, now: loop.now)
+        events.yield(.answered(callID: call.info.callID))
+        pump()
+    }
+
+    private func after(_ seconds: Double, _ call: ServerCall, _ body: @escaping @Sendable () -> Void) {
+        let t = loop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [weak call] in
+            guard call != nil else { return }
+            body()
+        }
+        call.timers.append(t)
+    }
+
+    private func start(_ route: ServerRoute, _ call: ServerCall) {
+        let callID = call.info.callID
+        switch route {
+        case .echo:
+            call.media.setSourceOnLoop(.echo)
+            answer(call)
+        case .tone(let f):
+            call.media.setSourceOnLoop(.tone(frequencies: [f], amplitude: 0.3))
+            answer(call)
+        case .dtmfCollector:
+            call.media.setSourceOnLoop(.silence)
+            call.media.addObserver { _ in }
+            answer(call)
+        case .earlyMediaThenEcho(let seconds, let ringback):
+            call.media.setSourceOnLoop(.tone(frequencies: [ringback], amplitude: 0.3))
+            try? core.earlyMedia(callID: callID, sdp: call.localSDP ?? "", now: loop.now)
+            pump()
+            after(seconds, call) { [self] in
+                guard calls[callID] === call else { return }
+                call.media.setSourceOnLoop(.echo)
+                answer(call, withSDP: false)
+            }
+        case .answerAfter(let seconds):
+            after(seconds, call) { [self] in
+                guard calls[callID] === call else { return }
+                call.media.setSourceOnLoop(.echo)
+                answer(call)
+            }
+        case .answerThenHangup(let seconds):
+            call.media.setSourceOnLoop(.echo)
+            answer(call)
+            after(seconds, call) { [self] in hangup(callID, cause: .normalClearing) }
+        case .bridge(let user):
+            _ = originate(toUser: user, callerIDNumber: call.info.callerIDNumber ?? call.info.user ?? "",
+                          callerIDName: call.info.callerIDName ?? call.info.user ?? "", route: .application,
+                          source: .silence, partner: callID)
+        case .application:
+            break
+        }
+    }
+
+    /// Server → client call (bridge B-leg, or the application calling a user).
+    func originate(toUser user: String, callerIDNumber: String, callerIDName: String, route: ServerRoute,
+                   source: MediaSource, partner: String?) -> EventLoopFuture<String> {
+        guard let sessid = userOfSessid.first(where: { $0.value == user && core.connection(forSessid: $0.key) != nil })?.key else {
+            if let p = partner { hangup(p, cause: .other(name: "USER_NOT_REGISTERED", code: 606)) }
+            return loop.makeFailedFuture(VertoPhoneError.userNotLoggedIn(user))
+        }
+        return MediaFactory.makePeer(on: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: [])
+            .flatMapThrowing { [self] driver -> String in
+                let callID = UUID().uuidString.lowercased()
+                let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
+                do {
+                    _ = try core.originate(toSessid: sessid, offer: CallOffer(
+                        callID: callID, sdp: offer.text, callerIDName: callerIDName, callerIDNumber: callerIDNumber,
+                        calleeIDName: user, calleeIDNumber: user, displayDirection: "outbound"), now: loop.now)
+                } catch {
+                    _ = driver.close()
+                    if let p = partner { hangup(p, cause: .normalTemporaryFailure) }
+                    throw error
+                }
+                let media = MediaSession(callID: callID, eventLoop: loop)
+                media.attach(driver)
+                media.setSourceOnLoop(source)
+                let info = ServerCallInfo(callID: callID, user: user, destination: user, callerIDNumber: callerIDNumber,
+                                          callerIDName: callerIDName, outbound: true)
+                let call = ServerCall(info: info, media: media, route: route)
+                call.partner = partner
+                calls[callID] = call
+                if let p = partner { calls[p]?.partner = callID }
+                events.yield(.newWebRTCCall(info, media))
+                pump()
+                return callID
+            }
+    }
+
+    private func remoteAnswered(_ callID: String, sdp: String) {
+        guard let call = calls[callID], let driver = call.media.peer else { return }
+        do {
+            let answer = try SessionDescription(parsing: sdp)
+            try driver.withCoreOnLoop { try $0.applyAnswer(answer, now: loop.now) }
+        } catch {
+            logger.info("bad answer from client", metadata: ["error": "\(error)"])
+            hangup(callID, cause: .incompatibleDestination)
+            return
+        }
+        call.answered = true
+        events.yield(.answered(callID: callID))
+        if let p = call.partner, let a = calls[p] { bridge(a, call) }
+    }
+
+    /// Joins two legs: audio both ways, `verto.display` to each with the other's identity.
+    private func bridge(_ a: ServerCall, _ b: ServerCall) {
+        a.partner = b.info.callID
+        b.partner = a.info.callID
+        a.media.setSourceOnLoop(.silence)
+        b.media.setSourceOnLoop(.silence)
+        a.media.addObserver { [weak b] f in b?.media.send(f.samples) }
+        b.media.addObserver { [weak a] f in a?.media.send(f.samples) }
+        answer(a)
+        try? core.display(DisplayParams(callID: a.info.callID, displayName: b.info.user, displayNumber: b.info.user,
+                                        displayDirection: "inbound"), now: loop.now)
+        try? core.display(DisplayParams(callID: b.info.callID, displayName: a.info.callerIDName ?? a.info.user,
+                                        displayNumber: a.info.callerIDNumber ?? a.info.user, displayDirection: "outbound"),
+                          now: loop.now)
+        events.yield(.bridged(callID: a.info.callID, otherCallID: b.info.callID))
+        pump()
+    }
+
+    func hangup(_ callID: String, cause: HangupCause) {
+        guard calls[callID] != nil else { return }
+        try? core.hangup(callID: callID, cause: cause, now: loop.now)
+        pump()
+        ended(callID, cause: cause)
+    }
+
+    private func ended(_ callID: String, cause: HangupCause) {
+        guard let call = calls.removeValue(forKey: callID) else { return }
+        call.timers.forEach { $0.cancel() }
+        call.media.closeOnLoop()
+        events.yield(.ended(callID: callID, cause: cause))
+        if let p = call.partner, calls[p] != nil { hangup(p, cause: cause) }
+    }
+
+    // MARK: - re-attach (verto-protocol.md §4.8)
+
+    private func reattach(_ callID: String) {
+        guard let call = calls[callID] else { return }
+        MediaFactory.makePeer(on: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: [])
+            .whenComplete { [self] result in
+                guard calls[callID] === call, case .success(let driver) = result else {
+                    if case .success(let d) = result { _ = d.close() }
+                    return
+                }
+                let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
+                call.pendingReattach = driver
+                do { try core.reattach(callID: callID, sdp: offer.text, now: loop.now) } catch {
+                    _ = driver.close()
+                    hangup(callID, cause: .bearerCapabilityNotAvail)
+                }
+                pump()
+            }
+    }
+
+    private func applyReattachAnswer(_ callID: String, sdp: String) {
+        guard let call = calls[callID], let driver = call.pendingReattach else { return }
+        call.pendingReattach = nil
+        do {
+            let answer = try SessionDescription(parsing: sdp)
+            try driver.withCoreOnLoop { try $0.applyAnswer(answer, now: loop.now) }
+            call.media.attach(driver)
+        } catch {
+            _ = driver.close()
+            hangup(callID, cause: .bearerCapabilityNotAvail)
+        }
+    }
+
+    // MARK: - verto.modify transfer / replace / updateMedia
+
+    private func modify(_ req: ModifyRequest) {
+        let callID = req.params.dialogParams.callID
+        @Sendable func fail(_ message: String) {
+            core.completeModify(req, result: .failure(JSONRPCErrorObject(code: VertoErrorCode.sessionError, message: message)),
+                                now: loop.now)
+            pump()
+        }
+        guard let call = calls[callID] else { return fail("CALL DOES NOT EXIST") }
+        switch req.params.action {
+        case .transfer:
+            // Blind transfer of the *other* leg (verto-protocol.md §3.2.5): the partner goes to the
+            // destination's application, this leg is released.
+            guard let dest = req.params.destination, !dest.isEmpty else { return fail("destination missing") }
+            guard let p = call.partner, let other = calls[p], let route = configuration.routing.route(for: dest) else {
+                return fail("call is not bridged")
+            }
+            call.partner = nil
+            other.partner = nil
+            other.route = route
+            other.media.setSourceOnLoop(.silence)
+            core.completeModify(req, result: .success(["message": .string("CALL TRANSFERRED")]), now: loop.now)
+            pump()
+            startTransferred(route, other)
+            hangup(callID, cause: .normalClearing)
+        case .replace:
+            // Attended transfer: bridge the partner of this call with the partner of replaceCallID,
+            // then release both of our legs.
+            guard let rid = req.params.replaceCallID, let other = calls[rid] else { return fail("replaceCallID missing") }
+            guard let p1 = call.partner, let a = calls[p1], let p2 = other.partner, let b = calls[p2] else {
+                return fail("call is not bridged")
+            }
+            call.partner = nil
+            other.partner = nil
+            core.completeModify(req, result: .success(["message": .string("CALL REPLACED")]), now: loop.now)
+            pump()
+            bridge(a, b)
+            hangup(callID, cause: .normalClearing)
+            hangup(rid, cause: .normalClearing)
+        case .updateMedia:
+            guard let sdp = req.params.sdp, let offer = try? SessionDescription(parsing: sdp) else { return fail("SDP missing") }
+            MediaFactory.makePeer(on: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: [])
+                .whenComplete { [self] result in
+                    guard case .success(let driver) = result, calls[callID] === call,
+                          let answer = try? driver.withCoreOnLoop({ try $0.acceptOffer(offer, now: loop.now) }) else {
+                        if case .success(let d) = result { _ = d.close() }
+                        return fail("MEDIA ERROR")
+                    }
+                    call.media.attach(driver)
+                    core.completeModify(req, result: .success(["sdp": .string(answer.text)]), now: loop.now)
+                    pump()
+                }
+        default:
+            fail("Invalid action")
+        }
+    }
+
+    /// The partner of a blind transfer now talks to the destination's application.
+    private func startTransferred(_ route: ServerRoute, _ call: ServerCall) {
+        switch route {
+        case .echo, .answerAfter, .answerThenHangup, .earlyMediaThenEcho: call.media.setSourceOnLoop(.echo)
+        case .tone(let f): call.media.setSourceOnLoop(.tone(frequencies: [f], amplitude: 0.3))
+        case .dtmfCollector, .application: call.media.setSourceOnLoop(.silence)
+        case .bridge(let user):
+            _ = originate(toUser: user, callerIDNumber: call.info.callerIDNumber ?? "", callerIDName: call.info.callerIDName ?? "",
+                          route: .application, source: .silence, partner: call.info.callID)
+        }
+    }
+
+    func shutdown() {
+        stopped = true
+        for id in Array(calls.keys) { hangup(id, cause: .managerRequest) }
+        for ws in sockets.values { ws.close() }
+        timer?.cancel()
+        events.finish()
+    }
+}

@@ -1,0 +1,152 @@
+import CoreSupport
+import Foundation
+import Logging
+import MediaNIO
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PeerCore
+import VertoCore
+import VertoNIO
+
+/// Settings of the server role.
+public struct VertoEndpointConfiguration: Sendable {
+    /// Signalling bind address: loopback unless told otherwise.
+    public var host: String = "127.0.0.1"
+    /// 5066 by default (the Webitel/Creatio web-phone port, verto-protocol.md §1.2); 0 = any free port.
+    public var port: Int = 5066
+    public var tls: NIOSSLContext?
+    public var users: UserDirectory
+    public var routing: ServerRoutingTable = .testContract
+    /// Where media sockets bind, and the address advertised in SDP.
+    public var mediaHost: String = "127.0.0.1"
+    public var media: PeerSessionConfiguration = .serverRole
+    public var verto: VertoServerConfiguration = VertoServerConfiguration()
+    public var maxConnections: Int = 1024
+
+    public init(users: UserDirectory) {
+        self.users = users
+    }
+}
+
+public enum VertoEndpointError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The demo/test users may only be served on loopback.
+    case demoUsersOnNonLoopback(String)
+    public var description: String {
+        switch self {
+        case .demoUsersOnNonLoopback(let h):
+            return "refusing to listen on \(h) with the built-in demo users: configure a users file or bind 127.0.0.1"
+        }
+    }
+}
+
+/// A call in the server role, as the application sees it.
+public struct ServerCallInfo: Sendable, Equatable {
+    public var callID: String
+    public var user: String?
+    public var destination: String
+    public var callerIDNumber: String?
+    public var callerIDName: String?
+    /// True when the server originated the call to a client (bridge B-leg or `call(user:)`).
+    public var outbound: Bool
+}
+
+/// Events of the server role.
+public enum VertoEndpointEvent: Sendable {
+    case loggedIn(user: String, sessid: String)
+    case loginRejected(login: String)
+    /// A new WebRTC dialog with its media session (the seed's onNewWebRTCCall).
+    case newWebRTCCall(ServerCallInfo, MediaSession)
+    case answered(callID: String)
+    case hold(callID: String, held: Bool)
+    case dtmf(callID: String, digits: String)
+    case bridged(callID: String, otherCallID: String)
+    case ended(callID: String, cause: HangupCause)
+    case disconnected(sessid: String?)
+}
+
+/// The server role: a Verto endpoint (port 5066 by default) that verto.js browsers and our own
+/// client log in to and call. All signalling and media run on one event loop, driving the sans-IO
+/// `VertoServerCore` and one `PeerSession` per call leg.
+public final class VertoEndpoint: Sendable {
+    public let eventLoop: EventLoop
+    public let events: AsyncStream<VertoEndpointEvent>
+    private let server: WebSocketServer
+    let state: NIOLoopBound<EndpointState>
+
+    /// The address the WebSocket listener is bound to.
+    public var localAddress: SocketAddress { server.localAddress }
+    public var port: Int { server.localAddress.port ?? 0 }
+
+    private init(eventLoop: EventLoop, server: WebSocketServer, state: NIOLoopBound<EndpointState>,
+                 events: AsyncStream<VertoEndpointEvent>) {
+        self.eventLoop = eventLoop
+        self.server = server
+        self.state = state
+        self.events = events
+    }
+
+    public static func start(configuration: VertoEndpointConfiguration,
+                             group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                             logger: Logger = Logger(label: "vertophone.server")) async throws -> VertoEndpoint {
+        if configuration.users.isDemo && !Self.isLoopback(configuration.host) {
+            throw VertoEndpointError.demoUsersOnNonLoopback(configuration.host)
+        }
+        let loop = group.next()
+        let (events, continuation) = AsyncStream.makeStream(of: VertoEndpointEvent.self, bufferingPolicy: .bufferingNewest(1000))
+        let state = try await loop.submit {
+            NIOLoopBound(EndpointState(configuration: configuration, loop: loop, events: continuation, logger: logger), eventLoop: loop)
+        }.get()
+        let callbacks = WebSocketCallbacks(
+            onOpen: { ws in ws.eventLoop.execute { state.value.opened(ws) } },
+            onText: { ws, text in
+                if ws.eventLoop === loop { state.value.received(ws, text) } else { loop.execute { state.value.received(ws, text) } }
+            },
+            onClose: { ws in loop.execute { state.value.closed(ws) } })
+        // All connections share the endpoint's loop: no hop between signalling, media and the core.
+        let server = try await WebSocketServer.bind(
+            configuration: WebSocketServerConfiguration(host: configuration.host, port: configuration.port, tls: configuration.tls,
+                                                        maxMessageSize: configuration.verto.maxMessageBytes,
+                                                        maxConnections: configuration.maxConnections),
+            group: loop, callbacks: callbacks, logger: logger)
+        logger.info("verto endpoint listening", metadata: ["address": "\(server.localAddress)"])
+        return VertoEndpoint(eventLoop: loop, server: server, state: state, events: events)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    }
+
+    /// Digits collected on a call (9197, and any call: RFC 4733 and `verto.info`).
+    public func collectedDigits(callID: String) async throws -> String? {
+        try await eventLoop.submit { self.state.value.calls[callID]?.digits }.get()
+    }
+
+    /// Ids of the calls in progress.
+    public func activeCalls() async throws -> [ServerCallInfo] {
+        try await eventLoop.submit { self.state.value.calls.values.map(\.info) }.get()
+    }
+
+    /// Hangs up a call (cause NORMAL_CLEARING unless given).
+    public func hangup(callID: String, cause: HangupCause = .normalClearing) async throws {
+        try await eventLoop.submit { self.state.value.hangup(callID, cause: cause) }.get()
+    }
+
+    /// Calls a logged-in user from the server (an inbound call for that client); the media session
+    /// plays `source` once answered.
+    public func call(user: String, callerIDNumber: String = "9000", callerIDName: String = "VertoPhone",
+                     source: MediaSource = .tone(frequencies: [1000], amplitude: 0.3)) async throws -> String {
+        let future: EventLoopFuture<String> = eventLoop.flatSubmit {
+            self.state.value.originate(toUser: user, callerIDNumber: callerIDNumber, callerIDName: callerIDName,
+                                       route: .application, source: source, partner: nil)
+        }
+        return try await future.get()
+    }
+
+    /// Stops listening and ends every call.
+    public func stop() async throws {
+        try await eventLoop.submit { self.state.value.shutdown() }.get()
+        try await server.close()
+    }
+}
