@@ -1,0 +1,404 @@
+import CoreSupport
+import Foundation
+import Logging
+import MediaNIO
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PeerCore
+import SDPCore
+import VertoCore
+import VertoNIO
+
+/// Settings of the client role.
+public struct VertoClientOptions: Sendable {
+    /// Any ws:// or wss:// URL (FreeSWITCH, Webitel, our own server); the path is free.
+    public var url: String
+    public var login: String
+    public var password: String
+    public var trust: WebSocketClientConfiguration.Trust = .system
+    public var connectTimeout: TimeAmount = .seconds(10)
+    /// A persisted session id (kept across reconnects); nil → generated once.
+    public var sessid: String?
+    public var userVariables: JSONObject?
+    public var autoReconnect = true
+    /// Where media sockets bind. "0.0.0.0" advertises every interface address (host candidates);
+    /// a literal address binds and advertises just that one.
+    public var mediaHost = "0.0.0.0"
+    public var media = PeerSessionConfiguration()
+    public var callerIDName: String?
+    public var callerIDNumber: String?
+
+    public init(url: String, login: String, password: String) {
+        self.url = url
+        self.login = login
+        self.password = password
+    }
+}
+
+/// Connection-level events of the client role.
+public enum VertoClientEngineEvent: Sendable, Equatable {
+    case loggedIn(sessid: String)
+    case loginFailed(String)
+    case disconnected(willReconnect: Bool)
+    case reattached(callID: String)
+    case punted
+    case display(callID: String, name: String?, number: String?)
+}
+
+/// The client role: a web phone logged in to a Verto server (FreeSWITCH mod_verto, Webitel, or our
+/// own `VertoEndpoint`). Signalling and every call's media run on one event loop.
+public final class VertoClient: Sendable {
+    public let eventLoop: EventLoop
+    public let events: AsyncStream<VertoClientEngineEvent>
+    /// Calls from the server (`verto.invite`); answer or reject them.
+    public let incomingCalls: AsyncStream<Call>
+    let state: ClientState
+
+    public init(options: VertoClientOptions, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                logger: Logger = Logger(label: "vertophone.client")) {
+        let loop = group.next()
+        eventLoop = loop
+        let (events, ec) = AsyncStream.makeStream(of: VertoClientEngineEvent.self, bufferingPolicy: .bufferingNewest(500))
+        let (incoming, ic) = AsyncStream.makeStream(of: Call.self, bufferingPolicy: .bufferingNewest(50))
+        self.events = events
+        self.incomingCalls = incoming
+        state = ClientState(options: options, loop: loop, events: ec, incoming: ic, logger: logger)
+    }
+
+    /// Connects and logs in; throws when the login is refused or the server is unreachable.
+    public func connect(timeout: TimeAmount = .seconds(15)) async throws {
+        try await state.connect(timeout: timeout)
+    }
+
+    /// The session id in use.
+    public var sessid: String { get async throws { try await eventLoop.submit { self.state.session.sessid }.get() } }
+
+    /// Places a call. Returns once the server accepted the invite (`CALL CREATED`).
+    public func call(_ destination: String, source: MediaSource = .silence, timeout: TimeAmount = .seconds(10)) async throws -> Call {
+        try await state.call(destination, source: source, timeout: timeout)
+    }
+
+    /// Closes the connection without reconnecting. Answered calls survive on the server for its
+    /// detach timeout; reconnecting with the same sessid re-attaches them.
+    public func disconnect() async throws { try await state.stop() }
+
+    /// Test hook: drop the WebSocket as a network failure would (auto-reconnect follows).
+    public func simulateConnectionLoss() async throws {
+        try await eventLoop.submit { self.state.ws?.channel.close(promise: nil) }.get()
+    }
+}
+
+/// The client role's state, confined to its event loop (hence `@unchecked Sendable`).
+final class ClientState: @unchecked Sendable, ClientCommands {
+    let options: VertoClientOptions
+    let loop: EventLoop
+    let events: AsyncStream<VertoClientEngineEvent>.Continuation
+    let incoming: AsyncStream<Call>.Continuation
+    let logger: Logger
+    var session: VertoClientSession
+    var ws: WebSocketConnection?
+    var calls: [String: Call] = [:]
+    var offers: [String: CallOffer] = [:]
+    var applied: Set<String> = []
+    var loginPromise: EventLoopPromise<Void>?
+    var createdPromises: [String: EventLoopPromise<Void>] = [:]
+    var modifyPromises: [String: EventLoopPromise<Void>] = [:]
+    var timer: Scheduled<Void>?
+    var timerDeadline: NIODeadline?
+
+    init(options: VertoClientOptions, loop: EventLoop, events: AsyncStream<VertoClientEngineEvent>.Continuation,
+         incoming: AsyncStream<Call>.Continuation, logger: Logger) {
+        self.options = options
+        self.loop = loop
+        self.events = events
+        self.incoming = incoming
+        self.logger = logger
+        var config = VertoClientConfiguration(login: options.login, password: options.password,
+                                              userVariables: options.userVariables, sessid: options.sessid)
+        config.autoReconnect = options.autoReconnect
+        session = VertoClientSession(configuration: config, random: .system, logger: logger)
+    }
+
+    func connect(timeout: TimeAmount) async throws {
+        let promise = loop.makePromise(of: Void.self)
+        loop.execute {
+            self.loginPromise = promise
+            self.session.start(now: self.loop.now)
+            self.pump()
+        }
+        let t = loop.scheduleTask(in: timeout) { promise.fail(VertoPhoneError.timeout("login")) }
+        defer { t.cancel() }
+        try await promise.futureResult.get()
+    }
+
+    func stop() async throws {
+        try await loop.submit {
+            self.session.stop(now: self.loop.now)
+            self.pump()
+            self.ws?.close()
+            self.ws = nil
+        }.get()
+    }
+
+    // MARK: - drive the core
+
+    func pump() {
+        while let out = session.pollOutput() {
+            switch out {
+            case .connect: openSocket()
+            case .send(let text): ws?.send(text: text)
+            case .close:
+                ws?.close()
+                ws = nil
+            case .event(let e): handle(e)
+            }
+        }
+        arm()
+    }
+
+    private func arm() {
+        guard let d = session.nextDeadline() else { timer?.cancel(); timer = nil; timerDeadline = nil; return }
+        if let t = timerDeadline, timer != nil, t <= d { return }
+        timer?.cancel()
+        timerDeadline = d
+        timer = loop.scheduleTask(deadline: d) { [self] in
+            timer = nil
+            timerDeadline = nil
+            session.handleTimeout(now: loop.now)
+            pump()
+        }
+    }
+
+    private func openSocket() {
+        let callbacks = WebSocketCallbacks(
+            onText: { [self] c, text in
+                loop.execute {
+                    guard self.ws === c else { return }
+                    self.session.receive(text, now: self.loop.now)
+                    self.pump()
+                }
+            },
+            onClose: { [self] c in
+                loop.execute {
+                    guard self.ws === c else { return }
+                    self.ws = nil
+                    self.session.transportClosed(now: self.loop.now)
+                    self.pump()
+                }
+            })
+        let config = WebSocketClientConfiguration(trust: options.trust, connectTimeout: options.connectTimeout)
+        let future = loop.makeFutureWithTask { [options] in
+            try await WebSocketClient.connect(url: options.url, configuration: config, group: self.loop, callbacks: callbacks,
+                                              logger: self.logger)
+        }
+        future.whenComplete { [self] result in
+            switch result {
+            case .success(let c):
+                ws = c
+                session.transportConnected(now: loop.now)
+            case .failure(let e):
+                logger.info("connect failed", metadata: ["error": "\(e)"])
+                session.transportClosed(now: loop.now)
+                if let p = loginPromise, !options.autoReconnect {
+                    loginPromise = nil
+                    p.fail(e)
+                }
+            }
+            pump()
+        }
+    }
+
+    private func handle(_ e: VertoClientEvent) {
+        switch e {
+        case .loggedIn(let sessid, _):
+            events.yield(.loggedIn(sessid: sessid))
+            loginPromise?.succeed()
+            loginPromise = nil
+        case .loginFailed(let err):
+            events.yield(.loginFailed("\(err)"))
+            loginPromise?.fail(VertoPhoneError.loginFailed("\(err)"))
+            loginPromise = nil
+        case .ready(_, let ended):
+            for id in ended { endCall(id, cause: .recoveryOnTimerExpire) }
+        case .incomingCall(let offer):
+            let media = MediaSession(callID: offer.callID, eventLoop: loop)
+            let call = Call(callID: offer.callID, direction: .inbound, remoteNumber: offer.callerIDNumber ?? "",
+                            remoteName: offer.callerIDName, media: media, client: self)
+            calls[offer.callID] = call
+            offers[offer.callID] = offer
+            incoming.yield(call)
+        case .reattachOffer(let offer):
+            reattach(offer)
+        case .reattached(let callID):
+            calls[callID]?.update(.active)
+            events.yield(.reattached(callID: callID))
+        case .callCreated(let callID):
+            calls[callID]?.update(.created)
+            createdPromises.removeValue(forKey: callID)?.succeed()
+        case .earlyMedia(let callID, let sdp):
+            applyRemoteAnswer(callID, sdp)
+            calls[callID]?.update(.early)
+        case .answered(let callID, let sdp):
+            if let sdp { applyRemoteAnswer(callID, sdp) }
+            calls[callID]?.update(.active)
+        case .callEnded(let callID, let cause, _):
+            endCall(callID, cause: cause)
+        case .holdStateChanged(let callID, let hold):
+            calls[callID]?.update(hold == .held ? .held : .active)
+            modifyPromises.removeValue(forKey: callID)?.succeed()
+        case .modifyResult(let callID, _, _):
+            modifyPromises.removeValue(forKey: callID)?.succeed()
+        case .display(let d):
+            calls[d.callID]?.setDisplay(name: d.displayName, number: d.displayNumber)
+            events.yield(.display(callID: d.callID, name: d.displayName, number: d.displayNumber))
+        case .requestFailed(let method, let callID, let error):
+            if let callID {
+                createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callFailed("\(method): \(error)"))
+                modifyPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callFailed("\(method): \(error)"))
+            }
+        case .disconnected(let at):
+            ws = nil
+            events.yield(.disconnected(willReconnect: at != nil))
+            for c in calls.values where c.state == .active || c.state == .held { c.update(.recovering) }
+        case .punted:
+            events.yield(.punted)
+        case .keepaliveFailed, .info, .vertoEvent, .announce, .prompt, .mediaParams, .reply, .protocolError:
+            break
+        }
+    }
+
+    private func endCall(_ callID: String, cause: HangupCause) {
+        guard let call = calls.removeValue(forKey: callID) else { return }
+        offers[callID] = nil
+        call.update(.ended(cause))
+        call.media.closeOnLoop()
+        createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callFailed("ended: \(cause)"))
+        modifyPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callFailed("ended: \(cause)"))
+    }
+
+    private func applyRemoteAnswer(_ callID: String, _ sdp: String) {
+        guard !applied.contains(callID), let call = calls[callID], let driver = call.media.peer else { return }
+        applied.insert(callID)
+        do {
+            let answer = try SessionDescription(parsing: sdp)
+            try driver.withCoreOnLoop { try $0.applyAnswer(answer, now: loop.now) }
+        } catch {
+            logger.info("cannot apply the server's answer", metadata: ["error": "\(error)"])
+            try? session.hangup(callID: callID, cause: .incompatibleDestination, now: loop.now)
+            pump()
+        }
+    }
+
+    private func reattach(_ offer: CallOffer) {
+        guard let call = calls[offer.callID] else { return }
+        call.update(.recovering)
+        MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: options.media, advertise: advertised())
+            .whenComplete { [self] result in
+                guard case .success(let driver) = result, calls[offer.callID] === call,
+                      let sdp = try? SessionDescription(parsing: offer.sdp),
+                      let answer = try? driver.withCoreOnLoop({ try $0.acceptOffer(sdp, now: loop.now) }) else {
+                    if case .success(let d) = result { _ = d.close() }
+                    return
+                }
+                call.media.attach(driver)
+                try? session.attach(callID: offer.callID, sdp: answer.text, now: loop.now)
+                pump()
+            }
+    }
+
+    private func advertised() -> [String] {
+        options.mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: false) : [options.mediaHost]
+    }
+
+    // MARK: - commands (from any thread)
+
+    func call(_ destination: String, source: MediaSource, timeout: TimeAmount) async throws -> Call {
+        let loop = self.loop
+        let future: EventLoopFuture<(Call, EventLoopFuture<Void>)> =
+            MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: options.media, advertise: advertised())
+            .flatMapThrowing { [self] driver in
+                let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
+                var dp = DialogParams(callID: "", destinationNumber: destination, callerIDName: options.callerIDName,
+                                      callerIDNumber: options.callerIDNumber)
+                dp.remoteCallerIDNumber = destination
+                let callID: String
+                do { callID = try session.invite(sdp: offer.text, dialogParams: dp, now: loop.now) } catch {
+                    _ = driver.close()
+                    throw VertoPhoneError.callFailed("\(error)")
+                }
+                let media = MediaSession(callID: callID, eventLoop: loop)
+                media.attach(driver)
+                media.setSourceOnLoop(source)
+                let call = Call(callID: callID, direction: .outbound, remoteNumber: destination, remoteName: nil, media: media,
+                                client: self)
+                calls[callID] = call
+                let created = loop.makePromise(of: Void.self)
+                createdPromises[callID] = created
+                pump()
+                return (call, created.futureResult)
+            }
+        let (call, created) = try await future.get()
+        let t = loop.scheduleTask(in: timeout) { [self] in
+            createdPromises.removeValue(forKey: call.callID)?.fail(VertoPhoneError.timeout("verto.invite"))
+        }
+        defer { t.cancel() }
+        try await created.get()
+        return call
+    }
+
+    func answer(_ call: Call) async throws {
+        let future: EventLoopFuture<Void> = loop.flatSubmit { [self] in
+            guard let offer = offers[call.callID] else {
+                return loop.makeFailedFuture(VertoPhoneError.unknownCall(call.callID))
+            }
+            return MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: options.media, advertise: advertised())
+                .flatMapThrowing { [self] driver in
+                    do {
+                        let answer = try driver.withCoreOnLoop { try $0.acceptOffer(try SessionDescription(parsing: offer.sdp), now: loop.now) }
+                        call.media.attach(driver)
+                        try session.answer(callID: call.callID, sdp: answer.text, now: loop.now)
+                        pump()
+                    } catch {
+                        _ = driver.close()
+                        throw VertoPhoneError.callFailed("\(error)")
+                    }
+                }
+        }
+        try await future.get()
+        try await call.wait { $0 == .active }
+    }
+
+    func hangup(_ call: Call, cause: HangupCause) async throws {
+        try await loop.submit { [self] in
+            try session.hangup(callID: call.callID, cause: cause, now: loop.now)
+            pump()
+            endCall(call.callID, cause: cause)
+        }.get()
+    }
+
+    func modify(_ call: Call, _ action: ModifyAction, destination: String?, replaceCallID: String?) async throws {
+        let future: EventLoopFuture<Void> = loop.flatSubmit { [self] in
+            let p = loop.makePromise(of: Void.self)
+            modifyPromises.removeValue(forKey: call.callID)?.fail(VertoPhoneError.invalidState("superseded"))
+            modifyPromises[call.callID] = p
+            do {
+                try session.modify(callID: call.callID, action: action, destination: destination, replaceCallID: replaceCallID,
+                                   now: loop.now)
+            } catch {
+                modifyPromises[call.callID] = nil
+                p.fail(VertoPhoneError.callFailed("\(error)"))
+            }
+            pump()
+            return p.futureResult
+        }
+        try await future.get()
+    }
+
+    func dtmf(_ call: Call, _ digits: String) async throws {
+        try await loop.submit { [self] in
+            try session.sendDTMF(callID: call.callID, digits: digits, now: loop.now)
+            pump()
+        }.get()
+    }
+}
