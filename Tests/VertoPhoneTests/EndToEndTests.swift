@@ -1,0 +1,209 @@
+import Foundation
+import MediaCore
+import NIOCore
+import Testing
+import VertoCore
+@testable import VertoPhone
+
+/// Our client role ↔ our server role over real WebSocket + UDP on 127.0.0.1, real DTLS-SRTP and
+/// Opus; audio checked by frequency.
+@Suite(.serialized) struct EndToEndTests {
+    @Test func loginGoodAndBad() async throws {
+        let endpoint = try await startEndpoint()
+        let good = client(endpoint)
+        try await good.connect()
+        let bad = client(endpoint, password: "wrong")
+        await #expect(throws: VertoPhoneError.self) { try await bad.connect(timeout: .seconds(5)) }
+        try await good.disconnect()
+        try await endpoint.stop()
+    }
+
+    @Test func echoReturnsOurTone() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        let pcm = try await listen(call.media, seconds: 1.5)
+        #expect(dominant(pcm) == 440)
+        let stats = try #require(try await call.media.stats())
+        #expect(stats.codec == "opus")
+        #expect(stats.milestones.firstFrameDecoded != nil)
+        try await call.hangup()
+        #expect(call.state == .ended(.normalClearing))
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
+    @Test func toneExtensionPlaysOneKilohertz() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9664")
+        try await call.wait { $0 == .active }
+        #expect(dominant(try await listen(call.media, seconds: 1)) == 1000)
+        try await call.hangup()
+        try await endpoint.stop()
+    }
+
+    @Test func dtmfIsCollectedExactly() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9197")
+        try await call.wait { $0 == .active }
+        try await call.sendDTMF("1234#")
+        var digits = ""
+        for _ in 0..<100 where digits != "1234#" {
+            digits = try await endpoint.collectedDigits(callID: call.callID) ?? ""
+            if digits != "1234#" { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(digits == "1234#")
+        try await call.hangup()
+        try await endpoint.stop()
+    }
+
+    @Test func earlyMediaThenAnswer() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9198", source: .tone(frequencies: [660], amplitude: 0.3))
+        try await call.wait { $0 == .early }
+        #expect(dominant(try await listen(call.media, seconds: 0.6)) == 425, "ringback during early media")
+        try await call.wait(timeout: .seconds(5)) { $0 == .active }
+        #expect(dominant(try await listen(call.media, seconds: 1)) == 660, "echo after answer")
+        try await call.hangup()
+        try await endpoint.stop()
+    }
+
+    @Test func serverHangsUpAfterThreeSeconds() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9199")
+        try await call.wait { $0 == .active }
+        let end = try await call.wait(timeout: .seconds(6)) { $0.isEnded }
+        #expect(end == .ended(.normalClearing))
+        try await endpoint.stop()
+    }
+
+    @Test func holdAndUnhold() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        try await call.hold()
+        #expect(call.state == .held)
+        try await call.unhold()
+        #expect(call.state == .active)
+        #expect(dominant(try await listen(call.media, seconds: 1)) == 440)
+        try await call.hangup()
+        try await endpoint.stop()
+    }
+
+    @Test func inboundCallAnsweredAndRejected() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint, user: "1000")
+        try await c.connect()
+        var incoming = c.incomingCalls.makeAsyncIterator()
+        let callID = try await endpoint.call(user: "1000", callerIDNumber: "9000", callerIDName: "Tester")
+        let call = try #require(await incoming.next())
+        #expect(call.callID == callID && call.remoteNumber == "9000" && call.direction == .inbound)
+        try await call.answer()
+        #expect(dominant(try await listen(call.media, seconds: 1)) == 1000)
+        try await call.hangup()
+
+        _ = try await endpoint.call(user: "1000")
+        let second = try #require(await incoming.next())
+        try await second.reject()
+        #expect(second.state == .ended(.callRejected))
+        try await endpoint.stop()
+    }
+
+    @Test func bridgeOfTwoClientsWithDisplay() async throws {
+        let endpoint = try await startEndpoint()
+        let a = client(endpoint, user: "1001")
+        let b = client(endpoint, user: "1000")
+        try await a.connect()
+        try await b.connect()
+        var incoming = b.incomingCalls.makeAsyncIterator()
+        async let callA = a.call("1000", source: .tone(frequencies: [440], amplitude: 0.3))
+        let callB = try #require(await incoming.next())
+        #expect(callB.remoteNumber == "1001")
+        callB.media.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await callB.answer()
+        let ca = try await callA
+        try await ca.wait { $0 == .active }
+        #expect(dominant(try await listen(ca.media, seconds: 1)) == 660, "A hears B")
+        #expect(dominant(try await listen(callB.media, seconds: 1)) == 440, "B hears A")
+        #expect(ca.displayIdentity.number == "1000")
+        #expect(callB.displayIdentity.number == "1001")
+        try await ca.hangup()
+        let end = try await callB.wait { $0.isEnded }
+        #expect(end == .ended(.normalClearing))
+        try await endpoint.stop()
+    }
+
+    @Test func blindTransferSendsThePartnerToTheDestination() async throws {
+        let endpoint = try await startEndpoint()
+        let a = client(endpoint, user: "1001")
+        let b = client(endpoint, user: "1000")
+        try await a.connect()
+        try await b.connect()
+        var incoming = b.incomingCalls.makeAsyncIterator()
+        async let callA = a.call("1000")
+        let callB = try #require(await incoming.next())
+        try await callB.answer()
+        let ca = try await callA
+        try await ca.wait { $0 == .active }
+        try await ca.transfer(to: "9664")
+        let endA = try await ca.wait { $0.isEnded }
+        #expect(endA.isEnded)
+        #expect(dominant(try await listen(callB.media, seconds: 1)) == 1000, "B now hears the 9664 tone")
+        try await callB.hangup()
+        try await endpoint.stop()
+    }
+
+    @Test func reconnectMidCallReattachesAndRestoresAudio() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(dominant(try await listen(call.media, seconds: 0.5)) == 440)
+        let firstSessid = try await c.sessid
+        try await c.simulateConnectionLoss()
+        try await call.wait { $0 == .recovering }
+        try await call.wait(timeout: .seconds(10)) { $0 == .active }
+        #expect(try await c.sessid == firstSessid)
+        #expect(dominant(try await listen(call.media, seconds: 1)) == 440, "echo restored after verto.attach")
+        try await call.hangup()
+        try await endpoint.stop()
+    }
+
+    @Test func secondConnectionWithTheSameSessidPuntsTheFirst() async throws {
+        let endpoint = try await startEndpoint()
+        let first = client(endpoint, sessid: "punt-test-sessid")
+        try await first.connect()
+        var events = first.events.makeAsyncIterator()
+        let second = client(endpoint, sessid: "punt-test-sessid")
+        try await second.connect()
+        var punted = false
+        while let e = await events.next() {
+            if e == .punted { punted = true; break }
+        }
+        #expect(punted)
+        try await second.disconnect()
+        try await endpoint.stop()
+    }
+
+    @Test func demoUsersRefuseNonLoopback() async throws {
+        var config = VertoEndpointConfiguration(users: .demo())
+        config.host = "0.0.0.0"
+        config.port = 0
+        await #expect(throws: VertoEndpointError.demoUsersOnNonLoopback("0.0.0.0")) {
+            _ = try await VertoEndpoint.start(configuration: config)
+        }
+    }
+}
