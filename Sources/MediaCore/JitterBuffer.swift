@@ -8,15 +8,18 @@ import RTPCore
 /// - **Adaptive target delay**: each packet's delay variation is its arrival time minus its RTP
 ///   timestamp, relative to the fastest packet in a sliding window (the RFC 3550 §6.4.1 transit
 ///   time, taken against its recent minimum). The target is a quantile (default 95 %) of a histogram
-///   of these values with exponential forgetting, raised at once by a late packet to that packet's
-///   delay (a bump that then fades linearly), and bounded by `minimumDelay…maximumDelay`.
+///   of these values with exponential forgetting, raised at once by any packet later than the target
+///   (late or only just in time) to that packet's delay — a bump that then fades linearly — and
+///   bounded by `minimumDelay…maximumDelay`.
 /// - **Playout** runs one frame per tick. A missing frame is waited for while the current delay is
 ///   below the target (the buffer grows), and given up once it is reached: `.recover` when the codec
 ///   has FEC and the next packet is here, else `.conceal`. When the current delay exceeds the target
 ///   by 1.5 frames and the next frame is buffered, one frame is dropped (at most one per
 ///   `shrinkInterval`), so the delay shrinks slowly.
 /// - Duplicates and late packets are counted and dropped; an SSRC change, a sequence jump beyond the
-///   capacity or a timestamp discontinuity beyond `resyncThreshold` restarts the buffer. Sequence
+///   capacity, a timestamp discontinuity (`resyncThreshold`) or a run of packets too late to play
+///   (`lateRunBeforeRestart`) restarts the buffer, which then plays the next packet at once. A forward
+///   timestamp gap with contiguous sequence numbers is played as silence (Opus DTX). Sequence
 ///   numbers and timestamps are unwrapped to 64 bits (wrap-safe).
 /// - Payloads are copied into preallocated slots: steady-state `insert` and `playout` allocate nothing.
 ///
@@ -63,6 +66,7 @@ public final class JitterBuffer {
     private var pts: Int64 = 0
     private var lastShrink: NIODeadline?
     private var lastDelay: Int64 = 0
+    private var lateRun = 0
 
     private let frameSamples: Int64
     private let frameNanos: Int64
@@ -192,7 +196,8 @@ public final class JitterBuffer {
             // Timestamp discontinuity: the delay variation jumps far beyond anything plausible.
             let ets = tsUnwrapper.peek(timestamp)
             let rel = relative(ts: ets, now: now)
-            if abs(rel - minRel) > configuration.resyncThreshold.nanoseconds {
+            if rel - minRel > configuration.resyncThreshold.nanoseconds
+                || minRel - rel > configuration.maximumDelay.nanoseconds {
                 restartStream()
                 statistics.resets += 1
                 result = .resynchronized
@@ -263,8 +268,10 @@ public final class JitterBuffer {
                 break
             }
         }
-        if late {
-            let bumped = sample + configuration.binWidth.nanoseconds
+        // A packet later than the current target (late or only just in time) bumps the target to
+        // its delay at once; the bump then fades (`peakDecayPerSecond`).
+        if late || sample > targetNanos(at: now) {
+            let bumped = min(sample + configuration.binWidth.nanoseconds, configuration.maximumDelay.nanoseconds)
             peak = max(decayedPeak(at: now), bumped)
             peakTime = now
         }
@@ -309,6 +316,7 @@ public final class JitterBuffer {
         jitter.reset()
         started = false
         lastShrink = nil
+        lateRun = 0
     }
 
     // MARK: Playout
@@ -349,13 +357,22 @@ public final class JitterBuffer {
                     return .wait
                 }
                 if ts + maxLateSamples < pts {
-                    // Far behind the playout clock (it arrived after a long underrun): drop it.
+                    // Far behind the playout clock (it arrived after a long underrun): drop it. A run of
+                    // these means the timestamps jumped back: restart.
                     release(nextSeq, as: .skipped)
                     statistics.late += 1
                     statistics.lost += 1
                     nextSeq += 1
+                    lateRun += 1
+                    if lateRun >= configuration.lateRunBeforeRestart {
+                        restartStream()
+                        statistics.resets += 1
+                        statistics.waits += 1
+                        return .wait
+                    }
                     continue
                 }
+                lateRun = 0
                 let f = frame(at: nextSeq)
                 release(nextSeq, as: .played)
                 nextSeq += 1
