@@ -64,7 +64,8 @@ public struct DTMFSender: Sendable {
     /// (16 bits, §2.5.1.3) does not overflow — longer tones are not split into segments.
     public func ticks(for duration: TimeAmount) -> Int {
         let interval = max(configuration.packetInterval.nanoseconds, 1)
-        let wanted = max(1, Int((max(duration.nanoseconds, 0) + interval - 1) / interval))
+        let clamped = min(max(duration.nanoseconds, 0), 3_600_000_000_000)  // an hour is plenty
+        let wanted = max(1, Int((clamped + interval - 1) / interval))
         return min(wanted, max(1, Int(UInt16.max) / samplesPerInterval))
     }
 
@@ -119,7 +120,8 @@ public struct DTMFSender: Sendable {
         if isEnd {
             current = nil
             let interval = max(configuration.packetInterval.nanoseconds, 1)
-            gapRemaining = Int((max(configuration.interDigitGap.nanoseconds, 0) + interval - 1) / interval)
+            let gap = min(max(configuration.interDigitGap.nanoseconds, 0), 3_600_000_000_000)
+            gapRemaining = Int((gap + interval - 1) / interval)
         } else {
             current?.index += 1
         }

@@ -129,7 +129,7 @@ public struct ReceiveStatistics: Sendable {
         receivedPrior = received
         let lostInterval = expectedInterval - receivedInterval
         let fraction: UInt8 =
-            (expectedInterval == 0 || lostInterval <= 0) ? 0 : UInt8(min((lostInterval << 8) / expectedInterval, 255))
+            (expectedInterval <= 0 || lostInterval <= 0) ? 0 : UInt8(min((lostInterval << 8) / expectedInterval, 255))
         var lsr: UInt32 = 0
         var dlsr: UInt32 = 0
         if let sr = lastSR {

@@ -304,3 +304,48 @@ func run(_ jb: JitterBuffer, _ arrivals: [Arrival], ticks: Int, firstTick: NIODe
         #expect(out == [.decode(1000), .decode(1001), .decode(1002), .wait])
     }
 }
+
+/// House rule 5: arbitrary packet streams (random sequence numbers, timestamps, SSRCs, sizes and
+/// arrival times, interleaved with playout calls) never trap, and the bookkeeping stays consistent.
+@Suite struct JitterBufferPropertyTests {
+    @Test(arguments: [1, 2, 3, 4])
+    func randomInputNeverTraps(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        let jb = JitterBuffer(configuration: .init(capacity: 16, maxPayloadSize: 64, codecHasFEC: seed % 2 == 0))
+        var now = t0
+        var seq = UInt16.random(in: 0...UInt16.max, using: &rng)
+        var ts = UInt32.random(in: 0...UInt32.max, using: &rng)
+        var ssrc: UInt32 = 1
+        let payload = [UInt8](repeating: 7, count: 80)
+        for _ in 0..<30_000 {
+            switch Int.random(in: 0..<20, using: &rng) {
+            case 0: seq = UInt16.random(in: 0...UInt16.max, using: &rng)
+            case 1: ts = UInt32.random(in: 0...UInt32.max, using: &rng)
+            case 2: ssrc = UInt32.random(in: 1...3, using: &rng)
+            case 3: seq &-= UInt16.random(in: 0...40, using: &rng)
+            default:
+                seq &+= 1
+                ts &+= 960
+            }
+            now = now + .milliseconds(Int64.random(in: 0...45, using: &rng))
+            let size = Int.random(in: 0...80, using: &rng)
+            _ = payload.withUnsafeBytes {
+                jb.insert(sequenceNumber: seq, timestamp: ts, ssrc: ssrc, payload: UnsafeRawBufferPointer(rebasing: $0[0..<size]), now: now)
+            }
+            for _ in 0..<Int.random(in: 0...2, using: &rng) {
+                switch jb.playout(now: now) {
+                case .decode(let f), .recover(let f):
+                    #expect(f.payloadLength <= 64)
+                    let n = jb.withPayload(of: f) { $0.count }
+                    #expect(n == f.payloadLength)
+                case .conceal, .wait: break
+                }
+            }
+            #expect(jb.bufferedPackets >= 0 && jb.bufferedPackets <= 16)
+            #expect(jb.targetDelay >= .zero && jb.targetDelay <= .milliseconds(400))
+        }
+        let s = jb.statistics
+        #expect(s.received == 30_000)
+        #expect(s.oversized > 0 && s.decoded > 0)
+    }
+}
