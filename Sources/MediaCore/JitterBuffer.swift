@@ -237,6 +237,33 @@ public final class JitterBuffer {
         return result
     }
 
+    /// Records that a packet of this stream without audio for this buffer — an RFC 4733 telephone
+    /// event (which shares the audio's SSRC and sequence space, §2.1) or comfort noise handled
+    /// elsewhere — used `sequenceNumber`, so playout passes over it instead of counting it as lost.
+    /// Its timestamp plays no part in the delay estimate (all packets of an event share one).
+    @discardableResult
+    public func insertNonAudio(sequenceNumber: UInt16, ssrc packetSSRC: UInt32, now: NIODeadline) -> JitterBufferInsertResult {
+        statistics.nonAudio += 1
+        guard packetSSRC == ssrc, baseTime != nil else { return .late }  // nothing to fill yet
+        let seq = seqUnwrapper.peek(sequenceNumber)
+        guard seq >= nextSeq, seq - nextSeq < Int64(capacity) else { return .late }
+        let i = slot(seq)
+        if slotState[i] == .buffered && slotSeq[i] == seq { return .duplicate }
+        _ = seqUnwrapper.unwrap(sequenceNumber)
+        if slotState[i] == .buffered { buffered -= 1 }
+        slotState[i] = .buffered
+        slotSeq[i] = seq
+        slotTs[i] = Int64.max
+        slotLength[i] = Self.nonAudioLength
+        slotMarker[i] = false
+        buffered += 1
+        highestSeq = max(highestSeq, seq)
+        return .accepted
+    }
+
+    private static let nonAudioLength = -1
+    private func isNonAudio(_ seq: Int64) -> Bool { slotLength[slot(seq)] == Self.nonAudioLength }
+
     private func notePacketDelay(seq: Int64, timestamp: UInt32, now: NIODeadline, late: Bool) {
         let ets = tsUnwrapper.peek(timestamp)
         notePacketDelay(seq: seq, timestamp: timestamp, ets: ets, now: now, late: late)
@@ -348,6 +375,12 @@ public final class JitterBuffer {
         let target = targetNanos(at: now)
         let maxLateSamples = Int64(configuration.clockRate) * configuration.maximumDelay.nanoseconds / 1_000_000_000
         while true {
+            if isBuffered(nextSeq) && isNonAudio(nextSeq) {
+                // A telephone-event (or other non-audio) sequence number: pass over it.
+                release(nextSeq, as: .played)
+                nextSeq += 1
+                continue
+            }
             if isBuffered(nextSeq) {
                 let ts = slotTs[slot(nextSeq)]
                 if ts > pts + frameSamples / 2 {
@@ -418,7 +451,7 @@ public final class JitterBuffer {
         guard buffered > 0, highestSeq > seq else { return nil }
         var s = seq + 1
         while s <= highestSeq && s < seq + Int64(capacity) {
-            if isBuffered(s) { return s }
+            if isBuffered(s) && !isNonAudio(s) { return s }
             s += 1
         }
         return nil

@@ -91,6 +91,8 @@ public struct JitterBufferStatistics: Sendable, Equatable {
     public var ssrcChanges = 0
     /// `.wait` answers after the first packet (buffering, underrun, DTX gaps).
     public var waits = 0
+    /// Calls to `insertNonAudio` (telephone events sharing the sequence space); not in `received`.
+    public var nonAudio = 0
 
     public init() {}
 }

@@ -286,6 +286,46 @@ func run(_ jb: JitterBuffer, _ arrivals: [Arrival], ticks: Int, firstTick: NIODe
         #expect(jb.statistics.resets == 1 && jb.statistics.lost == 0 && jb.statistics.waits == 0)
     }
 
+    /// RFC 4733 events share the audio's sequence space: 5 ticks of event sent as 7 packets (3 end
+    /// repeats) are routed to the DTMF receiver and announced with `insertNonAudio`; audio resumes
+    /// with its clock 5 frames on. Nothing counts as lost.
+    @Test func telephoneEventSequenceNumbersAreNotLoss() {
+        let audio = stream(count: 60).filter { !(20..<27).contains(Int($0.seq) - 1000) }.map { a -> Arrival in
+            var b = a
+            if Int(a.seq) - 1000 >= 27 {  // 7 sequence numbers used, 5 frames of time: sent 2 ticks earlier
+                b.ts = a.ts &- 960 * 2
+                b.at = a.at - .milliseconds(40)
+            }
+            return b
+        }
+        let jb = JitterBuffer()
+        let sorted = audio.sorted { $0.at < $1.at }
+        var next = 0
+        var out: [Outcome] = []
+        for k in 0..<58 {
+            let now = t0 + .milliseconds(Int64(30 + 20 * k))
+            if k == 20 {
+                for seq in UInt16(1020)..<1027 { jb.insertNonAudio(sequenceNumber: seq, ssrc: 0x1234, now: now) }
+            }
+            while next < sorted.count && sorted[next].at <= now {
+                let a = sorted[next]
+                _ = a.payload.withUnsafeBytes { jb.insert(sequenceNumber: a.seq, timestamp: a.ts, ssrc: a.ssrc, payload: $0, now: a.at) }
+                next += 1
+            }
+            switch jb.playout(now: now) {
+            case .decode(let f): out.append(.decode(f.sequenceNumber))
+            case .recover(let f): out.append(.recover(f.sequenceNumber))
+            case .conceal: out.append(.conceal)
+            case .wait: out.append(.wait)
+            }
+        }
+        let s = jb.statistics
+        #expect(s.lost == 0 && s.concealed == 0 && s.late == 0 && s.nonAudio == 7)
+        #expect(Array(out[0..<20]) == (0..<20).map { .decode(1000 + UInt16($0)) })
+        #expect(Array(out[20..<25]) == Array(repeating: .wait, count: 5))
+        #expect(Array(out[25...]) == (27..<60).map { .decode(1000 + UInt16($0)) })
+    }
+
     @Test func oversizedPayloadIsRejected() {
         let jb = JitterBuffer(configuration: .init(maxPayloadSize: 4))
         let big = [UInt8](repeating: 1, count: 5)
@@ -329,6 +369,9 @@ func run(_ jb: JitterBuffer, _ arrivals: [Arrival], ticks: Int, firstTick: NIODe
             }
             now = now + .milliseconds(Int64.random(in: 0...45, using: &rng))
             let size = Int.random(in: 0...80, using: &rng)
+            if Int.random(in: 0..<10, using: &rng) == 0 {
+                jb.insertNonAudio(sequenceNumber: seq &+ UInt16.random(in: 0...3, using: &rng), ssrc: ssrc, now: now)
+            }
             _ = payload.withUnsafeBytes {
                 jb.insert(sequenceNumber: seq, timestamp: ts, ssrc: ssrc, payload: UnsafeRawBufferPointer(rebasing: $0[0..<size]), now: now)
             }
