@@ -98,6 +98,22 @@ public struct DTMFSender: Sendable {
         gapRemaining = 0
     }
 
+    /// The whole packet sequence of one digit starting at `startTimestamp` (allocates; for tools and
+    /// tests — the shell drives `tick(mediaTimestamp:)` instead).
+    public static func plan(_ digit: DTMFDigit, duration: TimeAmount, startTimestamp: UInt32,
+                            configuration: Configuration = Configuration()) -> [DTMFPacket] {
+        var sender = DTMFSender(configuration: configuration)
+        sender.enqueue(digit, duration: duration)
+        var out: [DTMFPacket] = []
+        var ts = startTimestamp
+        while case .event(let p) = sender.tick(mediaTimestamp: ts) {
+            out.append(p)
+            ts &+= UInt32(truncatingIfNeeded: sender.samplesPerInterval)
+            if p.event.isEnd { break }
+        }
+        return out
+    }
+
     /// Advances one packet interval. `mediaTimestamp` is the RTP timestamp the audio frame of this
     /// tick would carry (the event's timestamp when an event starts here).
     public mutating func tick(mediaTimestamp: UInt32) -> Tick {

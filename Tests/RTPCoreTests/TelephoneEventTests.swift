@@ -109,6 +109,17 @@ func runSender(digits: [(DTMFDigit, TimeAmount?)], ticks: Int, packetizer: inout
         #expect(sender.isIdle)
     }
 
+    @Test func planOfOneDigit() {
+        let plan = DTMFSender.plan(.pound, duration: .milliseconds(60), startTimestamp: 4_294_967_000,
+                                   configuration: .init(clockRate: 48000, volume: 7))
+        #expect(plan == [
+            DTMFPacket(event: TelephoneEvent(event: 11, volume: 7, duration: 960), timestamp: 4_294_967_000, marker: true, transmissions: 1),
+            DTMFPacket(event: TelephoneEvent(event: 11, volume: 7, duration: 1920), timestamp: 4_294_967_000, marker: false, transmissions: 1),
+            DTMFPacket(event: TelephoneEvent(event: 11, isEnd: true, volume: 7, duration: 2880), timestamp: 4_294_967_000,
+                       marker: false, transmissions: 3),
+        ])
+    }
+
     @Test func shortDigitIsOneEndPacketSentThreeTimesWithOneMarker() {
         var sender = DTMFSender(configuration: .init(clockRate: 48000))
         sender.enqueue(.star, duration: .milliseconds(5))
