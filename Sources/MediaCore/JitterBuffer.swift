@@ -184,9 +184,9 @@ public final class JitterBuffer {
                     notePacketDelay(seq: seq, timestamp: timestamp, now: now, late: true)
                     return .late
                 }
-            } else if seq - (started ? nextSeq : highestSeq) >= Int64(capacity)
-                        || (!started && highestSeq - seq >= Int64(capacity)) {
-                // Too far ahead (or, before playout, too far from the others): a sequence jump.
+            } else if seq - nextSeq >= Int64(capacity) || (!started && highestSeq - seq >= Int64(capacity)) {
+                // Too far ahead of playout (before playout: too far from the packets already here,
+                // `nextSeq` being the lowest of them): a sequence jump.
                 restartStream()
                 statistics.resets += 1
                 result = .resynchronized
@@ -211,7 +211,7 @@ public final class JitterBuffer {
             statistics.duplicate += 1
             return .duplicate
         }
-        if slotState[i] == .buffered { buffered -= 1 }  // cannot happen within the range checks; stay consistent
+        if slotState[i] == .buffered { buffered -= 1 }  // excluded by the range checks; stay consistent
         slotState[i] = .buffered
         slotSeq[i] = seq
         slotTs[i] = ets
@@ -368,7 +368,9 @@ public final class JitterBuffer {
     public func playout(now: NIODeadline) -> JitterBufferPlayout {
         lastNow = now
         if !started {
-            guard buffered > 0, isBuffered(nextSeq) else { return .wait }
+            guard buffered > 0 else { return .wait }
+            while !isBuffered(nextSeq) && nextSeq < highestSeq { nextSeq += 1 }  // defensive: lowest present
+            guard isBuffered(nextSeq), !isNonAudio(nextSeq) else { return .wait }
             started = true
             pts = slotTs[slot(nextSeq)]
         }

@@ -392,3 +392,21 @@ func run(_ jb: JitterBuffer, _ arrivals: [Arrival], ticks: Int, firstTick: NIODe
         #expect(s.oversized > 0 && s.decoded > 0)
     }
 }
+
+@Suite struct JitterBufferStartTests {
+    /// Before the first playout, a packet a whole capacity above the lowest one would share its slot:
+    /// the buffer restarts at it instead of overwriting, and playout starts there.
+    @Test func packetsSpanningMoreThanCapacityBeforeStart() {
+        let jb = JitterBuffer(configuration: .init(capacity: 8))
+        let one: [UInt8] = [1]
+        var results: [JitterBufferInsertResult] = []
+        for seq: UInt16 in [100, 104, 108] {
+            results.append(one.withUnsafeBytes {
+                jb.insert(sequenceNumber: seq, timestamp: UInt32(seq) * 960, ssrc: 1, payload: $0, now: t0 + .milliseconds(Int64(seq - 100) * 20))
+            })
+        }
+        #expect(results == [.accepted, .accepted, .resynchronized])
+        guard case .decode(let f) = jb.playout(now: t0 + .milliseconds(200)) else { Issue.record("no decode"); return }
+        #expect(f.sequenceNumber == 108)
+    }
+}

@@ -35,6 +35,8 @@ import Testing
         #expect(DTMFDigit.digits("0123456789*#ABCD")?.map(\.eventCode) == Array(0...15))
         #expect(DTMFDigit.digits("12x") == nil)
         #expect(DTMFDigit("d") == .d)
+        // Not ASCII digits: a combining accent, Arabic-Indic three, fullwidth one.
+        #expect(DTMFDigit("1\u{301}") == nil && DTMFDigit("٣") == nil && DTMFDigit("１") == nil)
         #expect(DTMFDigit.allCases.map(\.description).joined() == "0123456789*#ABCD")
         #expect(TelephoneEvent(event: 16, duration: 0).digit == nil)  // flash
         #expect(DTMFDigit.d5.frequencies == (770, 1336))
