@@ -8,15 +8,18 @@ import RTPCore
 /// - **Adaptive target delay**: each packet's delay variation is its arrival time minus its RTP
 ///   timestamp, relative to the fastest packet in a sliding window (the RFC 3550 §6.4.1 transit
 ///   time, taken against its recent minimum). The target is a quantile (default 95 %) of a histogram
-///   of these values with exponential forgetting, raised at once by a late packet to that packet's
-///   delay (a bump that then fades linearly), and bounded by `minimumDelay…maximumDelay`.
+///   of these values with exponential forgetting, raised at once by any packet later than the target
+///   (late or only just in time) to that packet's delay — a bump that then fades linearly — and
+///   bounded by `minimumDelay…maximumDelay`.
 /// - **Playout** runs one frame per tick. A missing frame is waited for while the current delay is
 ///   below the target (the buffer grows), and given up once it is reached: `.recover` when the codec
 ///   has FEC and the next packet is here, else `.conceal`. When the current delay exceeds the target
 ///   by 1.5 frames and the next frame is buffered, one frame is dropped (at most one per
 ///   `shrinkInterval`), so the delay shrinks slowly.
 /// - Duplicates and late packets are counted and dropped; an SSRC change, a sequence jump beyond the
-///   capacity or a timestamp discontinuity beyond `resyncThreshold` restarts the buffer. Sequence
+///   capacity, a timestamp discontinuity (`resyncThreshold`) or a run of packets too late to play
+///   (`lateRunBeforeRestart`) restarts the buffer, which then plays the next packet at once. A forward
+///   timestamp gap with contiguous sequence numbers is played as silence (Opus DTX). Sequence
 ///   numbers and timestamps are unwrapped to 64 bits (wrap-safe).
 /// - Payloads are copied into preallocated slots: steady-state `insert` and `playout` allocate nothing.
 ///
@@ -63,6 +66,7 @@ public final class JitterBuffer {
     private var pts: Int64 = 0
     private var lastShrink: NIODeadline?
     private var lastDelay: Int64 = 0
+    private var lateRun = 0
 
     private let frameSamples: Int64
     private let frameNanos: Int64
@@ -180,9 +184,9 @@ public final class JitterBuffer {
                     notePacketDelay(seq: seq, timestamp: timestamp, now: now, late: true)
                     return .late
                 }
-            } else if seq - (started ? nextSeq : highestSeq) >= Int64(capacity)
-                        || (!started && highestSeq - seq >= Int64(capacity)) {
-                // Too far ahead (or, before playout, too far from the others): a sequence jump.
+            } else if seq - nextSeq >= Int64(capacity) || (!started && highestSeq - seq >= Int64(capacity)) {
+                // Too far ahead of playout (before playout: too far from the packets already here,
+                // `nextSeq` being the lowest of them): a sequence jump.
                 restartStream()
                 statistics.resets += 1
                 result = .resynchronized
@@ -192,7 +196,8 @@ public final class JitterBuffer {
             // Timestamp discontinuity: the delay variation jumps far beyond anything plausible.
             let ets = tsUnwrapper.peek(timestamp)
             let rel = relative(ts: ets, now: now)
-            if abs(rel - minRel) > configuration.resyncThreshold.nanoseconds {
+            if rel - minRel > configuration.resyncThreshold.nanoseconds
+                || minRel - rel > configuration.maximumDelay.nanoseconds {
                 restartStream()
                 statistics.resets += 1
                 result = .resynchronized
@@ -206,7 +211,7 @@ public final class JitterBuffer {
             statistics.duplicate += 1
             return .duplicate
         }
-        if slotState[i] == .buffered { buffered -= 1 }  // cannot happen within the range checks; stay consistent
+        if slotState[i] == .buffered { buffered -= 1 }  // excluded by the range checks; stay consistent
         slotState[i] = .buffered
         slotSeq[i] = seq
         slotTs[i] = ets
@@ -231,6 +236,33 @@ public final class JitterBuffer {
         notePacketDelay(seq: seq, timestamp: timestamp, ets: ets, now: now)
         return result
     }
+
+    /// Records that a packet of this stream without audio for this buffer — an RFC 4733 telephone
+    /// event (which shares the audio's SSRC and sequence space, §2.1) or comfort noise handled
+    /// elsewhere — used `sequenceNumber`, so playout passes over it instead of counting it as lost.
+    /// Its timestamp plays no part in the delay estimate (all packets of an event share one).
+    @discardableResult
+    public func insertNonAudio(sequenceNumber: UInt16, ssrc packetSSRC: UInt32, now: NIODeadline) -> JitterBufferInsertResult {
+        statistics.nonAudio += 1
+        guard packetSSRC == ssrc, baseTime != nil else { return .late }  // nothing to fill yet
+        let seq = seqUnwrapper.peek(sequenceNumber)
+        guard seq >= nextSeq, seq - nextSeq < Int64(capacity) else { return .late }
+        let i = slot(seq)
+        if slotState[i] == .buffered && slotSeq[i] == seq { return .duplicate }
+        _ = seqUnwrapper.unwrap(sequenceNumber)
+        if slotState[i] == .buffered { buffered -= 1 }
+        slotState[i] = .buffered
+        slotSeq[i] = seq
+        slotTs[i] = Int64.max
+        slotLength[i] = Self.nonAudioLength
+        slotMarker[i] = false
+        buffered += 1
+        highestSeq = max(highestSeq, seq)
+        return .accepted
+    }
+
+    private static let nonAudioLength = -1
+    private func isNonAudio(_ seq: Int64) -> Bool { slotLength[slot(seq)] == Self.nonAudioLength }
 
     private func notePacketDelay(seq: Int64, timestamp: UInt32, now: NIODeadline, late: Bool) {
         let ets = tsUnwrapper.peek(timestamp)
@@ -263,8 +295,10 @@ public final class JitterBuffer {
                 break
             }
         }
-        if late {
-            let bumped = sample + configuration.binWidth.nanoseconds
+        // A packet later than the current target (late or only just in time) bumps the target to
+        // its delay at once; the bump then fades (`peakDecayPerSecond`).
+        if late || sample > targetNanos(at: now) {
+            let bumped = min(sample + configuration.binWidth.nanoseconds, configuration.maximumDelay.nanoseconds)
             peak = max(decayedPeak(at: now), bumped)
             peakTime = now
         }
@@ -309,6 +343,7 @@ public final class JitterBuffer {
         jitter.reset()
         started = false
         lastShrink = nil
+        lateRun = 0
     }
 
     // MARK: Playout
@@ -333,13 +368,21 @@ public final class JitterBuffer {
     public func playout(now: NIODeadline) -> JitterBufferPlayout {
         lastNow = now
         if !started {
-            guard buffered > 0, isBuffered(nextSeq) else { return .wait }
+            guard buffered > 0 else { return .wait }
+            while !isBuffered(nextSeq) && nextSeq < highestSeq { nextSeq += 1 }  // defensive: lowest present
+            guard isBuffered(nextSeq), !isNonAudio(nextSeq) else { return .wait }
             started = true
             pts = slotTs[slot(nextSeq)]
         }
         let target = targetNanos(at: now)
         let maxLateSamples = Int64(configuration.clockRate) * configuration.maximumDelay.nanoseconds / 1_000_000_000
         while true {
+            if isBuffered(nextSeq) && isNonAudio(nextSeq) {
+                // A telephone-event (or other non-audio) sequence number: pass over it.
+                release(nextSeq, as: .played)
+                nextSeq += 1
+                continue
+            }
             if isBuffered(nextSeq) {
                 let ts = slotTs[slot(nextSeq)]
                 if ts > pts + frameSamples / 2 {
@@ -349,13 +392,22 @@ public final class JitterBuffer {
                     return .wait
                 }
                 if ts + maxLateSamples < pts {
-                    // Far behind the playout clock (it arrived after a long underrun): drop it.
+                    // Far behind the playout clock (it arrived after a long underrun): drop it. A run of
+                    // these means the timestamps jumped back: restart.
                     release(nextSeq, as: .skipped)
                     statistics.late += 1
                     statistics.lost += 1
                     nextSeq += 1
+                    lateRun += 1
+                    if lateRun >= configuration.lateRunBeforeRestart {
+                        restartStream()
+                        statistics.resets += 1
+                        statistics.waits += 1
+                        return .wait
+                    }
                     continue
                 }
+                lateRun = 0
                 let f = frame(at: nextSeq)
                 release(nextSeq, as: .played)
                 nextSeq += 1
@@ -401,7 +453,7 @@ public final class JitterBuffer {
         guard buffered > 0, highestSeq > seq else { return nil }
         var s = seq + 1
         while s <= highestSeq && s < seq + Int64(capacity) {
-            if isBuffered(s) { return s }
+            if isBuffered(s) && !isNonAudio(s) { return s }
             s += 1
         }
         return nil

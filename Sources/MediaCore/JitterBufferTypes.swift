@@ -17,29 +17,33 @@ public struct JitterBufferConfiguration: Sendable, Equatable {
     public var maximumDelay: TimeAmount
     /// Quantile of the delay-variation histogram used as the target (e.g. 0.95).
     public var delayQuantile: Double
-    /// Per-packet forgetting factor of the histogram (0.99 ≈ a memory of 100 packets).
+    /// Per-packet forgetting factor of the histogram (0.998 ≈ a memory of 500 packets, 10 s at 20 ms).
     public var forgetFactor: Double
     /// Histogram bin width.
     public var binWidth: TimeAmount
     /// Packets in the sliding window whose fastest arrival is the zero of delay variation.
     public var referenceWindow: Int
-    /// How fast the delay bump caused by a late packet fades, per second of time.
+    /// How fast the delay bump set by a packet later than the target fades, per second of time.
     public var peakDecayPerSecond: TimeAmount
     /// At most one frame is dropped to shrink the delay per this interval.
     public var shrinkInterval: TimeAmount
-    /// A packet whose delay variation exceeds this is taken as a timestamp discontinuity and the
-    /// buffer resynchronizes to it.
+    /// A packet whose delay variation exceeds this (arriving this much later than its timestamp
+    /// says), or that arrives more than `maximumDelay` *earlier* than the fastest recent packet, is
+    /// taken as a timestamp discontinuity and the buffer restarts at it.
     public var resyncThreshold: TimeAmount
+    /// After this many consecutive packets too late to play (beyond `maximumDelay` behind the playout
+    /// clock, e.g. after a small backward timestamp jump), the buffer restarts.
+    public var lateRunBeforeRestart: Int
     /// The codec can recover a lost frame from the next packet (Opus in-band FEC): playout then
     /// answers `.recover` instead of `.conceal` when the next packet is present.
     public var codecHasFEC: Bool
 
     public init(clockRate: Int = 48000, frameDuration: TimeAmount = .milliseconds(20), capacity: Int = 32,
                 maxPayloadSize: Int = 1280, minimumDelay: TimeAmount = .zero, maximumDelay: TimeAmount = .milliseconds(400),
-                delayQuantile: Double = 0.95, forgetFactor: Double = 0.99, binWidth: TimeAmount = .milliseconds(5),
-                referenceWindow: Int = 128, peakDecayPerSecond: TimeAmount = .milliseconds(20),
-                shrinkInterval: TimeAmount = .milliseconds(500), resyncThreshold: TimeAmount = .seconds(3),
-                codecHasFEC: Bool = false) {
+                delayQuantile: Double = 0.95, forgetFactor: Double = 0.998, binWidth: TimeAmount = .milliseconds(5),
+                referenceWindow: Int = 128, peakDecayPerSecond: TimeAmount = .milliseconds(10),
+                shrinkInterval: TimeAmount = .milliseconds(500), resyncThreshold: TimeAmount = .seconds(1),
+                lateRunBeforeRestart: Int = 25, codecHasFEC: Bool = false) {
         self.clockRate = clockRate
         self.frameDuration = frameDuration
         self.capacity = capacity
@@ -53,6 +57,7 @@ public struct JitterBufferConfiguration: Sendable, Equatable {
         self.peakDecayPerSecond = peakDecayPerSecond
         self.shrinkInterval = shrinkInterval
         self.resyncThreshold = resyncThreshold
+        self.lateRunBeforeRestart = lateRunBeforeRestart
         self.codecHasFEC = codecHasFEC
     }
 
@@ -86,6 +91,8 @@ public struct JitterBufferStatistics: Sendable, Equatable {
     public var ssrcChanges = 0
     /// `.wait` answers after the first packet (buffering, underrun, DTX gaps).
     public var waits = 0
+    /// Calls to `insertNonAudio` (telephone events sharing the sequence space); not in `received`.
+    public var nonAudio = 0
 
     public init() {}
 }

@@ -64,7 +64,8 @@ public struct DTMFSender: Sendable {
     /// (16 bits, §2.5.1.3) does not overflow — longer tones are not split into segments.
     public func ticks(for duration: TimeAmount) -> Int {
         let interval = max(configuration.packetInterval.nanoseconds, 1)
-        let wanted = max(1, Int((max(duration.nanoseconds, 0) + interval - 1) / interval))
+        let clamped = min(max(duration.nanoseconds, 0), 3_600_000_000_000)  // an hour is plenty
+        let wanted = max(1, Int((clamped + interval - 1) / interval))
         return min(wanted, max(1, Int(UInt16.max) / samplesPerInterval))
     }
 
@@ -97,6 +98,22 @@ public struct DTMFSender: Sendable {
         gapRemaining = 0
     }
 
+    /// The whole packet sequence of one digit starting at `startTimestamp` (allocates; for tools and
+    /// tests — the shell drives `tick(mediaTimestamp:)` instead).
+    public static func plan(_ digit: DTMFDigit, duration: TimeAmount, startTimestamp: UInt32,
+                            configuration: Configuration = Configuration()) -> [DTMFPacket] {
+        var sender = DTMFSender(configuration: configuration)
+        sender.enqueue(digit, duration: duration)
+        var out: [DTMFPacket] = []
+        var ts = startTimestamp
+        while case .event(let p) = sender.tick(mediaTimestamp: ts) {
+            out.append(p)
+            ts &+= UInt32(truncatingIfNeeded: sender.samplesPerInterval)
+            if p.event.isEnd { break }
+        }
+        return out
+    }
+
     /// Advances one packet interval. `mediaTimestamp` is the RTP timestamp the audio frame of this
     /// tick would carry (the event's timestamp when an event starts here).
     public mutating func tick(mediaTimestamp: UInt32) -> Tick {
@@ -119,7 +136,8 @@ public struct DTMFSender: Sendable {
         if isEnd {
             current = nil
             let interval = max(configuration.packetInterval.nanoseconds, 1)
-            gapRemaining = Int((max(configuration.interDigitGap.nanoseconds, 0) + interval - 1) / interval)
+            let gap = min(max(configuration.interDigitGap.nanoseconds, 0), 3_600_000_000_000)
+            gapRemaining = Int((gap + interval - 1) / interval)
         } else {
             current?.index += 1
         }

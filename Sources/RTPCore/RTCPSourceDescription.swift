@@ -13,7 +13,7 @@ public struct RTCPSourceDescription: Sendable, Equatable {
         public var cname: String? { items.first { $0.type == RTCPSDESItem.cname }?.text }
 
         /// ssrc + items + the null terminator, padded to 32 bits (RFC 3550 §6.5).
-        var length: Int { (4 + items.reduce(0) { $0 + 2 + $1.value.count } + 1 + 3) / 4 * 4 }
+        var length: Int { (4 + items.reduce(0) { $0 + 2 + min($1.value.count, 255) } + 1 + 3) / 4 * 4 }
     }
 
     public var chunks: [Chunk]

@@ -137,3 +137,23 @@ public struct RTPHeaderExtension: Sendable, Equatable {
         return RTPHeaderExtension(profile: 0x1000 | UInt16(appBits & 0x0F), data: data)
     }
 }
+
+extension RTPPacket {
+    /// Rewrites fixed-header fields of the packet in `bytes` in place (a relay or bridge changing SSRC,
+    /// sequence number, timestamp, payload type or marker without re-serializing; RFC 3550 §5.1
+    /// offsets). Fields left nil are kept. Allocation-free.
+    /// - Throws: `RTPError.truncated` or `.badVersion` when `bytes` is not an RTP packet.
+    public static func rewrite(_ bytes: UnsafeMutableRawBufferPointer, marker: Bool? = nil, payloadType: UInt8? = nil,
+                               sequenceNumber: UInt16? = nil, timestamp: UInt32? = nil, ssrc: UInt32? = nil) throws(RTPError) {
+        guard bytes.count >= 12 else { throw .truncated(what: "RTP fixed header", needed: 12, available: bytes.count) }
+        guard bytes[0] >> 6 == 2 else { throw .badVersion(Int(bytes[0] >> 6)) }
+        if let payloadType {
+            guard payloadType < 128 else { throw .invalidField("payload type \(payloadType) (at most 127)") }
+            bytes[1] = (bytes[1] & 0x80) | payloadType
+        }
+        if let marker { bytes[1] = (bytes[1] & 0x7F) | (marker ? 0x80 : 0) }
+        if let sequenceNumber { BE.put16(bytes, 2, sequenceNumber) }
+        if let timestamp { BE.put32(bytes, 4, timestamp) }
+        if let ssrc { BE.put32(bytes, 8, ssrc) }
+    }
+}

@@ -91,7 +91,8 @@ public struct RTPPacket: Sendable, Equatable {
         self = try result.get()
     }
 
-    /// The CSRC identifier at `index` (0..<csrcCount), read lazily from the parsed buffer.
+    /// The CSRC identifier at `index` (0..<csrcCount), read lazily from the buffer that was parsed
+    /// (an index out of range is a programming error and traps).
     @inlinable
     public func csrc(_ index: Int, in bytes: UnsafeRawBufferPointer) -> UInt32 {
         precondition(index >= 0 && index < csrcCount, "CSRC index out of range")

@@ -14,6 +14,8 @@ public struct ReceiveStatistics: Sendable {
 
     public let ssrc: UInt32
     public let clockRate: Int
+    /// Sequential packets needed before the source is valid (A.1 MIN_SEQUENTIAL).
+    public let minSequential: Int
 
     private var maxSeq: UInt16 = 0
     private var cycles: UInt32 = 0
@@ -31,7 +33,8 @@ public struct ReceiveStatistics: Sendable {
     public init(ssrc: UInt32, clockRate: Int, minSequential: Int = ReceiveStatistics.minSequential) {
         self.ssrc = ssrc
         self.clockRate = clockRate
-        self.probation = minSequential
+        self.minSequential = max(minSequential, 1)
+        self.probation = max(minSequential, 1)
         self.jitterEstimator = InterarrivalJitter(clockRate: clockRate)
     }
 
@@ -57,7 +60,6 @@ public struct ReceiveStatistics: Sendable {
             initialized = true
             initSequence(seq)
             maxSeq = seq &- 1
-            probation = max(probation, 1)
         }
         let udelta = seq &- maxSeq
         if probation > 0 {
@@ -72,7 +74,7 @@ public struct ReceiveStatistics: Sendable {
                     return true
                 }
             } else {
-                probation = Self.minSequential - 1
+                probation = minSequential - 1
                 maxSeq = seq
             }
             return false
@@ -129,7 +131,7 @@ public struct ReceiveStatistics: Sendable {
         receivedPrior = received
         let lostInterval = expectedInterval - receivedInterval
         let fraction: UInt8 =
-            (expectedInterval == 0 || lostInterval <= 0) ? 0 : UInt8(min((lostInterval << 8) / expectedInterval, 255))
+            (expectedInterval <= 0 || lostInterval <= 0) ? 0 : UInt8(min((lostInterval << 8) / expectedInterval, 255))
         var lsr: UInt32 = 0
         var dlsr: UInt32 = 0
         if let sr = lastSR {

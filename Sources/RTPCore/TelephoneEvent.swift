@@ -72,14 +72,15 @@ public enum DTMFDigit: UInt8, Sendable, CaseIterable, Equatable, Hashable, Custo
 
     /// From a character: 0–9, *, #, A–D (case-insensitive).
     public init?(_ character: Character) {
-        switch character {
-        case "0"..."9": self.init(rawValue: UInt8(character.asciiValue! - UInt8(ascii: "0")))
-        case "*": self = .star
-        case "#": self = .pound
-        case "A", "a": self = .a
-        case "B", "b": self = .b
-        case "C", "c": self = .c
-        case "D", "d": self = .d
+        guard let ascii = character.asciiValue else { return nil }
+        switch ascii {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self.init(rawValue: ascii - UInt8(ascii: "0"))
+        case UInt8(ascii: "*"): self = .star
+        case UInt8(ascii: "#"): self = .pound
+        case UInt8(ascii: "A"), UInt8(ascii: "a"): self = .a
+        case UInt8(ascii: "B"), UInt8(ascii: "b"): self = .b
+        case UInt8(ascii: "C"), UInt8(ascii: "c"): self = .c
+        case UInt8(ascii: "D"), UInt8(ascii: "d"): self = .d
         default: return nil
         }
     }

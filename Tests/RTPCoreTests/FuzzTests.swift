@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 @testable import RTPCore
 
@@ -78,5 +79,67 @@ import Testing
             } catch {}
         }
         #expect(rtcpOK > 0)
+    }
+}
+
+/// Random sequences through the stateful receivers: no trap, and their invariants hold.
+@Suite struct RTPStatefulPropertyTests {
+    @Test(arguments: [5, 6, 7])
+    func receiveStatisticsNeverTraps(seed: UInt64) {
+        var rng = SeededRNG(seed: seed)
+        var s = ReceiveStatistics(ssrc: 1, clockRate: 48000)
+        var now = NIODeadline.uptimeNanoseconds(1_000_000)
+        var seq = UInt16.random(in: 0...UInt16.max, using: &rng)
+        for i in 0..<20_000 {
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0: seq = UInt16.random(in: 0...UInt16.max, using: &rng)  // jump anywhere
+            case 1: seq &-= UInt16.random(in: 0...200, using: &rng)  // reorder / duplicate
+            default: seq &+= UInt16.random(in: 1...3, using: &rng)
+            }
+            now = now + .milliseconds(Int64.random(in: 0...60, using: &rng))
+            s.record(sequenceNumber: seq, timestamp: UInt32.random(in: 0...UInt32.max, using: &rng), arrival: now)
+            if i % 97 == 0 {
+                if Bool.random(using: &rng) {
+                    s.receivedSenderReport(ntpTimestamp: NTPTimestamp(rawValue: rng.next()), arrival: now)
+                }
+                if let block = s.makeReportBlock(now: now) {
+                    #expect(RTCPReportBlock.cumulativeLostRange.contains(block.cumulativeLost))
+                }
+            }
+        }
+    }
+
+    /// Random packets over 6 event timestamps (fewer than the history holds), any order, any flags:
+    /// no trap, and no timestamp is ever reported twice.
+    @Test(arguments: [8, 9, 10])
+    func dtmfReceiverReportsEachTimestampAtMostOnce(seed: UInt64) {
+        var rng = SeededRNG(seed: seed)
+        var r = DTMFReceiver(historySize: 8)
+        var reported: [UInt32: Int] = [:]
+        for _ in 0..<5_000 {
+            let ts = UInt32.random(in: 0..<6, using: &rng) &* 800 &- 1600  // straddles the wrap
+            let e = TelephoneEvent(event: UInt8.random(in: 0...20, using: &rng), isEnd: Bool.random(using: &rng),
+                                   volume: UInt8.random(in: 0...63, using: &rng), duration: UInt16.random(in: 0...2000, using: &rng))
+            if let d = r.receive(e, timestamp: ts, marker: Bool.random(using: &rng)) {
+                reported[d.timestamp, default: 0] += 1
+            }
+        }
+        #expect(!reported.isEmpty)
+        #expect(reported.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func unwrapperMatchesAReferenceCounter() {
+        var rng = SeededRNG(seed: 9)
+        var u = SequenceUnwrapper()
+        var truth: Int64 = 30000
+        _ = u.unwrap(UInt16(truth))
+        var highest = truth
+        for _ in 0..<100_000 {
+            // Move forward mostly, sometimes back a little (reorder), always within ±30000 of the highest.
+            let step = Int64.random(in: -300...1000, using: &rng)
+            truth = max(truth + step, highest - 30000)
+            #expect(u.unwrap(UInt16(truncatingIfNeeded: truth)) == truth)
+            highest = max(highest, truth)
+        }
     }
 }

@@ -97,6 +97,16 @@ import Testing
         #expect(try RTCPCompoundPacket(parsing: bytes) == c)
     }
 
+    @Test func overlongSDESValueIsTruncatedConsistently() throws {
+        let long = RTCPSDESItem(type: RTCPSDESItem.note, value: [UInt8](repeating: 0x61, count: 300))
+        let c = RTCPCompoundPacket([.receiverReport(RTCPReceiverReport(ssrc: 1)),
+                                    .sourceDescription(RTCPSourceDescription(chunks: [.init(ssrc: 1, items: [long]), .init(ssrc: 2, items: [])]))])
+        let back = try RTCPCompoundPacket(parsing: try c.serialize())
+        guard case .sourceDescription(let sdes) = back.packets[1] else { Issue.record("no SDES"); return }
+        #expect(sdes.chunks.map(\.ssrc) == [1, 2])
+        #expect(sdes.chunks[0].items[0].value.count == 255)
+    }
+
     @Test func paddingOnLastPacketIsAccepted() throws {
         // RR with P bit; 4 bytes of padding (count 4) → length 2 words + 1.
         let bytes = hex("A0 C9 00 02 00 00 00 07 00 00 00 04")

@@ -71,6 +71,22 @@ import Testing
         #expect(Array(buf[0..<15]) == hex("80 00 00 07 00 00 00 A0 00 00 00 2A 09 08 07"))
     }
 
+    @Test func rewritesHeaderFieldsInPlace() throws {
+        var bytes = Self.full
+        try bytes.withUnsafeMutableBytes { buf in
+            try RTPPacket.rewrite(buf, marker: false, payloadType: 0, sequenceNumber: 7, timestamp: 8, ssrc: 9)
+        }
+        let p = try parseRTP(bytes)
+        #expect(!p.marker && p.payloadType == 0 && p.sequenceNumber == 7 && p.timestamp == 8 && p.ssrc == 9)
+        #expect(p.csrcCount == 2 && p.payloadRange == 28..<31 && Array(bytes[12...]) == Array(Self.full[12...]))
+        var short: [UInt8] = [0x80, 0, 0]
+        _ = short.withUnsafeMutableBytes { buf in
+            #expect(throws: RTPError.truncated(what: "RTP fixed header", needed: 12, available: 3)) {
+                try RTPPacket.rewrite(buf, ssrc: 1)
+            }
+        }
+    }
+
     @Test func twoByteExtensionElements() throws {
         let ext = try RTPHeaderExtension.twoByte([(id: 3, data: []), (id: 200, data: [1, 2, 3])])
         #expect(ext.profile == 0x1000)

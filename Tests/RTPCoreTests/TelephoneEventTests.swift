@@ -35,6 +35,8 @@ import Testing
         #expect(DTMFDigit.digits("0123456789*#ABCD")?.map(\.eventCode) == Array(0...15))
         #expect(DTMFDigit.digits("12x") == nil)
         #expect(DTMFDigit("d") == .d)
+        // Not ASCII digits: a combining accent, Arabic-Indic three, fullwidth one.
+        #expect(DTMFDigit("1\u{301}") == nil && DTMFDigit("٣") == nil && DTMFDigit("１") == nil)
         #expect(DTMFDigit.allCases.map(\.description).joined() == "0123456789*#ABCD")
         #expect(TelephoneEvent(event: 16, duration: 0).digit == nil)  // flash
         #expect(DTMFDigit.d5.frequencies == (770, 1336))
@@ -107,6 +109,17 @@ func runSender(digits: [(DTMFDigit, TimeAmount?)], ticks: Int, packetizer: inout
         #expect(Set(firstTS) == [0] && Set(secondTS) == [4 * 160])
         #expect(sent.filter(\.header.marker).count == 3)  // "1" first, the first audio packet, "#" first
         #expect(sender.isIdle)
+    }
+
+    @Test func planOfOneDigit() {
+        let plan = DTMFSender.plan(.pound, duration: .milliseconds(60), startTimestamp: 4_294_967_000,
+                                   configuration: .init(clockRate: 48000, volume: 7))
+        #expect(plan == [
+            DTMFPacket(event: TelephoneEvent(event: 11, volume: 7, duration: 960), timestamp: 4_294_967_000, marker: true, transmissions: 1),
+            DTMFPacket(event: TelephoneEvent(event: 11, volume: 7, duration: 1920), timestamp: 4_294_967_000, marker: false, transmissions: 1),
+            DTMFPacket(event: TelephoneEvent(event: 11, isEnd: true, volume: 7, duration: 2880), timestamp: 4_294_967_000,
+                       marker: false, transmissions: 3),
+        ])
     }
 
     @Test func shortDigitIsOneEndPacketSentThreeTimesWithOneMarker() {
