@@ -94,6 +94,7 @@ extension PeerSession {
         guard let packet = try? RTPPacket(parsing: bytes) else { statistics.malformed += 1; return }
         statistics.packetsReceived += 1
         statistics.bytesReceived += length
+        lastRTPArrival = now
         if milestones.firstRTPReceived == nil { milestones.firstRTPReceived = now }
 
         if let te = negotiated.telephoneEvent, packet.payloadType == te.payloadType {
@@ -101,6 +102,8 @@ extension PeerSession {
                 statistics.malformed += 1
                 return
             }
+            // Keep the jitter buffer's sequence accounting: event packets are not lost audio.
+            jitter?.insertNonAudio(sequenceNumber: packet.sequenceNumber, ssrc: packet.ssrc, now: now)
             if let d = dtmfReceiver.receive(event, timestamp: packet.timestamp, marker: packet.marker) {
                 statistics.dtmfReceived += 1
                 events.append(.dtmf(d.digit))
@@ -126,6 +129,8 @@ extension PeerSession {
             nextPlayout = now + step
         }
         let perChannel = jitter.configuration.samplesPerFrame * decoder.sampleRate / max(1, jitter.configuration.clockRate)
+        // `.wait` covers underruns, DTX gaps and losses seen while nothing later was buffered
+        // (MediaCore's playout model); `.conceal`/`.recover` come once the buffer holds later packets.
         let result = jitter.playout(now: now)
         let decoded: (Int, DecodedFrame.Origin, UInt32)?
         do {

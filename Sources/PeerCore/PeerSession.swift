@@ -58,6 +58,7 @@ public final class PeerSession: DatagramCore {
     var receiveStats: ReceiveStatistics?
     var dtmfReceiver = DTMFReceiver()
     var nextPlayout: NIODeadline?
+    var lastRTPArrival: NIODeadline?
 
     // RTCP.
     var nextRTCP: NIODeadline?

@@ -34,8 +34,11 @@ Commands -> replies:
   {"op":"wait_answered","callID":X,"timeout":10}  -> {"answered":bool,"state":..}
   {"op":"wait_state","callID":X,"state":"ended","timeout":10} -> {"state":..,"ok":bool}
   {"op":"hangup","callID":X[,"cause":"NORMAL_CLEARING"]} -> {"ok":true} (server sends verto.bye)
-  {"op":"invite","login":"1000","caller_id_number":"9000"[,"caller_id_name":..,"tone":hz,"echo":false]}
-      -> {"callID":Y}    (server sends verto.invite with an aiortc offer to that logged-in user)
+  {"op":"invite","login":"1000","caller_id_number":"9000"[,"caller_id_name":..,"tone":hz,"echo":false,
+         "fs_style":false]}
+      -> {"callID":Y}    (server sends verto.invite with an aiortc offer to that logged-in user;
+                          fs_style=true strips a=mid/BUNDLE/extmap and says RTP/SAVPF like FreeSWITCH,
+                          and an answer without a=mid is then accepted)
   {"op":"logins"} -> {"logins":[{"login","sessid"}]}
   {"op":"sdp","callID":X} -> {"local","remote","local_summary","remote_summary"}
   {"op":"events"} -> {"events":[client requests/responses seen, SDP truncated]}
@@ -78,8 +81,9 @@ class ServerCall:
         self.pc = new_peer_connection()
         self.sender = None
         self.rx = None
-        self.local_sdp = None
-        self.remote_sdp = None
+        self.local_sdp = None  # the SDP as sent to the client
+        self.remote_sdp = None  # the SDP as received from the client
+        self.fs_style = False
 
     def setup_media(self, echo, tone_hz):
         self.sender = EchoTrack() if echo else Tone(tone_hz)
@@ -335,6 +339,8 @@ class VertoServer:
             raise VertoError(-32002, "SDP missing", callID=call_id)
         if call.direction != "outbound" or call.answered.is_set():
             raise VertoError(-32002, "CALL DOES NOT EXIST", callID=call_id)
+        if call.fs_style:
+            sdp = common.add_missing_mids(sdp, [t.mid for t in call.pc.getTransceivers()])
         try:
             await call.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
         except Exception as e:  # noqa: BLE001
@@ -411,6 +417,9 @@ class VertoServer:
         call.setup_media(echo=bool(cmd.get("echo")), tone_hz=float(cmd.get("tone", self.args.tone)))
         await call.pc.setLocalDescription(await call.pc.createOffer())
         call.local_sdp = call.pc.localDescription.sdp
+        call.fs_style = bool(cmd.get("fs_style"))
+        if call.fs_style:
+            call.local_sdp = common.fs_style_offer(call.local_sdp)
         call.state = "ringing"
         number = str(cmd.get("caller_id_number", "9000"))
         await self.request(conn, "verto.invite", {

@@ -34,6 +34,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+trap "" PIPE  # a dead harness must make checks fail, not kill this script
 
 # start NAME CMD... : runs CMD with stdin/stdout on FIFOs; sets W_NAME / R_NAME fds
 start() {
@@ -203,6 +204,28 @@ rpc S "{\"op\":\"hangup\",\"callID\":\"$CI\"}" 10
 check "server hangup" "r.get('ok') is True"
 rpc C "{\"op\":\"wait_bye\",\"callID\":\"$CI\",\"timeout\":5}" 10
 check "client gets verto.bye NORMAL_CLEARING/16" "r.get('cause') == 'NORMAL_CLEARING' and r.get('causeCode') == 16"
+
+# second inbound call with a FreeSWITCH-style offer (no a=mid/BUNDLE, RTP/SAVPF); the client hangs up
+rpc S '{"op":"invite","login":"1000","caller_id_number":"9001","fs_style":true}' 15
+check "server FS-style invite sent" "len(r.get('callID', '')) == 36"
+CJ=$(jget "$R" "r.get('callID')")
+rpc S "{\"op\":\"sdp\",\"callID\":\"$CJ\"}" 10
+check "FS-style offer has no a=mid/BUNDLE and says RTP/SAVPF" \
+    "'a=mid:' not in r['local'] and 'BUNDLE' not in r['local'] and 'm=audio' in r['local'] and ' RTP/SAVPF ' in r['local']"
+rpc C '{"op":"wait_incoming","timeout":10}' 15
+check "client sees the FS-style invite" "r['callID'] == '$CJ' and r['caller_id_number'] == '9001'"
+rpc C "{\"op\":\"answer\",\"callID\":\"$CJ\"}" 15
+check "client answers the FS-style offer" "r.get('ok') is True"
+rpc C "{\"op\":\"wait_connected\",\"callID\":\"$CJ\",\"timeout\":10}" 15
+check "FS-style inbound call connected" "r['connected'] is True"
+rpc C "{\"op\":\"stats\",\"callID\":\"$CJ\",\"seconds\":1.0,\"fresh\":true}" 15
+check "FS-style inbound: client hears 660 Hz" "$(near 660)"
+rpc S "{\"op\":\"stats\",\"callID\":\"$CJ\",\"seconds\":1.0,\"fresh\":true}" 15
+check "FS-style inbound: server hears 440 Hz" "$(near 440)"
+rpc C "{\"op\":\"hangup\",\"callID\":\"$CJ\"}" 10
+check "client hangs up the inbound call -> CALL ENDED" "r['result']['message'] == 'CALL ENDED' and r['result']['callID'] == '$CJ'"
+rpc S "{\"op\":\"wait_state\",\"callID\":\"$CJ\",\"state\":\"ended\",\"timeout\":5}" 10
+check "server inbound call ended" "r['ok']"
 
 # ---------------------------------------------------------------- shutdown
 rpc A '{"op":"close"}' 10

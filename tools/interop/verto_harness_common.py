@@ -249,6 +249,37 @@ def sdp_summary(sdp):
     }
 
 
+def fs_style_offer(sdp):
+    """Make an aiortc offer look like a FreeSWITCH offer to a Verto client: no a=mid, no BUNDLE group,
+    no a=extmap, profile RTP/SAVPF (verto-protocol.md section 5.1, testing.md)."""
+    out = []
+    for ln in sdp.split("\r\n"):
+        if ln.startswith(("a=mid:", "a=group:BUNDLE", "a=extmap:")):
+            continue
+        if ln.startswith("m=audio") or ln.startswith("m=video"):
+            ln = ln.replace("UDP/TLS/RTP/SAVPF", "RTP/SAVPF")
+        out.append(ln)
+    return "\r\n".join(out)
+
+
+def add_missing_mids(sdp, mids):
+    """aiortc rejects an answer whose m-sections carry no a=mid when its own offer had mids
+    ("Media sections in answer do not match offer"). For answers to an fs_style offer (which a client
+    may legitimately answer without a=mid) insert the mids of our offer, matched by position, and drop
+    an empty "a=group:BUNDLE" line."""
+    if "a=mid:" in sdp:
+        return sdp
+    out, i = [], 0
+    for ln in sdp.split("\r\n"):
+        if ln.strip() == "a=group:BUNDLE":
+            continue
+        out.append(ln)
+        if ln.startswith("m=") and i < len(mids):
+            out.append("a=mid:%s" % mids[i])
+            i += 1
+    return "\r\n".join(out)
+
+
 def cause_code(cause, code=None):
     if code is not None:
         try:

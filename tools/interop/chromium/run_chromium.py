@@ -218,6 +218,8 @@ async def run(args, proc, user_data_dir, page_url, started):
             result = json.loads(text)
             if not result.get("done"):
                 continue
+            if args.expect_bye and result.get("ok") and not result.get("byeReceived"):
+                continue  # keep the call up until the server's verto.bye (bounded by --timeout)
             if args.hangup_after is not None and result.get("ok") and not hung_up:
                 since = result.get("connectedAt")
                 now_page = await cdp.evaluate("performance.now()/1000")
@@ -261,6 +263,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=30.0, help="overall bound (s)")
     ap.add_argument("--hangup-after", type=float, default=None,
                     help="send verto.bye this many seconds after the call connected (after measuring)")
+    ap.add_argument("--expect-bye", action="store_true",
+                    help="after measuring, wait (within --timeout) for the server's verto.bye; fail without it")
     ap.add_argument("--expect-hz", type=float, default=None, help="fail unless dominantHz is within --tolerance")
     ap.add_argument("--tolerance", type=float, default=20.0)
     ap.add_argument("--candidates", choices=["loopback", "all"], default="loopback",
@@ -334,6 +338,9 @@ def main():
         if ok and args.expect_hz is not None and abs(res["dominantHz"] - args.expect_hz) > args.tolerance:
             ok = False
             res["error"] = "dominant %.1f Hz, expected %.1f +- %.1f" % (res["dominantHz"], args.expect_hz, args.tolerance)
+        if ok and args.expect_bye and not res.get("byeReceived"):
+            ok = False
+            res["error"] = res.get("error") or "no verto.bye from the server"
         if ok and args.hangup_after is not None:
             br = res.get("byeResult") or {}
             if "result" not in br:
@@ -379,7 +386,9 @@ def main():
             if args.full_log:
                 sys.stderr.write("\n".join(res.get("log") or []) + "\n--- chromium stderr ---\n" + tail + "\n")
             elif not ok:
-                out["chromiumStderrTail"] = tail.strip().splitlines()[-8:]
+                noise = ("dbus", "DBus", "Fontconfig", "gcm", "GCM", "ALSA", "pulse", "viz_main_impl")
+                lines = [l for l in tail.strip().splitlines()[1:] if not any(n in l for n in noise)]
+                out["chromiumStderrTail"] = lines[-8:]
     finally:
         kill_chromium()
         stderr_f.close()
