@@ -94,7 +94,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
 
-        // L4: the CLI.
+        // L4: the provider layer and the CLI.
+        .target(name: "WebitelCTI", dependencies: [
+            "VertoPhone", "VertoCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         .executableTarget(name: "vertophone", dependencies: [
             "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -120,6 +125,15 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "VertoPhoneTests", dependencies: [
             "VertoPhone", "MediaCore", "VertoCore", "TestSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .testTarget(name: "WebitelCTITests", dependencies: [
+            "WebitelCTI", "VertoPhone", "VertoCore", "TestSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .testTarget(name: "FreeSWITCHIntegrationTests", dependencies: [
+            "VertoPhone", "WebitelCTI", "VertoCore", "MediaCore", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"], swiftSettings: strict),

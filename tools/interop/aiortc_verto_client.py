@@ -39,10 +39,12 @@ Errors from the server are reported as {"error":"<code> <message>","code":<code>
 import argparse
 import asyncio
 import json
+import sys
 import time
 import uuid
 
-import verto_harness_common as common
+sys.dont_write_bytecode = True  # no __pycache__ next to the sources
+import verto_harness_common as common  # noqa: E402
 from aiortc import RTCSessionDescription
 from verto_harness_common import Receiver, Tone, log, new_peer_connection, truncate_sdp
 

@@ -1,0 +1,2 @@
+/// WebitelCTI: the provider layer (see issue 6).
+public enum WebitelCTIModule {}

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func freeSWITCHSuitePlaceholder() { #expect(Bool(true)) }

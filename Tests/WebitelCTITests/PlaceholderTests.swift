@@ -1,0 +1,4 @@
+import Testing
+@testable import WebitelCTI
+
+@Test func webitelCTIBuilds() { _ = WebitelCTIModule.self }
