@@ -101,8 +101,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "vertophone", dependencies: [
-            "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore",
+            "VertoPhone", "VertoCore", "MediaCore", "PeerCore", "CryptoCore", "VertoNIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
 
         // Tests (Swift Testing). Fixtures live in /Fixtures and are found relative to #filePath.

@@ -20,6 +20,8 @@ Commands -> replies (every command gets exactly one line; failures are {"error":
   {"op":"call","destination":"9196"[,"wait":"answer"|"media","timeout":10,"caller_id_number":..,
          "caller_id_name":..]}
       -> {"callID":X,"early_media":bool,"answered":bool,"created":{invite result}}
+         plus "error" if the server hung up, no answer came in time, aiortc rejected the SDP, no SDP
+         came at all, or verto.media/verto.answer arrived before the verto.invite reply
   {"op":"wait_answered","callID":X,"timeout":10} -> {"answered":bool,"early_media":bool}
   {"op":"wait_connected","callID":X,"timeout":10} -> {"connected":bool,"ice":..,"dtls":..,"waited":s}
   {"op":"stats","callID":X,"seconds":1.0[,"fresh":false,"timeout":s]}
@@ -80,6 +82,9 @@ class Call:
         self.bye_params = None
         self.invite_params = None
         self.sdp_error = None
+        self.invite_rid = None  # id of our verto.invite request (outbound calls)
+        self.invite_replied = False
+        self.order_violation = None  # server message that arrived before the verto.invite reply
 
         @self.pc.on("track")
         def on_track(track):
@@ -171,6 +176,9 @@ class VertoClient:
 
     async def on_message(self, m):
         if "method" not in m:  # a response
+            for c in self.calls.values():
+                if c.invite_rid is not None and c.invite_rid == m.get("id"):
+                    c.invite_replied = True
             fut = self.pending.get(m.get("id"))
             if fut is not None and not fut.done():
                 fut.set_result(m)
@@ -186,6 +194,9 @@ class VertoClient:
             await self.send({"jsonrpc": "2.0", "id": m["id"], "result": {"method": method}})
         call_id = params.get("callID")
         call = self.calls.get(call_id)
+        if call is not None and call.direction == "outbound" and not call.invite_replied \
+                and method in ("verto.media", "verto.answer") and call.order_violation is None:
+            call.order_violation = method  # verto.js hangs up in this case (testing.md)
         if method == "verto.clientReady":
             self.client_ready.set()
         elif method in ("verto.media", "verto.answer") and call is not None:
@@ -289,6 +300,8 @@ class VertoClient:
             "tag": "aiortc-" + call_id[:8],
             "localTag": None,
         }
+        await self.connect()
+        call.invite_rid = self.next_id  # request() takes this id next
         try:
             created = await self.call_method(
                 "verto.invite", {"sdp": call.pc.localDescription.sdp, "dialogParams": dialog}, timeout)
@@ -304,7 +317,9 @@ class VertoClient:
             w.cancel()
         out = {"callID": call_id, "early_media": call.early_media.is_set(), "answered": call.answered.is_set(),
                "created": created}
-        if call.sdp_error:
+        if call.order_violation:
+            out["error"] = "%s arrived before the verto.invite reply (verto.js would hang up)" % call.order_violation
+        elif call.sdp_error:
             out["error"] = "remote SDP rejected by aiortc: " + call.sdp_error
         elif call.bye.is_set():
             out["error"] = "call ended by server: %s" % json.dumps(call.bye_params)

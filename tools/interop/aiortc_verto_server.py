@@ -16,7 +16,7 @@ Verto behaviour:
   * verto.invite -> immediate {"message":"CALL CREATED","callID"}, then aiortc answers by destination:
       9196 echo (received audio is sent back), 9664 1000 Hz tone, 9198 early media (verto.media with SDP,
       1 s later verto.answer without SDP, echo), 9199 answer with tone then verto.bye after 3 s,
-      anything else the --tone tone. verto.answer {callID, sdp} is a server request (integer id).
+      9190 (negative test) sends verto.answer *before* the invite reply, anything else the --tone tone. verto.answer {callID, sdp} is a server request (integer id).
   * verto.answer (client answering a server invite) -> {} ; verto.info dtmf -> {"message":"SENT"};
     verto.modify hold|unhold|toggleHold -> {callID, action, holdState} (held = the server sends silence);
     verto.bye -> {callID, message:"CALL ENDED", cause, causeCode}; unknown callID -> -32002 CALL DOES NOT
@@ -298,6 +298,9 @@ class VertoServer:
         call.remote_sdp = sdp
         self.calls[call_id] = call
         call.state = "created"
+        if dest == "9190":  # deliberately wrong order: verto.answer before the invite reply (negative test)
+            await self.answer_inbound(call)
+            return {"message": "CALL CREATED", "callID": call_id}, None
         return {"message": "CALL CREATED", "callID": call_id}, self.answer_inbound(call)
 
     async def answer_inbound(self, call):

@@ -5,8 +5,10 @@
 # (+ verto.clientReady); call 9196 (echo: client hears its own 660 Hz, server hears 660 Hz); DTMF 1234#
 # recorded by the server; hold/unhold (holdState held/active, silence while held); hangup (CALL ENDED/16);
 # call 9664 (client hears 1000 Hz); call 9198 (verto.media then verto.answer without SDP); call 9199
-# (server verto.bye after 3 s); inbound call (server invite -> wait_incoming -> answer -> audio both
-# ways -> server hangup -> wait_bye). Every wait is bounded. Exit status 0 only if every check passed.
+# (server verto.bye after 3 s); 9190 (answer before the invite reply is flagged); inbound call (server
+# invite -> wait_incoming -> answer -> audio both ways -> server hangup -> wait_bye); inbound call with a
+# FreeSWITCH-style offer (no a=mid/BUNDLE, RTP/SAVPF), hung up by the client. Every wait is bounded.
+# Exit status 0 only if every check passed.
 #
 # Usage: tools/interop/test_harnesses.sh        (PYTHON=... to override the interpreter, KEEP=1 keeps logs)
 set -u
@@ -179,6 +181,12 @@ check "call 9199 answered" "r.get('answered') is True"
 C4=$(jget "$R" "r.get('callID')")
 rpc A "{\"op\":\"wait_bye\",\"callID\":\"$C4\",\"timeout\":8}" 12
 check "9199 server verto.bye NORMAL_CLEARING/16" "r.get('cause') == 'NORMAL_CLEARING' and r.get('causeCode') == 16"
+
+# negative test: a server that sends verto.answer before the verto.invite reply must be flagged
+rpc A '{"op":"call","destination":"9190","timeout":10}' 15
+check "answer before invite reply is reported as an error" "'before the verto.invite reply' in r.get('error', '')"
+C5=$(jget "$R" "r.get('callID')")
+rpc A "{\"op\":\"hangup\",\"callID\":\"$C5\"}" 10
 
 # ---------------------------------------------------------------- inbound call to client C (1000, 440 Hz)
 start C "$PY" "$HERE/aiortc_verto_client.py" --url "$URL" --login 1000@127.0.0.1 --password pw --tone 440 --max-seconds 60

@@ -1,0 +1,17 @@
+import CryptoCore
+import OpusCodec
+import SRTPCore
+
+/// Versions of the engine and of the C libraries it runs on (for `vertophone --version`).
+public enum VertoPhoneVersion {
+    public static let engine = "0.1.0"
+
+    public static var summary: String {
+        """
+        vertophone \(engine)
+        OpenSSL: \(CryptoLibrary.openSSLVersion)
+        libsrtp: \(SRTPLibrary.version) (crypto backend: \(SRTPLibrary.backend.rawValue))
+        libopus: \(OpusLibrary.version)
+        """
+    }
+}

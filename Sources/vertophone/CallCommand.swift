@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import MediaCore
+import NIOCore
+import VertoPhone
+import VertoNIO
+
+/// Connection options of the client-role commands.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "Verto WebSocket URL (ws:// or wss://, any path).")
+    var url = "ws://127.0.0.1:5066/"
+
+    @Option(help: "Login, user or user@domain.")
+    var login: String
+
+    @Option(help: "Password (or set VERTOPHONE_PASSWORD).")
+    var password: String?
+
+    @Flag(help: "Test only: accept any TLS certificate (self-signed lab servers).")
+    var insecure = false
+
+    @Option(help: "PEM CA certificate file to trust for wss.")
+    var caFile: String?
+
+    @Option(help: "Address media sockets bind to (0.0.0.0 = all interfaces).")
+    var mediaHost = "0.0.0.0"
+
+    func makeClient() throws -> VertoClient {
+        guard let pw = password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] else {
+            throw ValidationError("give --password or VERTOPHONE_PASSWORD")
+        }
+        var o = VertoClientOptions(url: url, login: login, password: pw)
+        o.mediaHost = mediaHost
+        o.callerIDNumber = String(login.split(separator: "@").first ?? "")
+        if insecure { o.trust = .insecureAcceptAnyCertificate }
+        if let caFile { o.trust = .customCA(pem: try String(contentsOfFile: caFile, encoding: .utf8)) }
+        return VertoClient(options: o)
+    }
+}
+
+/// Places one call: plays a tone or WAV, records, sends DTMF, holds, hangs up; prints the timeline.
+struct CallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "call", abstract: "Call a destination and print the event timeline.")
+
+    @Argument(help: "Destination number or extension.")
+    var destination: String
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Send a tone of this frequency (Hz).")
+    var tone: Double?
+
+    @Option(help: "Send this WAV file (16-bit PCM).")
+    var wav: String?
+
+    @Option(help: "Record the far end to this WAV file.")
+    var record: String?
+
+    @Option(help: "Send these DTMF digits once answered.")
+    var dtmf: String?
+
+    @Option(help: "Hold after this many seconds (and unhold 2 s later).")
+    var holdAfter: Double?
+
+    @Option(help: "Hang up after this many seconds of conversation.")
+    var hangupAfter: Double = 10
+
+    func run() async throws {
+        output.bootstrapLogging()
+        let tl = Timeline(json: output.json)
+        let phone = try client.makeClient()
+        try await phone.connect()
+        tl.log("logged in", ["url": client.url])
+        let source: MediaSource = tone.map { .tone(frequencies: [$0], amplitude: 0.3) } ?? .silence
+        let t0 = NIODeadline.now()
+        let call = try await phone.call(destination, source: source)
+        if let wav { try call.media.playWAV(at: wav, loop: true) }
+        if record != nil { call.media.startRecording() }
+        tl.log("call created", ["callID": call.callID])
+        let states = Task {
+            for await s in call.states { tl.log("state", ["state": "\(s)"]) }
+        }
+        let answered = try await call.wait(timeout: .seconds(60)) { $0 == .active }
+        guard answered == .active else {
+            tl.log("call failed", ["state": "\(answered)"])
+            throw ExitCode(2)
+        }
+        if let stats = try await call.media.stats() {
+            func ms(_ d: NIODeadline?) -> String { d.map { String(format: "%.1f ms", Double(($0 - t0).nanoseconds) / 1e6) } ?? "-" }
+            tl.log("setup", ["ICE": ms(stats.milestones.iceConnected), "DTLS": ms(stats.milestones.dtlsConnected),
+                             "first frame": ms(stats.milestones.firstFrameDecoded), "codec": stats.codec])
+        }
+        if let dtmf {
+            try await call.sendDTMF(dtmf)
+            tl.log("dtmf sent", ["digits": dtmf])
+        }
+        let start = Date()
+        if let holdAfter, holdAfter < hangupAfter {
+            try await Task.sleep(for: .milliseconds(Int(holdAfter * 1000)))
+            try await call.hold()
+            try await Task.sleep(for: .seconds(2))
+            try await call.unhold()
+        }
+        let remaining = hangupAfter - Date().timeIntervalSince(start)
+        if remaining > 0 {
+            _ = try? await call.wait(timeout: .milliseconds(Int64(remaining * 1000))) { $0.isEnded }
+        }
+        if !call.state.isEnded { try await call.hangup() }
+        if let record { try await call.media.stopRecording(toWAV: record); tl.log("recorded", ["file": record]) }
+        if let s = try? await call.media.stats() {
+            tl.log("stats", ["sent": "\(s.peer.packetsSent)", "received": "\(s.peer.packetsReceived)", "lost": "\(s.peer.packetsLost)"])
+        }
+        states.cancel()
+        tl.log("ended", ["state": "\(call.state)"])
+        try await phone.disconnect()
+        if case .ended(let cause) = call.state, cause != .normalClearing { throw ExitCode(3) }
+    }
+}
+
+/// Logs in and answers inbound calls with echo or a WAV.
+struct Answer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Log in and answer inbound calls (echo, tone or WAV).")
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Play this WAV instead of echoing.")
+    var wav: String?
+
+    @Option(help: "Play a tone (Hz) instead of echoing.")
+    var tone: Double?
+
+    @Option(help: "Exit after this many calls (0 = forever).")
+    var count = 0
+
+    func run() async throws {
+        output.bootstrapLogging()
+        let tl = Timeline(json: output.json)
+        let phone = try client.makeClient()
+        try await phone.connect()
+        tl.log("logged in, waiting for calls", ["url": client.url])
+        var handled = 0
+        for await call in phone.incomingCalls {
+            tl.log("incoming", ["callID": call.callID, "from": call.remoteNumber])
+            if let tone { call.media.setSource(.tone(frequencies: [tone], amplitude: 0.3)) } else if wav == nil { call.media.setSource(.echo) }
+            try await call.answer()
+            if let wav { try call.media.playWAV(at: wav, loop: true) }
+            tl.log("answered", ["callID": call.callID])
+            let end = try? await call.wait(timeout: .seconds(3600)) { $0.isEnded }
+            tl.log("ended", ["callID": call.callID, "state": "\(end.map { "\($0)" } ?? "timeout")"])
+            handled += 1
+            if count > 0 && handled >= count { break }
+        }
+        try await phone.disconnect()
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import MediaCore
+import NIOCore
+import VertoPhone
+
+/// The README's main job: our server role and our client role in one process on 127.0.0.1, one
+/// scripted call through real WebSocket + UDP, DTLS-SRTP and Opus.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scripted call: server role in-process on 127.0.0.1, client calls the echo extension.")
+
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Tone the client sends (Hz).")
+    var tone: Double = 440
+
+    func run() async throws {
+        output.bootstrapLogging()
+        let tl = Timeline(json: output.json)
+        var failures: [String] = []
+        func check(_ ok: Bool, _ what: String) {
+            tl.log(ok ? "PASS" : "FAIL", ["check": what])
+            if !ok { failures.append(what) }
+        }
+
+        var config = VertoEndpointConfiguration(users: .demo())
+        config.port = 0
+        let endpoint = try await VertoEndpoint.start(configuration: config)
+        tl.log("server listening", ["url": "ws://127.0.0.1:\(endpoint.port)/", "users": "1000-1002 (demo)"])
+        let calleeMedia = Task { () -> MediaSession? in
+            for await e in endpoint.events { if case .newWebRTCCall(_, let m) = e { return m } }
+            return nil
+        }
+
+        var options = VertoClientOptions(url: "ws://127.0.0.1:\(endpoint.port)/", login: "1001@127.0.0.1", password: "verto-test")
+        options.mediaHost = "127.0.0.1"
+        options.callerIDNumber = "1001"
+        let client = VertoClient(options: options)
+        try await client.connect()
+        tl.log("logged in", ["user": "1001", "sessid": try await client.sessid])
+
+        let t0 = NIODeadline.now()
+        let call = try await client.call("9196", source: .tone(frequencies: [tone], amplitude: 0.3))
+        tl.log("verto.invite accepted (CALL CREATED)", ["callID": call.callID, "destination": "9196 (echo)"])
+        try await call.wait { $0 == .active }
+        tl.log("answered")
+        let echo = try await call.media.collect(seconds: 1.0)
+        let heard = GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [tone, 660, 1000], in: Array(echo.suffix(24_000)))
+        check(heard == tone, "echo of our \(Int(tone)) Hz tone detected by frequency (heard \(heard.map { "\(Int($0)) Hz" } ?? "nothing"))")
+
+        if let stats = try await call.media.stats(), let server = await calleeMedia.value, let s = try await server.stats() {
+            func ms(_ d: NIODeadline?) -> String { d.map { String(format: "%.2f ms", Double(($0 - t0).nanoseconds) / 1e6) } ?? "-" }
+            tl.log("setup (caller)", ["answer applied": ms(stats.milestones.remoteDescriptionApplied), "ICE": ms(stats.milestones.iceConnected),
+                                      "DTLS": ms(stats.milestones.dtlsConnected), "first RTP sent": ms(stats.milestones.firstRTPSent),
+                                      "first frame decoded": ms(stats.milestones.firstFrameDecoded)])
+            tl.log("setup (callee)", ["offer applied": ms(s.milestones.remoteDescriptionApplied), "ICE": ms(s.milestones.iceConnected),
+                                      "DTLS": ms(s.milestones.dtlsConnected),
+                                      "first frame decoded (G1)": ms(s.milestones.firstFrameDecoded)])
+            tl.log("media", ["codec": stats.codec, "packets sent": "\(stats.peer.packetsSent)",
+                             "packets received": "\(stats.peer.packetsReceived)"])
+        }
+
+        try await call.hold()
+        check(call.state == .held, "hold confirmed by the server (holdState held)")
+        try await call.unhold()
+        check(call.state == .active, "unhold confirmed (holdState active)")
+        let again = try await call.media.collect(seconds: 1.0)
+        let heard2 = GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [tone, 660, 1000], in: Array(again.suffix(24_000)))
+        check(heard2 == tone, "echo again after unhold")
+
+        try await call.sendDTMF("1234#")
+        var digits = ""
+        for _ in 0..<100 where digits != "1234#" {
+            digits = try await endpoint.collectedDigits(callID: call.callID) ?? ""
+            if digits != "1234#" { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        check(digits == "1234#", "DTMF 1234# received by the server via verto.info (got \(digits))")
+
+        try await call.hangup()
+        tl.log("hung up", ["state": "\(call.state)"])
+        try await client.disconnect()
+        try await endpoint.stop()
+        if failures.isEmpty {
+            tl.log("demo passed")
+        } else {
+            tl.log("demo failed", ["failures": failures.joined(separator: "; ")])
+            throw ExitCode(1)
+        }
+    }
+}

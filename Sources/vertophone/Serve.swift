@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import NIOSSL
+import VertoPhone
+
+/// The server role with the built-in applications of the test contract (9196 echo, 9664 tone,
+/// 9197 DTMF, 9198 early media, 9195 delayed answer, 9199 hangup, 1000–1002 bridge).
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Verto server role (default ws://127.0.0.1:5066/).")
+
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "Bind address. Loopback unless told otherwise.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port (Webitel/Creatio web phones use 5066).")
+    var port = 5066
+
+    @Option(help: "Users file (`vertophone adduser` writes its lines). Without it the demo users 1000–1002 / verto-test are used, on loopback only.")
+    var users: String?
+
+    @Option(help: "PEM certificate chain for wss.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for wss.")
+    var tlsKey: String?
+
+    @Option(help: "Address media sockets bind to and advertise.")
+    var mediaHost = "127.0.0.1"
+
+    @Option(help: "Stop after this many seconds (0 = run until interrupted).")
+    var duration: Double = 0
+
+    func run() async throws {
+        output.bootstrapLogging()
+        let tl = Timeline(json: output.json)
+        let directory: UserDirectory
+        if let users {
+            directory = try UserDirectory(fileContents: String(contentsOfFile: users, encoding: .utf8))
+        } else {
+            directory = .demo()
+        }
+        var config = VertoEndpointConfiguration(users: directory)
+        config.host = host
+        config.port = port
+        config.mediaHost = mediaHost
+        if let tlsCert, let tlsKey {
+            config.tls = try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCert).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem))))
+        }
+        let endpoint = try await VertoEndpoint.start(configuration: config)
+        tl.log("listening", ["url": "\(config.tls == nil ? "ws" : "wss")://\(host):\(endpoint.port)/",
+                             "users": users == nil ? "demo 1000-1002 (loopback only)" : "\(directory.entries.count) from \(users!)"])
+        let watcher = Task {
+            for await e in endpoint.events {
+                switch e {
+                case .loggedIn(let user, _): tl.log("login", ["user": user])
+                case .loginRejected(let login): tl.log("login rejected", ["login": login])
+                case .newWebRTCCall(let info, _):
+                    tl.log("new call", ["callID": info.callID, "destination": info.destination, "from": info.callerIDNumber ?? "-",
+                                        "direction": info.outbound ? "to client" : "from client"])
+                case .answered(let id): tl.log("answered", ["callID": id])
+                case .hold(let id, let held): tl.log(held ? "hold" : "unhold", ["callID": id])
+                case .dtmf(let id, let d): tl.log("dtmf", ["callID": id, "digits": d])
+                case .bridged(let a, let b): tl.log("bridged", ["callID": a, "other": b])
+                case .ended(let id, let cause): tl.log("ended", ["callID": id, "cause": cause.name])
+                case .disconnected: tl.log("disconnected")
+                }
+            }
+        }
+        if duration > 0 {
+            try await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+        } else {
+            while true { try await Task.sleep(for: .seconds(3600)) }
+        }
+        watcher.cancel()
+        try await endpoint.stop()
+    }
+}
+
+/// Prints a users-file line with a PBKDF2 hash of the password (read from stdin).
+struct AddUser: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a users-file line for a user; the password is read from standard input.")
+
+    @Option(help: "User id (the part before @ in the login).")
+    var id: String
+
+    @Option(help: "Display name.")
+    var name: String?
+
+    func run() throws {
+        guard let password = readLine(strippingNewline: true), !password.isEmpty else {
+            throw ValidationError("give the password on standard input")
+        }
+        print(UserDirectory.fileLine(try UserDirectory.makeEntry(id: id, password: password, displayName: name)))
+    }
+}
