@@ -66,10 +66,10 @@ CONF
   echo "$d/apt.conf"
 }
 
-VP_SRTP_STAMP="$VP_PREFIX/.libsrtp2-openssl"
+VP_SRTP_STAMP="$VP_PREFIX/.libsrtp2-openssl-v3"
 vp_build_libsrtp_openssl() {
   # The stamp records the prefix: a moved checkout rebuilds (the .pc file holds absolute paths).
-  [ -f "$VP_PREFIX/lib/libsrtp2.a" ] && [ "$(cat "$VP_SRTP_STAMP" 2>/dev/null)" = "$VP_PREFIX" ] && return 0
+  [ -f "$VP_PREFIX/lib/libvertophone-srtp2.a" ] && [ "$(cat "$VP_SRTP_STAMP" 2>/dev/null)" = "$VP_PREFIX" ] && return 0
   vp_say "building libsrtp2 on OpenSSL from Debian's source package (once; log: $VP_LOG/libsrtp2-build.log)"
   local conf src
   conf="$(vp_local_apt_config)"
@@ -88,6 +88,10 @@ vp_build_libsrtp_openssl() {
     make -j"$(nproc)" libsrtp2.a
     make install
     rm -f "$VP_PREFIX"/lib/libsrtp2.so*
+    # Give the archive a name of its own: -lsrtp2 would pick Debian's NSS-backed libsrtp2 (.so or
+    # .a) whenever libsrtp2-dev is installed and a system -L comes first on the link line.
+    mv "$VP_PREFIX/lib/libsrtp2.a" "$VP_PREFIX/lib/libvertophone-srtp2.a"
+    sed -i 's|^Libs:.*|Libs: -L${libdir} -lvertophone-srtp2 -lcrypto|' "$VP_PREFIX/lib/pkgconfig/libsrtp2.pc"
   ) >"$VP_LOG/libsrtp2-build.log" 2>&1 || return 1
   echo "$VP_PREFIX" >"$VP_SRTP_STAMP"
 }
@@ -120,4 +124,10 @@ vp_setup_python() {
     || { tail -30 "$VP_LOG/pip.log" >&2; return 1; }
   cp "$req" "$stamp"
   export VERTOPHONE_PYTHON="$venv/bin/python"
+}
+
+# Chromium (Debian's package) for the browser interop tests.
+vp_setup_chromium() {
+  sh "$VP_ROOT/tools/interop/chromium/install_chromium.sh" >"$VP_LOG/chromium.log" 2>&1 \
+    || { cat "$VP_LOG/chromium.log" >&2; return 1; }
 }

@@ -54,6 +54,8 @@ public final class MediaSession: @unchecked Sendable {
     private var connectedOnce = false
     /// Digits received on this session (RFC 4733 and `verto.info`), in order.
     private var digits = ""
+    /// Pending `listen` calls: samples collected from the moment each was made.
+    fileprivate var listeners: [(needed: Int, samples: [Int16], promise: EventLoopPromise<[Int16]>)] = []
     /// In-process observers (echo, bridges, applications).
     private var observers: [(AudioFrame) -> Void] = []
     /// Sample rate of the negotiated codec (48 kHz Opus, 8 kHz G.711).
@@ -75,10 +77,13 @@ public final class MediaSession: @unchecked Sendable {
         self.driver = driver
         driver.afterInput = { [weak self] core in self?.drainPeer(core) }
         driver.withCoreOnLoop { core in sampleRate = core.audioFormat.sampleRate }
-        if ticker == nil {
-            ticker = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(20)) { [weak self] _ in
-                self?.tick()
-            }
+        if ticker == nil { restartClock() }
+    }
+
+    private func restartClock() {
+        ticker?.cancel()
+        ticker = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(20)) { [weak self] _ in
+            self?.tick()
         }
     }
 
@@ -109,6 +114,8 @@ public final class MediaSession: @unchecked Sendable {
             _ = driver.close()
         }
         driver = nil
+        for l in listeners { l.promise.fail(VertoPhoneError.invalidState("media session closed")) }
+        listeners = []
         eventContinuation.yield(.closed)
         eventContinuation.finish()
         frameContinuation.finish()
@@ -121,6 +128,9 @@ public final class MediaSession: @unchecked Sendable {
                 sampleRate = core.audioFormat.sampleRate
                 if !connectedOnce { connectedOnce = true }
                 eventContinuation.yield(.connected)
+                // No timer on the setup path (performance.md §4): the first frame leaves now and
+                // the 20 ms send clock is re-phased to this moment.
+                restartClock()
             case .dtmf(let d):
                 digits.append(d.description)
                 eventContinuation.yield(.dtmf(d.description))
@@ -135,6 +145,12 @@ public final class MediaSession: @unchecked Sendable {
         while let f = core.pollFrame() {
             let frame = AudioFrame(samples: f.samples, sampleRate: f.sampleRate, channels: f.channels, timestamp: f.timestamp)
             recording?.append(contentsOf: f.samples)
+            if !listeners.isEmpty {
+                for i in listeners.indices { listeners[i].samples += f.samples }
+                let done = listeners.filter { $0.samples.count >= $0.needed }
+                listeners.removeAll { $0.samples.count >= $0.needed }
+                for l in done { l.promise.succeed(l.samples) }
+            }
             if source == .echo {
                 if queue.count >= 10 { _ = queue.popFirst() }
                 queue.append(f.samples)
@@ -292,6 +308,18 @@ enum Resample {
 }
 
 extension MediaSession {
+    /// Collects `seconds` of audio received from now on (independent of `frames`, which buffers).
+    public func listen(seconds: Double, timeout: TimeAmount = .seconds(10)) async throws -> [Int16] {
+        let promise = eventLoop.makePromise(of: [Int16].self)
+        eventLoop.execute {
+            let needed = Int(seconds * Double(self.sampleRate))
+            self.listeners.append((needed, [], promise))
+        }
+        let timer = eventLoop.scheduleTask(in: timeout) { promise.fail(VertoPhoneError.timeout("no audio within \(timeout)")) }
+        defer { timer.cancel() }
+        return try await promise.futureResult.get()
+    }
+
     /// Collects `seconds` of received audio from `frames` (bounded by `timeout`). Only one consumer
     /// of `frames` may run at a time.
     public func collect(seconds: Double, timeout: Duration = .seconds(10)) async throws -> [Int16] {

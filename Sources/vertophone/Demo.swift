@@ -45,7 +45,7 @@ struct Demo: AsyncParsableCommand {
         tl.log("verto.invite accepted (CALL CREATED)", ["callID": call.callID, "destination": "9196 (echo)"])
         try await call.wait { $0 == .active }
         tl.log("answered")
-        let echo = try await call.media.collect(seconds: 1.0)
+        let echo = try await call.media.listen(seconds: 1.0)
         let heard = GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [tone, 660, 1000], in: Array(echo.suffix(24_000)))
         check(heard == tone, "echo of our \(Int(tone)) Hz tone detected by frequency (heard \(heard.map { "\(Int($0)) Hz" } ?? "nothing"))")
 
@@ -65,7 +65,7 @@ struct Demo: AsyncParsableCommand {
         check(call.state == .held, "hold confirmed by the server (holdState held)")
         try await call.unhold()
         check(call.state == .active, "unhold confirmed (holdState active)")
-        let again = try await call.media.collect(seconds: 1.0)
+        let again = try await call.media.listen(seconds: 1.0)
         let heard2 = GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [tone, 660, 1000], in: Array(again.suffix(24_000)))
         check(heard2 == tone, "echo again after unhold")
 

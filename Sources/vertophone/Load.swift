@@ -61,7 +61,7 @@ struct Load: AsyncParsableCommand {
                     let t0 = NIODeadline.now()
                     do {
                         let call = try await client.call(destination, source: .tone(frequencies: [440], amplitude: 0.3))
-                        _ = try await call.media.collect(seconds: 0.02, timeout: .seconds(10))
+                        _ = try await call.media.listen(seconds: 0.02, timeout: .seconds(10))
                         let first = NIODeadline.now()
                         await results.add(Double((first - t0).nanoseconds) / 1e6)
                         try await Task.sleep(for: .milliseconds(Int(hold * 1000)))

@@ -60,6 +60,27 @@ public final class PythonPeer: @unchecked Sendable {
         return obj
     }
 
+    /// Reads one unsolicited JSON line (e.g. a harness's `{"listening": port}` banner).
+    public func next() async throws -> [String: Any] {
+        let line = try await readLine()
+        guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw Failure.badReply(line)
+        }
+        return obj
+    }
+
+    /// Waits for the process to exit and returns its status and standard output (for one-shot scripts).
+    public func finish() async -> (status: Int32, output: String) {
+        stdin.fileHandleForWriting.closeFile()
+        return await withCheckedContinuation { c in
+            Thread.detachNewThread { [self] in
+                let out = stdout.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                c.resume(returning: (process.terminationStatus, String(decoding: buffer + out, as: UTF8.self)))
+            }
+        }
+    }
+
     private func readLine() async throws -> String {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<String, Error>) in
             Thread.detachNewThread { [self] in

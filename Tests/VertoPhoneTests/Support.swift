@@ -23,27 +23,9 @@ func client(_ endpoint: VertoEndpoint, user: String = "1001", password: String =
     return VertoClient(options: o)
 }
 
-/// Collects `seconds` of received audio from a media session (event-driven, bounded).
+/// Collects `seconds` of audio received from now on (event-driven, bounded).
 func listen(_ media: MediaSession, seconds: Double, timeout: Duration = .seconds(10)) async throws -> [Int16] {
-    try await withThrowingTaskGroup(of: [Int16].self) { group in
-        group.addTask {
-            var pcm: [Int16] = []
-            var rate = 48_000
-            for await f in media.frames {
-                rate = f.sampleRate
-                pcm += f.samples
-                if Double(pcm.count) >= seconds * Double(rate) { break }
-            }
-            return pcm
-        }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw VertoPhoneError.timeout("no audio")
-        }
-        let r = try await group.next()!
-        group.cancelAll()
-        return r
-    }
+    try await media.listen(seconds: seconds, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
 }
 
 /// The dominant frequency among candidates in the last 0.5 s of `pcm`.

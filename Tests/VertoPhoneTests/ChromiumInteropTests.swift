@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import VertoPhone
+
+/// A real browser (headless Debian Chromium, installed by scripts/test) runs our Verto test page
+/// (tools/interop/chromium) against our server role: it logs in like verto.js, calls 9196 and 9664
+/// with a fake-capture tone and reports the received frequency from a WebAudio AnalyserNode; and our
+/// server calls the browser (inbound to the page).
+@Suite(.serialized) struct ChromiumInteropTests {
+    func runPage(_ endpoint: VertoEndpoint, _ args: [String]) throws -> PythonPeer {
+        try PythonPeer(script: "chromium/run_chromium.py", arguments: [
+            "--url", "ws://127.0.0.1:\(endpoint.port)/", "--login", "1001@127.0.0.1", "--password", "verto-test",
+            "--timeout", "40"] + args)
+    }
+
+    func result(_ page: PythonPeer) async throws -> [String: Any] {
+        let (status, output) = await page.finish()
+        let line = output.split(separator: "\n").last.map(String.init) ?? ""
+        let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+        #expect(status == 0, "run_chromium.py exit \(status): \(line.prefix(1500))")
+        return json
+    }
+
+    @Test(arguments: [("9196", 440.0), ("9664", 1000.0)])
+    func browserCallsOurServer(destination: String, expected: Double) async throws {
+        let endpoint = try await startEndpoint()
+        let page = try runPage(endpoint, ["--mode", "call", "--destination", destination, "--tone", "440",
+                                          "--expect-hz", "\(Int(expected))", "--hangup-after", "1"])
+        let r = try await result(page)
+        let hz = r["dominantHz"] as? Double ?? 0
+        #expect(abs(hz - expected) < 20, "the browser hears \(expected) Hz (got \(hz))")
+        #expect((r["violations"] as? [Any])?.isEmpty ?? true, "no verto.js contract violations: \(r["violations"] ?? "")")
+        try await endpoint.stop()
+    }
+
+    @Test func ourServerCallsTheBrowser() async throws {
+        let endpoint = try await startEndpoint()
+        let loggedIn = Task { try await nextEvent(endpoint, timeout: .seconds(30)) { e -> Bool? in
+            if case .loggedIn(let user, _) = e, user == "1001" { return true } else { return nil }
+        } }
+        let heard = Task { try await nextEvent(endpoint, timeout: .seconds(40)) { e -> MediaSession? in
+            if case .newWebRTCCall(_, let m) = e { return m } else { return nil }
+        } }
+        let page = try runPage(endpoint, ["--mode", "answer", "--tone", "440", "--expect-hz", "1000", "--hangup-after", "2"])
+        _ = try await loggedIn.value
+        _ = try await endpoint.call(user: "1001", callerIDNumber: "9000", source: .tone(frequencies: [1000], amplitude: 0.3))
+        let media = try await heard.value
+        #expect(dominant(try await listen(media, seconds: 1.0)) == 440, "our server hears the browser's 440 Hz")
+        let r = try await result(page)
+        #expect(abs((r["dominantHz"] as? Double ?? 0) - 1000) < 20, "the browser hears our 1 kHz")
+        try await endpoint.stop()
+    }
+}
