@@ -12,8 +12,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "VertoPhoneCores", targets: [
-            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore", "PeerCore",
+            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore", "PeerCore", "MediaNIO",
         ]),
+        .library(name: "VertoPhoneEngine", targets: ["VertoPhone", "PeerCore", "MediaNIO", "VertoNIO"]),
         .executable(name: "vertophone", targets: ["vertophone"]),
     ],
     dependencies: [
