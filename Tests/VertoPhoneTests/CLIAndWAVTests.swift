@@ -1,0 +1,68 @@
+import Foundation
+import MediaCore
+import Testing
+@testable import VertoPhone
+
+@Suite(.serialized) struct CLIAndWAVTests {
+    /// The built `vertophone` next to the test bundle.
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vertophone")
+    }
+
+    func run(_ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func demoCommandPassesAndPrintsJSONTimeline() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build the vertophone product first")
+        let (status, out) = try run(["demo", "--json"])
+        #expect(status == 0, "\(out)")
+        let events = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(events.filter { $0["event"] as? String == "PASS" }.count == 5)
+        #expect(events.contains { $0["event"] as? String == "demo passed" })
+        #expect(events.contains { $0["event"] as? String == "setup (callee)" })
+    }
+
+    @Test func versionNamesTheSRTPBackend() throws {
+        let (status, out) = try run(["--version"])
+        #expect(status == 0)
+        #expect(out.contains("libsrtp2") && out.contains("crypto backend:"))
+        #expect(out.contains("OpenSSL") && out.contains("libopus"))
+    }
+
+    @Test func playsAWAVAndRecordsTheEchoToAWAV() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vp-wav-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // An 8 kHz WAV (the session resamples it to 48 kHz).
+        var gen = ToneGenerator(frequency: 660, amplitude: 0.3, sampleRate: 8000)
+        let input = dir.appendingPathComponent("in.wav"), output = dir.appendingPathComponent("out.wav")
+        try Data(WAVFile(sampleRate: 8000, samples: gen.generate(count: 8000 * 3)).serialize()).write(to: input)
+
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9196")
+        try call.media.playWAV(at: input.path, loop: true)
+        try await call.wait { $0 == .active }
+        _ = try await listen(call.media, seconds: 0.3)
+        call.media.startRecording()
+        _ = try await listen(call.media, seconds: 1.0)
+        try await call.media.stopRecording(toWAV: output.path)
+        let recorded = try WAVFile(parsing: Array(try Data(contentsOf: output)))
+        #expect(recorded.sampleRate == 48_000)
+        #expect(recorded.samples.count >= 48_000)
+        #expect(dominant(recorded.samples) == 660)
+        try await call.hangup()
+        try await endpoint.stop()
+    }
+}
