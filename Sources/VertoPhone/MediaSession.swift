@@ -190,6 +190,12 @@ public final class MediaSession: @unchecked Sendable {
         driver.withCoreOnLoop { $0.sendAudio(pcm, now: now) }
     }
 
+    /// Digits received so far (RFC 4733 and `verto.info`), on the event loop.
+    var digitsOnLoop: String {
+        eventLoop.preconditionInEventLoop()
+        return digits
+    }
+
     // MARK: - Application API (any thread)
 
     /// Queues one frame to send (at `sampleRate`, 20 ms). Queued frames take precedence over `source`.

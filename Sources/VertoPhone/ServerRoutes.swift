@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the server role does with a call to a destination (the built-in applications follow the
 /// FreeSWITCH test contract of testing.md §5, so the same suite runs against either).
 public enum ServerRoute: Sendable, Equatable {
@@ -45,4 +47,77 @@ public struct ServerRoutingTable: Sendable, Equatable {
         "1001": .bridge(user: "1001"),
         "1002": .bridge(user: "1002"),
     ])
+}
+
+extension ServerRoute {
+    /// Parses the route syntax of the server config file: `echo`, `tone 1000`, `dtmf`,
+    /// `early-media 2 425` (seconds, ringback Hz), `answer-after 2`, `hangup-after 3`,
+    /// `bridge 1000`, `application`.
+    public init?(configValue: String) {
+        let w = configValue.split(separator: " ").map(String.init)
+        guard let head = w.first else { return nil }
+        func num(_ i: Int) -> Double? { i < w.count ? Double(w[i]) : nil }
+        switch (head, w.count) {
+        case ("echo", 1): self = .echo
+        case ("tone", 2): guard let f = num(1), f > 0 else { return nil }; self = .tone(f)
+        case ("dtmf", 1): self = .dtmfCollector
+        case ("early-media", 3): guard let s = num(1), let f = num(2) else { return nil }; self = .earlyMediaThenEcho(seconds: s, ringback: f)
+        case ("answer-after", 2): guard let s = num(1) else { return nil }; self = .answerAfter(seconds: s)
+        case ("hangup-after", 2): guard let s = num(1) else { return nil }; self = .answerThenHangup(seconds: s)
+        case ("bridge", 2): self = .bridge(user: w[1])
+        case ("application", 1): self = .application
+        default: return nil
+        }
+    }
+}
+
+/// The `vertophone serve --config FILE` file (JSON): every key optional.
+/// `{"host": "127.0.0.1", "port": 5066, "mediaHost": "127.0.0.1", "users": "users.txt",
+///   "routes": {"9196": "echo", "9664": "tone 1000"}, "replaceDefaultRoutes": false}`
+public struct ServerConfigFile: Sendable, Equatable {
+    public var host: String?
+    public var port: Int?
+    public var mediaHost: String?
+    public var usersFile: String?
+    public var routing: ServerRoutingTable
+
+    public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+        case notJSONObject
+        case badField(String)
+        case badRoute(destination: String, value: String)
+        public var description: String {
+            switch self {
+            case .notJSONObject: return "the config file is not a JSON object"
+            case .badField(let f): return "bad value for \(f)"
+            case .badRoute(let d, let v): return "bad route for \(d): \(v)"
+            }
+        }
+    }
+
+    public init(json: Data) throws(ParseError) {
+        guard let obj = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else { throw .notJSONObject }
+        func string(_ k: String) throws(ParseError) -> String? {
+            guard let v = obj[k] else { return nil }
+            guard let s = v as? String else { throw .badField(k) }
+            return s
+        }
+        host = try string("host")
+        mediaHost = try string("mediaHost")
+        usersFile = try string("users")
+        if let p = obj["port"] {
+            guard let n = p as? Int, (0...65535).contains(n) else { throw .badField("port") }
+            port = n
+        }
+        var table = (obj["replaceDefaultRoutes"] as? Bool ?? false) ? ServerRoutingTable(routes: [:]) : .testContract
+        if let r = obj["routes"] {
+            guard let routes = r as? [String: Any] else { throw .badField("routes") }
+            for (dest, value) in routes {
+                guard let s = value as? String, let route = ServerRoute(configValue: s) else {
+                    throw .badRoute(destination: dest, value: "\(value)")
+                }
+                table.routes[dest] = route
+            }
+        }
+        routing = table
+    }
 }

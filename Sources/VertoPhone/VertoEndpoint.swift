@@ -120,7 +120,7 @@ public final class VertoEndpoint: Sendable {
 
     /// Digits collected on a call (9197, and any call: RFC 4733 and `verto.info`).
     public func collectedDigits(callID: String) async throws -> String? {
-        try await eventLoop.submit { self.state.value.calls[callID]?.digits }.get()
+        try await eventLoop.submit { self.state.value.calls[callID]?.media.digitsOnLoop }.get()
     }
 
     /// Ids of the calls in progress.

@@ -69,12 +69,13 @@ struct Demo: AsyncParsableCommand {
         let heard2 = GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [tone, 660, 1000], in: Array(again.suffix(24_000)))
         check(heard2 == tone, "echo again after unhold")
 
-        try await call.sendDTMF("1234#")
-        var digits = ""
-        for _ in 0..<100 where digits != "1234#" {
-            digits = try await endpoint.collectedDigits(callID: call.callID) ?? ""
-            if digits != "1234#" { try await Task.sleep(for: .milliseconds(20)) }
+        let seen = Task { () -> String in
+            for await e in endpoint.events { if case .dtmf(_, let d) = e { return d } }
+            return ""
         }
+        try await call.sendDTMF("1234#")
+        _ = await seen.value
+        let digits = try await endpoint.collectedDigits(callID: call.callID) ?? ""
         check(digits == "1234#", "DTMF 1234# received by the server via verto.info (got \(digits))")
 
         try await call.hangup()

@@ -28,12 +28,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address media sockets bind to and advertise.")
     var mediaHost = "127.0.0.1"
 
+    @Option(help: "JSON config file: host, port, mediaHost, users (file), routes {\"9196\": \"echo\", \"5000\": \"tone 800\"}.")
+    var config: String?
+
     @Option(help: "Stop after this many seconds (0 = run until interrupted).")
     var duration: Double = 0
 
     func run() async throws {
         output.bootstrapLogging()
         let tl = Timeline(json: output.json)
+        var file: ServerConfigFile?
+        if let config { file = try ServerConfigFile(json: Data(contentsOf: URL(fileURLWithPath: config))) }
+        let users = self.users ?? file?.usersFile
+        let host = file?.host ?? self.host, port = file?.port ?? self.port, mediaHost = file?.mediaHost ?? self.mediaHost
         let directory: UserDirectory
         if let users {
             directory = try UserDirectory(fileContents: String(contentsOfFile: users, encoding: .utf8))
@@ -41,6 +48,7 @@ struct Serve: AsyncParsableCommand {
             directory = .demo()
         }
         var config = VertoEndpointConfiguration(users: directory)
+        if let file { config.routing = file.routing }
         config.host = host
         config.port = port
         config.mediaHost = mediaHost

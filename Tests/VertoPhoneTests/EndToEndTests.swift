@@ -52,13 +52,12 @@ import VertoCore
         try await c.connect()
         let call = try await c.call("9197")
         try await call.wait { $0 == .active }
+        let seen = Task { try await nextEvent(endpoint) { e -> String? in
+            if case .dtmf(_, let d) = e { return d } else { return nil }
+        } }
         try await call.sendDTMF("1234#")
-        var digits = ""
-        for _ in 0..<100 where digits != "1234#" {
-            digits = try await endpoint.collectedDigits(callID: call.callID) ?? ""
-            if digits != "1234#" { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        #expect(digits == "1234#")
+        #expect(try await seen.value == "1234#")
+        #expect(try await endpoint.collectedDigits(callID: call.callID) == "1234#")
         try await call.hangup()
         try await endpoint.stop()
     }
@@ -205,5 +204,50 @@ import VertoCore
         await #expect(throws: VertoEndpointError.demoUsersOnNonLoopback("0.0.0.0")) {
             _ = try await VertoEndpoint.start(configuration: config)
         }
+    }
+}
+
+/// The first `count` digits of a media session's events, bounded in time.
+func digits(_ events: AsyncStream<MediaEvent>, count: Int, timeout: Duration = .seconds(10)) async throws -> String {
+    try await withThrowingTaskGroup(of: String.self) { group in
+        group.addTask {
+            var s = ""
+            for await e in events { if case .dtmf(let d) = e { s += d; if s.count >= count { break } } }
+            return s
+        }
+        group.addTask { try await Task.sleep(for: timeout); throw VertoPhoneError.timeout("digits") }
+        let r = try await group.next()!
+        group.cancelAll()
+        return r
+    }
+}
+
+@Suite(.serialized) struct DTMFBothWaysTests {
+    /// Client → server with verto.info is covered by EndToEndTests; here RFC 4733 both ways on an
+    /// inbound call (our server's offer and our client's answer both carry telephone-event).
+    @Test func rfc4733BothWays() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint, user: "1000")
+        try await c.connect()
+        var incoming = c.incomingCalls.makeAsyncIterator()
+        let serverMedia = Task { try await nextEvent(endpoint) { e -> MediaSession? in
+            if case .newWebRTCCall(_, let m) = e { return m } else { return nil }
+        } }
+        let callID = try await endpoint.call(user: "1000", source: .silence)
+        let call = try #require(await incoming.next())
+        try await call.answer()
+        let server = try await serverMedia.value
+        _ = try await listen(server, seconds: 0.2)
+        // Client → server.
+        let atServer = Task { try await digits(server.events, count: 5) }
+        #expect(try await call.media.sendRFC4733("1234#"))
+        #expect(try await atServer.value == "1234#")
+        #expect(try await endpoint.collectedDigits(callID: callID) == "1234#")
+        // Server → client.
+        let atClient = Task { try await digits(call.media.events, count: 2) }
+        #expect(try await server.sendRFC4733("9*"))
+        #expect(try await atClient.value == "9*")
+        try await call.hangup()
+        try await endpoint.stop()
     }
 }
