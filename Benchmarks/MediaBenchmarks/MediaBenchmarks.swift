@@ -9,14 +9,14 @@ import SRTPCore
 // Wall clock per operation with `.kilo` scaling for µs-scale work (toolchain.md §4); allocations
 // counted with the malloc interposer. ARC metrics crash on Swift 6.3 Linux and are not used.
 
-let micro: Benchmark.Configuration = .init(
+var micro: Benchmark.Configuration { .init(
     metrics: [.wallClock, .cpuTotal, .mallocCountTotal],
     timeUnits: .nanoseconds,
     warmupIterations: 10,
     scalingFactor: .kilo,
     maxDuration: .seconds(3),
     maxIterations: 1_000
-)
+) }
 
 func makeRTP(payload: Int) -> [UInt8] {
     [0x80, 111, 0, 1, 0, 0, 3, 0xC0, 0x12, 0x34, 0x56, 0x78] + [UInt8](repeating: 0x5A, count: payload)
