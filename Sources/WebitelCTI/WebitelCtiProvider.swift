@@ -154,7 +154,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
 
     @discardableResult
     public func makeCall(_ number: String) async throws -> CtiCall {
-        try await require(.canDial, nil, "makeCall")
+        try await require(.canDial, "makeCall")
         let call: Call
         do { call = try await client.call(number) } catch { throw CtiError.engine("\(error)") }
         return try await loop.submit { () -> CtiCall in
@@ -242,7 +242,17 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
 
     /// Checks the capability on the loop and returns the engine call.
     @discardableResult
-    private func require(_ cap: CtiCapabilities, _ call: CtiCall?, _ command: String) async throws -> Call {
+    private func require(_ cap: CtiCapabilities, _ call: CtiCall, _ command: String) async throws -> Call {
+        guard let c = try await check(cap, call, command) else { throw CtiError.unknownCall(call.uuid) }
+        return c
+    }
+
+    /// Checks a capability of the line (no call).
+    private func require(_ cap: CtiCapabilities, _ command: String) async throws {
+        _ = try await check(cap, nil, command)
+    }
+
+    private func check(_ cap: CtiCapabilities, _ call: CtiCall?, _ command: String) async throws -> Call? {
         try await loop.submit { () -> Call? in
             if let call, self.tracked[call.uuid] == nil { throw CtiError.unknownCall(call.uuid) }
             guard !self.closed, self.loggedIn else { throw CtiError.notConnected }
@@ -250,7 +260,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
                 throw CtiError.notAllowed(command: command, state: call.flatMap { self.tracked[$0.uuid]?.info.state } ?? .hangup)
             }
             return call.flatMap { self.tracked[$0.uuid]?.call }
-        }.get() ?? { throw CtiError.unknownCall(call?.uuid ?? "") }()
+        }.get()
     }
 
     private func engine(_ body: () async throws -> Void) async throws {
