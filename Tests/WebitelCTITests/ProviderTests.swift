@@ -316,6 +316,50 @@ import VertoPhone
         try await endpoint.stop()
     }
 
+    /// Reconnect during a bridged call: after the re-attach the server re-sends the last
+    /// `verto.display` (same party, same other leg), which raises nothing; both sides stay exact.
+    @Test func reconnectDuringABridgedCallRaisesNothing() async throws {
+        let endpoint = try await startEndpoint()
+        let (op, opLog) = try await provider(endpoint, user: "1001")
+        let (sub, subLog) = try await provider(endpoint, user: "1000")
+        let placed = try await op.makeCall("1000")
+        let ringing = try await subLog.next(.onNewCall).call
+        try await sub.answerCall(ringing)
+        try await opLog.next(.onAcceptCall)
+        let engineCall = try #require(await op.engineCall(for: placed))
+        try await op.client.simulateConnectionLoss()
+        try await engineCall.wait { $0 == .recovering }
+        try await engineCall.wait(timeout: .seconds(10)) { $0 == .active }
+        try await op.sendDtmf(placed, digits: "5")
+        try await opLog.next(.onDtmfCall)
+        try await op.dropCall(placed)
+        try await subLog.next(.onHangupCall)
+        try await op.closeConnection()
+        try await sub.closeConnection()
+        let o = try await opLog.all()
+        #expect(o.kinds == [.onNewCall, .onNewWebRTCCall, .onAcceptCall, .onDtmfCall, .onHangupCall])
+        #expect(o[3].call.calleeNumber == "1000" && o[3].call.otherLegUuid == ringing.uuid)
+        #expect(try await subLog.all().kinds == [.onNewCall, .onNewWebRTCCall, .onAcceptCall, .onHangupCall])
+        try await endpoint.stop()
+    }
+
+    /// A failed re-attach: the server's detach timeout (0.3 s) ends the call before the client is
+    /// back (its first reconnect waits ≥ 0.8 s); `verto.clientReady` does not list the call, so the
+    /// provider raises onHangupCall with RECOVERY_ON_TIMER_EXPIRE — once.
+    @Test func missedReattachHangsUp() async throws {
+        let endpoint = try await startEndpoint(detachTimeout: .milliseconds(300))
+        let (p, log) = try await provider(endpoint, user: "1001")
+        let call = try await p.makeCall("9196")
+        try await log.next(.onAcceptCall)
+        try await p.client.simulateConnectionLoss()
+        let end = try await log.next(.onHangupCall, timeout: .seconds(10)).call
+        #expect(end.uuid == call.uuid && end.hangupCause == "RECOVERY_ON_TIMER_EXPIRE")
+        #expect(await p.getCapabilities(for: nil) == [.canDial], "logged in again")
+        try await p.closeConnection()
+        #expect(try await log.all().kinds == [.onNewCall, .onNewWebRTCCall, .onAcceptCall, .onHangupCall])
+        try await endpoint.stop()
+    }
+
     @Test func commandsOutsideTheirStateAreRefused() async throws {
         let endpoint = try await startEndpoint()
         let (p, log) = try await provider(endpoint, user: "1001")

@@ -11,9 +11,10 @@ struct TestTimeout: Error, CustomStringConvertible {
 }
 
 /// Our server on an ephemeral loopback port with the demo users (1000–1002) and the test routes.
-func startEndpoint() async throws -> VertoEndpoint {
+func startEndpoint(detachTimeout: TimeAmount? = nil) async throws -> VertoEndpoint {
     var config = VertoEndpointConfiguration(users: .demo())
     config.port = 0
+    if let detachTimeout { config.verto.detachTimeout = detachTimeout }
     return try await VertoEndpoint.start(configuration: config)
 }
 
