@@ -6,7 +6,7 @@ public enum CtiEventKind: String, Sendable, Equatable, CaseIterable {
 }
 
 /// One provider event. Every case carries a snapshot of the call object taken when it fired.
-/// See `README.md` in this folder for what raises each one.
+/// See `WebitelCTI.docc/WebitelCTI.md` for what raises each one.
 public enum CtiEvent: Sendable {
     case newCall(CtiCall)
     case acceptCall(CtiCall)

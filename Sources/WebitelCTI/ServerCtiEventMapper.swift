@@ -105,8 +105,16 @@ public struct ServerCtiEventMapper: Sendable {
     /// a bridge to another leg afterwards (transfer) raises `onBridgeCall` and `onUuidCall`.
     private mutating func bridged(_ id: String, to other: String) -> [CtiEvent] {
         guard var t = calls[id] else { return [] }
+        var out: [CtiEvent] = []
         let previous = t.info.otherLegUuid
-        if let p = previous { partnerOf[p] = nil; t.holders.remove(p) }
+        if let p = previous, p != other {
+            partnerOf[p] = nil
+            // The previous party held the call and left it: the call is no longer on hold.
+            if t.holders.remove(p) != nil, t.holders.isEmpty {
+                if t.accepted { t.info.state = .active }
+                out.append(.unholdCall(t.info))
+            }
+        }
         partnerOf[other] = id
         t.info.otherLegUuid = other
         if let o = legs[other] {
@@ -115,7 +123,7 @@ public struct ServerCtiEventMapper: Sendable {
             if !number.isEmpty { t.info.setRemote(number: number, name: name) }
         }
         calls[id] = t
-        guard let previous, previous != other else { return [] }
-        return [.bridgeCall(t.info), .uuidCall(t.info, newId: other)]
+        guard let previous, previous != other else { return out }
+        return out + [.bridgeCall(t.info), .uuidCall(t.info, newId: other)]
     }
 }

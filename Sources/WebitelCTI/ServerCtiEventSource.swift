@@ -2,73 +2,99 @@ import Foundation
 import NIOConcurrencyHelpers
 import VertoPhone
 
-/// Raises one account's Webitel events in the server role from a `VertoEndpoint`
-/// (`ServerCtiEventMapper` does the mapping). It consumes `endpoint.events` (one consumer per
-/// stream), and each tracked leg's `MediaSession.events` for its received digits.
+/// Raises the Webitel events of some accounts in the server role from a `VertoEndpoint`
+/// (`ServerCtiEventMapper` does the mapping, one per account). It is the one consumer of
+/// `endpoint.events`, and consumes each tracked leg's `MediaSession.events` for received digits.
 public final class ServerCtiEventSource: Sendable {
-    public let account: String
-    public let events: AsyncStream<CtiEvent>
-    private let continuation: AsyncStream<CtiEvent>.Continuation
-    private let mapper: NIOLockedValueBox<ServerCtiEventMapper>
-    private let handler = NIOLockedValueBox<WeakHandler>(WeakHandler())
+    public let accounts: [String]
+    private let feeds: [String: Feed]
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+
+    private final class Feed: Sendable {
+        let stream: AsyncStream<CtiEvent>
+        let continuation: AsyncStream<CtiEvent>.Continuation
+        let mapper: NIOLockedValueBox<ServerCtiEventMapper>
+        let handler = NIOLockedValueBox<WeakHandler>(WeakHandler())
+
+        init(account: String) {
+            (stream, continuation) = AsyncStream.makeStream(of: CtiEvent.self, bufferingPolicy: .bufferingNewest(1000))
+            mapper = NIOLockedValueBox(ServerCtiEventMapper(account: account))
+        }
+
+        /// Maps under the lock and yields there, so the stream's order is the mapping order.
+        func run(_ body: (inout ServerCtiEventMapper) -> [CtiEvent]) -> [CtiEvent] {
+            let out = mapper.withLockedValue { m -> [CtiEvent] in
+                let out = body(&m)
+                out.forEach { continuation.yield($0) }
+                return out
+            }
+            if !out.isEmpty, let h = handler.withLockedValue({ $0.value }) { out.forEach { h.handle($0) } }
+            return out
+        }
+    }
 
     private struct WeakHandler: @unchecked Sendable {
         weak var value: (any CtiEventHandler)?
     }
 
-    public init(endpoint: VertoEndpoint, account: String) {
-        self.account = account
-        mapper = NIOLockedValueBox(ServerCtiEventMapper(account: account))
-        (events, continuation) = AsyncStream.makeStream(of: CtiEvent.self, bufferingPolicy: .bufferingNewest(1000))
+    /// Tracks `accounts` (directory ids) from now on.
+    public init(endpoint: VertoEndpoint, accounts: [String]) {
+        self.accounts = accounts
+        var feeds: [String: Feed] = [:]
+        for a in accounts { feeds[a] = Feed(account: a) }
+        self.feeds = feeds
         let stream = endpoint.events
         let task = Task { [weak self] in
             for await e in stream {
                 guard let self else { return }
                 self.feed(e)
             }
-            self?.continuation.finish()
+            self?.finish()
         }
         tasks.withLockedValue { $0.append(task) }
     }
 
-    /// Sets (or clears) a delegate that receives every event too (weakly held).
-    public func setDelegate(_ handler: (any CtiEventHandler)?) {
-        self.handler.withLockedValue { $0.value = handler }
+    public convenience init(endpoint: VertoEndpoint, account: String) {
+        self.init(endpoint: endpoint, accounts: [account])
     }
 
-    /// Stops listening and ends `events`.
+    /// The events of `account` (one consumer); an untracked account's stream is empty and finished.
+    public func events(for account: String) -> AsyncStream<CtiEvent> {
+        if let f = feeds[account] { return f.stream }
+        return AsyncStream { $0.finish() }
+    }
+
+    /// The events of the first account.
+    public var events: AsyncStream<CtiEvent> { events(for: accounts.first ?? "") }
+
+    /// Sets (or clears) a delegate for `account`'s events (weakly held).
+    public func setDelegate(_ handler: (any CtiEventHandler)?, for account: String) {
+        feeds[account]?.handler.withLockedValue { $0.value = handler }
+    }
+
+    /// Stops listening and ends every stream.
     public func cancel() {
         tasks.withLockedValue { $0.forEach { $0.cancel() } }
-        continuation.finish()
+        finish()
+    }
+
+    private func finish() {
+        feeds.values.forEach { $0.continuation.finish() }
     }
 
     private func feed(_ e: VertoEndpointEvent) {
-        let out = mapper.withLockedValue { m -> [CtiEvent] in
-            let out = m.map(e)
-            for case .newWebRTCCall(let call, let media) in out { watchDigits(media, callID: call.uuid) }
-            // Yielded under the lock, so the stream's order is the mapping order.
-            out.forEach { continuation.yield($0) }
-            return out
+        for (account, f) in feeds {
+            let out = f.run { $0.map(e) }
+            for case .newWebRTCCall(let call, let media) in out { watchDigits(media, callID: call.uuid, account: account) }
         }
-        notify(out)
     }
 
-    private func notify(_ out: [CtiEvent]) {
-        guard let h = handler.withLockedValue({ $0.value }) else { return }
-        out.forEach { h.handle($0) }
-    }
-
-    private func watchDigits(_ media: MediaSession, callID: String) {
-        let task = Task { [weak self] in
+    private func watchDigits(_ media: MediaSession, callID: String, account: String) {
+        guard let f = feeds[account] else { return }
+        let task = Task {
             for await e in media.events {
-                guard case .dtmf(let d) = e, let self else { continue }
-                let out = self.mapper.withLockedValue { m -> [CtiEvent] in
-                    let out = m.digits(d, callID: callID)
-                    out.forEach { self.continuation.yield($0) }
-                    return out
-                }
-                self.notify(out)
+                guard case .dtmf(let d) = e else { continue }
+                _ = f.run { $0.digits(d, callID: callID) }
             }
         }
         tasks.withLockedValue { $0.append(task) }

@@ -6,7 +6,7 @@ import VertoPhone
 
 /// The Webitel provider over the engine's client role: a web phone logged in to a Verto server
 /// (Webitel/FreeSWITCH mod_verto, or our `VertoEndpoint`), raising Webitel's call events from the
-/// Verto traffic alone as `README.md` (verto-protocol.md §6.2) describes.
+/// Verto traffic alone as `WebitelCTI.docc/WebitelCTI.md` (verto-protocol.md §6.2) describes.
 ///
 /// Events are derived on the engine's event loop from the signalling events in the order they
 /// happened (`VertoClient.observe`), so their order is the wire order. Received RFC 4733 digits are

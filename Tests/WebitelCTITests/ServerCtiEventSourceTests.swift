@@ -46,6 +46,55 @@ import VertoPhone
         #expect(all[5].call.state == .hangup && all[5].call.hangupCause == "NORMAL_CLEARING")
     }
 
+    /// Attended transfer seen by the server role for all three accounts at once: the operator's
+    /// two legs end; the subscriber's call, held by the operator, comes off hold when its party
+    /// changes, and both remaining parties see the new bridge and the new other leg.
+    @Test func attendedTransferForThreeAccounts() async throws {
+        let endpoint = try await startEndpoint()
+        let source = ServerCtiEventSource(endpoint: endpoint, accounts: ["1001", "1000", "1002"])
+        let opSrv = EventLog(source.events(for: "1001"))
+        let subSrv = EventLog(source.events(for: "1000"))
+        let tgtSrv = EventLog(source.events(for: "1002"))
+        let (op, opLog) = try await provider(endpoint, user: "1001")
+        let (sub, subLog) = try await provider(endpoint, user: "1000")
+        let (target, targetLog) = try await provider(endpoint, user: "1002")
+
+        let first = try await op.makeCall("1000")
+        let subCall = try await subLog.next(.onNewCall).call
+        try await sub.answerCall(subCall)
+        try await opLog.next(.onAcceptCall)
+        let consult = try await op.makeConsultCall(first, to: "1002")
+        try await subSrv.next(.onHoldCall)
+        let targetCall = try await targetLog.next(.onNewCall).call
+        try await target.answerCall(targetCall)
+        try await opLog.next(.onAcceptCall, count: 2)
+        try await op.transferCall(first, consultCall: consult)
+        try await subSrv.next(.onUuidCall)
+        try await tgtSrv.next(.onUuidCall)
+        try await sub.dropCall(subCall)
+        try await targetLog.next(.onHangupCall)
+        try await tgtSrv.next(.onHangupCall)
+        for p in [op, sub, target] { try await p.closeConnection() }
+        for l in [opLog, subLog, targetLog] { _ = try await l.all() }
+        try await endpoint.stop()
+
+        let o = try await opSrv.all()
+        #expect(o.kinds == [.onNewCall, .onNewWebRTCCall, .onAcceptCall, .onHoldCall,
+                            .onNewCall, .onNewWebRTCCall, .onAcceptCall, .onHangupCall, .onHangupCall])
+        #expect(o.map(\.call.uuid) == [first.uuid, first.uuid, first.uuid, first.uuid,
+                                       consult.uuid, consult.uuid, consult.uuid, first.uuid, consult.uuid])
+        let s = try await subSrv.all()
+        #expect(s.kinds == [.onNewCall, .onNewWebRTCCall, .onAcceptCall, .onHoldCall, .onUnholdCall, .onBridgeCall,
+                            .onUuidCall, .onHangupCall])
+        #expect(s.allSatisfy { $0.call.uuid == subCall.uuid })
+        #expect(s[0].call.direction == .inbound && s[0].call.callerNumber == "1001")
+        #expect(s[5].call.callerNumber == "1002" && s[5].call.otherLegUuid == targetCall.uuid)
+        if case .uuidCall(_, let newId) = s[6] { #expect(newId == targetCall.uuid) }
+        let t = try await tgtSrv.all()
+        #expect(t.kinds == [.onNewCall, .onNewWebRTCCall, .onAcceptCall, .onBridgeCall, .onUuidCall, .onHangupCall])
+        #expect(t[3].call.callerNumber == "1000" && t[3].call.otherLegUuid == subCall.uuid)
+    }
+
     /// The server role: an inbound call to the account with digits received (verto.info and RFC 4733
     /// both reach the leg's media session), hung up by the server.
     @Test func inboundCallWithDigitsFromTheClient() async throws {
