@@ -161,7 +161,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                 ws?.close()
                 ws = nil
             case .event(let e):
-                let before = e.callID.flatMap { calls[$0] }
+                let before = observers.isEmpty ? nil : e.callID.flatMap { calls[$0] }
                 handle(e)
                 if !observers.isEmpty {
                     let call = before ?? e.callID.flatMap { calls[$0] }
