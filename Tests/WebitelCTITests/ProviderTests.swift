@@ -327,9 +327,13 @@ import VertoPhone
         try await sub.answerCall(ringing)
         try await opLog.next(.onAcceptCall)
         let engineCall = try #require(await op.engineCall(for: placed))
+        let id = placed.uuid
+        try await nextClientEvent(op.client) { if case .display(id, _, _) = $0 { return true } else { return false } }
         try await op.client.simulateConnectionLoss()
         try await engineCall.wait { $0 == .recovering }
         try await engineCall.wait(timeout: .seconds(10)) { $0 == .active }
+        // The display re-sent after the re-attach: same party, same other leg.
+        try await nextClientEvent(op.client) { if case .display(id, _, _) = $0 { return true } else { return false } }
         try await op.sendDtmf(placed, digits: "5")
         try await opLog.next(.onDtmfCall)
         try await op.dropCall(placed)

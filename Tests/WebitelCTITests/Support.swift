@@ -127,3 +127,20 @@ func nextEndpointEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration
         return t
     }
 }
+
+/// Waits for an engine event of a provider's client (the provider leaves `client.events` to the app).
+func nextClientEvent(_ client: VertoClient, timeout: Duration = .seconds(10),
+                     _ match: @escaping @Sendable (VertoClientEngineEvent) -> Bool) async throws {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            for await e in client.events where match(e) { return true }
+            return false
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw TestTimeout(what: "client event")
+        }
+        defer { group.cancelAll() }
+        guard try await group.next() == true else { throw TestTimeout(what: "client event (closed)") }
+    }
+}
