@@ -278,7 +278,8 @@ final class EndpointState: @unchecked Sendable {
                 do {
                     _ = try core.originate(toSessid: sessid, offer: CallOffer(
                         callID: callID, sdp: offer.text, callerIDName: callerIDName, callerIDNumber: callerIDNumber,
-                        calleeIDName: user, calleeIDNumber: user, displayDirection: "outbound"), now: loop.now)
+                        calleeIDName: user, calleeIDNumber: user, displayDirection: "outbound",
+                        headers: Self.otherLeg(partner)), now: loop.now)
                 } catch {
                     _ = driver.close()
                     if let p = partner { hangup(p, cause: .normalTemporaryFailure) }
@@ -323,13 +324,26 @@ final class EndpointState: @unchecked Sendable {
         a.media.addObserver { [weak b] f in b?.media.send(f.samples) }
         b.media.addObserver { [weak a] f in a?.media.send(f.samples) }
         answer(a)
+        // Each display names the other leg's party and, like a dialplan exporting
+        // `verto_h_other_leg_unique_id`, the other leg's id (WebitelCTI derives bridges from these).
         try? core.display(DisplayParams(callID: a.info.callID, displayName: b.info.user, displayNumber: b.info.user,
-                                        displayDirection: "inbound"), now: loop.now)
-        try? core.display(DisplayParams(callID: b.info.callID, displayName: a.info.callerIDName ?? a.info.user,
-                                        displayNumber: a.info.callerIDNumber ?? a.info.user, displayDirection: "outbound"),
+                                        displayDirection: "inbound", headers: Self.otherLeg(b.info.callID)), now: loop.now)
+        try? core.display(DisplayParams(callID: b.info.callID, displayName: party(a).name, displayNumber: party(a).number,
+                                        displayDirection: "outbound", headers: Self.otherLeg(a.info.callID)),
                           now: loop.now)
         events.yield(.bridged(callID: a.info.callID, otherCallID: b.info.callID))
         pump()
+    }
+
+    /// The party on a leg: the logged-in user of a leg the server originated, else the caller.
+    func party(_ c: ServerCall) -> (name: String, number: String) {
+        if c.info.outbound, let u = c.info.user { return (u, u) }
+        return (c.info.callerIDName ?? c.info.user ?? "", c.info.callerIDNumber ?? c.info.user ?? "")
+    }
+
+    static func otherLeg(_ callID: String?) -> JSONObject {
+        guard let callID else { return [:] }
+        return ["verto_h_other_leg_unique_id": .string(callID)]
     }
 
     func hangup(_ callID: String, cause: HangupCause) {
@@ -445,7 +459,7 @@ final class EndpointState: @unchecked Sendable {
         case .tone(let f): call.media.setSourceOnLoop(.tone(frequencies: [f], amplitude: 0.3))
         case .dtmfCollector, .application: call.media.setSourceOnLoop(.silence)
         case .bridge(let user):
-            _ = originate(toUser: user, callerIDNumber: call.info.callerIDNumber ?? "", callerIDName: call.info.callerIDName ?? "",
+            _ = originate(toUser: user, callerIDNumber: party(call).number, callerIDName: party(call).name,
                           route: .application, source: .silence, partner: call.info.callID)
         }
     }

@@ -83,6 +83,14 @@ public final class VertoClient: Sendable {
     /// detach timeout; reconnecting with the same sessid re-attaches them.
     public func disconnect() async throws { try await state.stop() }
 
+    /// Observes every signalling event after the engine handled it, in order, on `eventLoop`, with
+    /// the engine's `Call` it concerns when there is one (looked up before and after handling, so
+    /// ended calls and new inbound calls are included). For layers that derive their own events
+    /// from the Verto traffic (WebitelCTI); the observer must not block.
+    public func observe(_ observer: @escaping @Sendable (VertoClientEvent, Call?) -> Void) async throws {
+        try await eventLoop.submit { self.state.observers.append(observer) }.get()
+    }
+
     /// Test hook: drop the WebSocket as a network failure would (auto-reconnect follows).
     public func simulateConnectionLoss() async throws {
         try await eventLoop.submit { self.state.ws?.channel.close(promise: nil) }.get()
@@ -106,6 +114,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     var modifyPromises: [String: EventLoopPromise<Void>] = [:]
     var timer: Scheduled<Void>?
     var timerDeadline: NIODeadline?
+    var observers: [@Sendable (VertoClientEvent, Call?) -> Void] = []
 
     init(options: VertoClientOptions, loop: EventLoop, events: AsyncStream<VertoClientEngineEvent>.Continuation,
          incoming: AsyncStream<Call>.Continuation, logger: Logger) {
@@ -151,7 +160,13 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             case .close:
                 ws?.close()
                 ws = nil
-            case .event(let e): handle(e)
+            case .event(let e):
+                let before = observers.isEmpty ? nil : e.callID.flatMap { calls[$0] }
+                handle(e)
+                if !observers.isEmpty {
+                    let call = before ?? e.callID.flatMap { calls[$0] }
+                    for o in observers { o(e, call) }
+                }
             }
         }
         arm()
@@ -400,5 +415,23 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             try session.sendDTMF(callID: call.callID, digits: digits, now: loop.now)
             pump()
         }.get()
+    }
+}
+
+extension VertoClientEvent {
+    /// The call an event concerns, if any.
+    var callID: String? {
+        switch self {
+        case .incomingCall(let o), .reattachOffer(let o): return o.callID
+        case .reattached(let c), .callCreated(let c), .earlyMedia(let c, _), .answered(let c, _), .callEnded(let c, _, _),
+             .holdStateChanged(let c, _), .modifyResult(let c, _, _):
+            return c
+        case .display(let d): return d.callID
+        case .requestFailed(_, let c, _): return c
+        case .mediaParams(let c, _): return c
+        case .loggedIn, .loginFailed, .ready, .info, .vertoEvent, .announce, .prompt, .reply, .keepaliveFailed, .disconnected,
+             .punted, .protocolError:
+            return nil
+        }
     }
 }

@@ -1,0 +1,102 @@
+import Foundation
+import NIOConcurrencyHelpers
+import VertoPhone
+
+/// Raises the Webitel events of some accounts in the server role from a `VertoEndpoint`
+/// (`ServerCtiEventMapper` does the mapping, one per account). It is the one consumer of
+/// `endpoint.events`, and consumes each tracked leg's `MediaSession.events` for received digits.
+public final class ServerCtiEventSource: Sendable {
+    public let accounts: [String]
+    private let feeds: [String: Feed]
+    private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+
+    private final class Feed: Sendable {
+        let stream: AsyncStream<CtiEvent>
+        let continuation: AsyncStream<CtiEvent>.Continuation
+        let mapper: NIOLockedValueBox<ServerCtiEventMapper>
+        let handler = NIOLockedValueBox<WeakHandler>(WeakHandler())
+
+        init(account: String) {
+            (stream, continuation) = AsyncStream.makeStream(of: CtiEvent.self, bufferingPolicy: .bufferingNewest(1000))
+            mapper = NIOLockedValueBox(ServerCtiEventMapper(account: account))
+        }
+
+        /// Maps under the lock and yields there, so the stream's order is the mapping order.
+        func run(_ body: (inout ServerCtiEventMapper) -> [CtiEvent]) -> [CtiEvent] {
+            let out = mapper.withLockedValue { m -> [CtiEvent] in
+                let out = body(&m)
+                out.forEach { continuation.yield($0) }
+                return out
+            }
+            if !out.isEmpty, let h = handler.withLockedValue({ $0.value }) { out.forEach { h.handle($0) } }
+            return out
+        }
+    }
+
+    private struct WeakHandler: @unchecked Sendable {
+        weak var value: (any CtiEventHandler)?
+    }
+
+    /// Tracks `accounts` (directory ids) from now on.
+    public init(endpoint: VertoEndpoint, accounts: [String]) {
+        self.accounts = accounts
+        var feeds: [String: Feed] = [:]
+        for a in accounts { feeds[a] = Feed(account: a) }
+        self.feeds = feeds
+        let stream = endpoint.events
+        let task = Task { [weak self] in
+            for await e in stream {
+                guard let self else { return }
+                self.feed(e)
+            }
+            self?.finish()
+        }
+        tasks.withLockedValue { $0.append(task) }
+    }
+
+    public convenience init(endpoint: VertoEndpoint, account: String) {
+        self.init(endpoint: endpoint, accounts: [account])
+    }
+
+    /// The events of `account` (one consumer); an untracked account's stream is empty and finished.
+    public func events(for account: String) -> AsyncStream<CtiEvent> {
+        if let f = feeds[account] { return f.stream }
+        return AsyncStream { $0.finish() }
+    }
+
+    /// The events of the first account.
+    public var events: AsyncStream<CtiEvent> { events(for: accounts.first ?? "") }
+
+    /// Sets (or clears) a delegate for `account`'s events (weakly held).
+    public func setDelegate(_ handler: (any CtiEventHandler)?, for account: String) {
+        feeds[account]?.handler.withLockedValue { $0.value = handler }
+    }
+
+    /// Stops listening and ends every stream.
+    public func cancel() {
+        tasks.withLockedValue { $0.forEach { $0.cancel() } }
+        finish()
+    }
+
+    private func finish() {
+        feeds.values.forEach { $0.continuation.finish() }
+    }
+
+    private func feed(_ e: VertoEndpointEvent) {
+        for (account, f) in feeds {
+            let out = f.run { $0.map(e) }
+            for case .newWebRTCCall(let call, let media) in out { watchDigits(media, callID: call.uuid, account: account) }
+        }
+    }
+
+    private func watchDigits(_ media: MediaSession, callID: String, account: String) {
+        guard let f = feeds[account] else { return }
+        let task = Task {
+            for await e in media.events {
+                guard case .dtmf(let d) = e else { continue }
+                _ = f.run { $0.digits(d, callID: callID) }
+            }
+        }
+        tasks.withLockedValue { $0.append(task) }
+    }
+}

@@ -1,2 +1,0 @@
-/// WebitelCTI: the provider layer (see issue 6).
-public enum WebitelCTIModule {}

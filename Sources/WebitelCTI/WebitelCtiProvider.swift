@@ -1,0 +1,378 @@
+import Foundation
+import Logging
+import NIOCore
+import VertoCore
+import VertoPhone
+
+/// The Webitel provider over the engine's client role: a web phone logged in to a Verto server
+/// (Webitel/FreeSWITCH mod_verto, or our `VertoEndpoint`), raising Webitel's call events from the
+/// Verto traffic alone as `WebitelCTI.docc/WebitelCTI.md` (verto-protocol.md §6.2) describes.
+///
+/// Events are derived on the engine's event loop from the signalling events in the order they
+/// happened (`VertoClient.observe`), so their order is the wire order. Received RFC 4733 digits are
+/// read from each call's `MediaSession.events`, which the provider therefore consumes.
+///
+/// Reconnects are the engine's: the same sessid logs in again and the server re-attaches the calls.
+/// A re-attached call raises nothing (same uuid, same `MediaSession`); a call the server did not
+/// re-attach raises `onHangupCall` with `RECOVERY_ON_TIMER_EXPIRE`.
+public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
+    // @unchecked: the mutable state below is confined to `loop` (the engine's event loop).
+    public typealias Configuration = WebitelConnectionSettings
+
+    public let configuration: WebitelConnectionSettings
+    /// The engine underneath (its `events` and `incomingCalls` streams remain the application's).
+    public let client: VertoClient
+    public let events: AsyncStream<CtiEvent>
+    private let continuation: AsyncStream<CtiEvent>.Continuation
+    private let loop: EventLoop
+    private let logger: Logger
+    /// Our own number and name for call objects.
+    private let own: (number: String, name: String)
+
+    private struct Tracked {
+        var info: CtiCall
+        let call: Call
+        var accepted = false
+        var held = false
+    }
+
+    private var tracked: [String: Tracked] = [:]
+    private var order: [String] = []
+    private weak var delegate: (any CtiEventHandler)?
+    private var observing = false
+    private var loggedIn = false
+    private var closed = false
+    /// The call whose consult call is being dialled (`makeConsultCall`).
+    private var pendingConsultFor: String?
+    private var mediaWatchers: [String: Task<Void, Never>] = [:]
+
+    public convenience init(configuration: WebitelConnectionSettings) {
+        self.init(configuration: configuration, logger: Logger(label: "vertophone.cti"))
+    }
+
+    public init(configuration: WebitelConnectionSettings, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        let options = configuration.clientOptions
+        own = (options.callerIDNumber ?? configuration.extensionNumber, options.callerIDName ?? configuration.extensionNumber)
+        client = VertoClient(options: options, logger: logger)
+        loop = client.eventLoop
+        (events, continuation) = AsyncStream.makeStream(of: CtiEvent.self, bufferingPolicy: .bufferingNewest(1000))
+    }
+
+    public func setDelegate(_ handler: (any CtiEventHandler)?) async {
+        try? await loop.submit { self.delegate = handler }.get()
+    }
+
+    // MARK: - connection
+
+    public func connect() async throws {
+        guard configuration.useWebPhone else { throw CtiError.webPhoneDisabled }
+        let first = try await loop.submit { () -> Bool in
+            defer { self.observing = true }
+            return !self.observing
+        }.get()
+        if first {
+            try await client.observe { [weak self] event, call in self?.observed(event, call) }
+        }
+        do {
+            try await client.connect(timeout: configuration.connectTimeout + .seconds(5))
+        } catch {
+            throw CtiError.engine("\(error)")
+        }
+    }
+
+    /// Hangs up every call (each raises `onHangupCall`), logs out and ends `events`. Final.
+    public func closeConnection() async throws {
+        for call in await calls() { try? await dropCall(call) }
+        try? await client.disconnect()
+        try await loop.submit {
+            self.closed = true
+            self.mediaWatchers.values.forEach { $0.cancel() }
+            self.mediaWatchers = [:]
+            self.continuation.finish()
+        }.get()
+    }
+
+    // MARK: - queries
+
+    /// The calls in progress, oldest first.
+    public func calls() async -> [CtiCall] {
+        (try? await loop.submit { self.order.compactMap { self.tracked[$0]?.info } }.get()) ?? []
+    }
+
+    /// The current snapshot of a call (nil once it ended).
+    public func currentCall(_ uuid: String) async -> CtiCall? {
+        try? await loop.submit { self.tracked[uuid]?.info }.get()
+    }
+
+    /// The engine's call object under a CTI call (nil once it ended).
+    public func engineCall(for call: CtiCall) async -> Call? {
+        try? await loop.submit { self.tracked[call.uuid]?.call }.get()
+    }
+
+    public func getCapabilities(for call: CtiCall? = nil) async -> CtiCapabilities {
+        (try? await loop.submit { self.capabilities(call?.uuid) }.get()) ?? []
+    }
+
+    /// Features by state (on the loop). The line: DIAL while logged in. A call:
+    /// ringing → DROP (+ ANSWER if inbound); active → DROP HOLD BLIND_TRANSFER MAKE_CONSULT_CALL DTMF;
+    /// held → DROP UNHOLD DTMF (+ MAKE_CONSULT_CALL). While a consult call exists, both calls offer
+    /// CANCEL_TRANSFER, and COMPLETE_TRANSFER once the consult call is answered; MAKE_CONSULT_CALL
+    /// and BLIND_TRANSFER are withdrawn.
+    private func capabilities(_ uuid: String?) -> CtiCapabilities {
+        var caps: CtiCapabilities = loggedIn && !closed ? [.canDial] : []
+        guard let uuid, let t = tracked[uuid] else { return caps }
+        switch t.info.state {
+        case .ringing:
+            caps.insert(.canDrop)
+            if t.info.direction == .inbound { caps.insert(.canAnswer) }
+        case .active:
+            caps.formUnion([.canDrop, .canHold, .canBlindTransfer, .canMakeConsultCall, .canDTMF])
+        case .held:
+            caps.formUnion([.canDrop, .canUnhold, .canDTMF, .canMakeConsultCall])
+        case .hangup:
+            return caps
+        }
+        let pair: (main: Tracked, consult: Tracked)?
+        if let c = t.info.attendedTransferCallUuid, let consult = tracked[c] {
+            pair = (t, consult)
+        } else if let m = t.info.consultForUuid, let main = tracked[m] {
+            pair = (main, t)
+        } else {
+            pair = nil
+        }
+        if let pair {
+            caps.subtract([.canMakeConsultCall, .canBlindTransfer])
+            caps.insert(.canCancelTransfer)
+            if pair.consult.accepted && pair.main.accepted { caps.insert(.canCompleteTransfer) }
+        }
+        return caps
+    }
+
+    // MARK: - commands
+
+    @discardableResult
+    public func makeCall(_ number: String) async throws -> CtiCall {
+        try await require(.canDial, "makeCall")
+        let call: Call
+        do { call = try await client.call(number) } catch { throw CtiError.engine("\(error)") }
+        return try await loop.submit { () -> CtiCall in
+            guard let t = self.tracked[call.callID] else { throw CtiError.unknownCall(call.callID) }
+            return t.info
+        }.get()
+    }
+
+    public func answerCall(_ call: CtiCall) async throws {
+        let c = try await require(.canAnswer, call, "answerCall")
+        try await engine { try await c.answer() }
+    }
+
+    public func dropCall(_ call: CtiCall) async throws {
+        let c = try await require(.canDrop, call, "dropCall")
+        let state = await currentCall(call.uuid)?.state
+        let ringingInbound = call.direction == .inbound && state == .ringing
+        try await engine { try await c.hangup(cause: ringingInbound ? .callRejected : .normalClearing) }
+    }
+
+    public func holdCall(_ call: CtiCall) async throws {
+        let held = try await loop.submit { () -> Bool in
+            guard let t = self.tracked[call.uuid] else { throw CtiError.unknownCall(call.uuid) }
+            return t.held
+        }.get()
+        if held { return try await unholdCall(call) }
+        let c = try await require(.canHold, call, "holdCall")
+        try await engine { try await c.hold() }
+    }
+
+    public func unholdCall(_ call: CtiCall) async throws {
+        let c = try await require(.canUnhold, call, "unholdCall")
+        try await engine { try await c.unhold() }
+    }
+
+    public func blindTransferCall(_ call: CtiCall, to target: String) async throws {
+        let c = try await require(.canBlindTransfer, call, "blindTransferCall")
+        try await engine { try await c.transfer(to: target) }
+    }
+
+    @discardableResult
+    public func makeConsultCall(_ call: CtiCall, to target: String) async throws -> CtiCall {
+        _ = try await require(.canMakeConsultCall, call, "makeConsultCall")
+        if (await currentCall(call.uuid))?.state != .held { try await holdCall(call) }
+        try await loop.submit { self.pendingConsultFor = call.uuid }.get()
+        do {
+            let consult = try await makeCall(target)
+            try await loop.submit { self.pendingConsultFor = nil }.get()
+            return consult
+        } catch {
+            try? await loop.submit { self.pendingConsultFor = nil }.get()
+            throw error
+        }
+    }
+
+    public func transferCall(_ call: CtiCall, consultCall: CtiCall) async throws {
+        let c = try await require(.canCompleteTransfer, call, "transferCall")
+        guard let other = await engineCall(for: consultCall) else { throw CtiError.unknownCall(consultCall.uuid) }
+        do {
+            try await c.replace(with: other)
+        } catch {
+            // The reply to `replace` is advisory (verto-protocol.md §4.7, [FS-I781]); the byes are the
+            // ground truth: success when both of our legs end.
+            let a = try? await c.wait(timeout: .seconds(3)) { $0.isEnded }
+            let b = try? await other.wait(timeout: .seconds(3)) { $0.isEnded }
+            guard a?.isEnded == true, b?.isEnded == true else { throw CtiError.engine("\(error)") }
+        }
+    }
+
+    public func cancelTransfer(_ call: CtiCall, consultCall: CtiCall) async throws {
+        _ = try await require(.canCancelTransfer, call, "cancelTransfer")
+        try await dropCall(consultCall)
+        if (await currentCall(call.uuid))?.state == .held { try await unholdCall(call) }
+    }
+
+    public func sendDtmf(_ call: CtiCall, digits: String) async throws {
+        let c = try await require(.canDTMF, call, "sendDtmf")
+        try await engine { try await c.sendDTMF(digits) }
+        // FreeSWITCH queues verto.info digits as received on the agent's channel, so Webitel raises
+        // DTMF events for digits the agent sent (verto-protocol.md §6.2): echo them, one per digit.
+        try await loop.submit {
+            for d in digits { self.digit(call.uuid, String(d)) }
+        }.get()
+    }
+
+    /// Checks the capability on the loop and returns the engine call.
+    @discardableResult
+    private func require(_ cap: CtiCapabilities, _ call: CtiCall, _ command: String) async throws -> Call {
+        guard let c = try await check(cap, call, command) else { throw CtiError.unknownCall(call.uuid) }
+        return c
+    }
+
+    /// Checks a capability of the line (no call).
+    private func require(_ cap: CtiCapabilities, _ command: String) async throws {
+        _ = try await check(cap, nil, command)
+    }
+
+    private func check(_ cap: CtiCapabilities, _ call: CtiCall?, _ command: String) async throws -> Call? {
+        try await loop.submit { () -> Call? in
+            if let call, self.tracked[call.uuid] == nil { throw CtiError.unknownCall(call.uuid) }
+            guard !self.closed, self.loggedIn else { throw CtiError.notConnected }
+            guard self.capabilities(call?.uuid).contains(cap) else {
+                throw CtiError.notAllowed(command: command, state: call.flatMap { self.tracked[$0.uuid]?.info.state } ?? .hangup)
+            }
+            return call.flatMap { self.tracked[$0.uuid]?.call }
+        }.get()
+    }
+
+    private func engine(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch let e as CtiError { throw e } catch { throw CtiError.engine("\(error)") }
+    }
+
+    // MARK: - event derivation (on the loop, in signalling order)
+
+    private func observed(_ event: VertoClientEvent, _ call: Call?) {
+        guard !closed else { return }
+        switch event {
+        case .loggedIn:
+            loggedIn = true
+        case .disconnected, .punted:
+            loggedIn = false
+        case .callCreated(let id):
+            // `CALL CREATED`: the server created the channel (Webitel: CHANNEL_CREATE).
+            guard let call, tracked[id] == nil, call.direction == .outbound else { return }
+            let o = own
+            var info = CtiCall(uuid: id, direction: .outbound, callerNumber: o.number, callerName: o.name,
+                               calleeNumber: call.remoteNumber, calleeName: call.remoteName ?? call.remoteNumber)
+            if let main = pendingConsultFor, tracked[main] != nil {
+                info.consultForUuid = main
+                tracked[main]?.info.attendedTransferCallUuid = id
+                pendingConsultFor = nil
+            }
+            add(info, call)
+        case .incomingCall(let offer):
+            guard let call, tracked[offer.callID] == nil else { return }
+            let o = own
+            let number = offer.callerIDNumber ?? call.remoteNumber
+            let info = CtiCall(uuid: offer.callID, direction: .inbound, callerNumber: number,
+                               callerName: offer.callerIDName ?? number,
+                               calleeNumber: offer.calleeIDNumber ?? o.number, calleeName: offer.calleeIDName ?? o.name,
+                               otherLegUuid: offer.headers.string(Self.otherLegHeader))
+            add(info, call)
+        case .answered(let id, _):
+            guard var t = tracked[id], !t.accepted else { return }
+            t.accepted = true
+            t.info.state = t.held ? .held : .active
+            t.info.answeredTime = Date()
+            tracked[id] = t
+            emit(.acceptCall(t.info))
+        case .holdStateChanged(let id, let hold):
+            guard var t = tracked[id] else { return }
+            let held = hold == .held
+            guard held != t.held else { return }
+            t.held = held
+            if t.accepted { t.info.state = held ? .held : .active }
+            tracked[id] = t
+            emit(held ? .holdCall(t.info) : .unholdCall(t.info))
+        case .display(let d):
+            display(d)
+        case .callEnded(let id, let cause, _):
+            guard var t = tracked.removeValue(forKey: id) else { return }
+            order.removeAll { $0 == id }
+            mediaWatchers.removeValue(forKey: id)?.cancel()
+            if let c = t.info.attendedTransferCallUuid { tracked[c]?.info.consultForUuid = nil }
+            if let m = t.info.consultForUuid { tracked[m]?.info.attendedTransferCallUuid = nil }
+            t.info.state = .hangup
+            t.info.hangupTime = Date()
+            t.info.hangupCause = cause.name
+            emit(.hangupCall(t.info))
+        default:
+            break
+        }
+    }
+
+    static let otherLegHeader = "verto_h_other_leg_unique_id"
+
+    /// `verto.display`: the call is (now) connected to the party it names. A party other than the one
+    /// the call object shows — another number, or another `verto_h_other_leg_unique_id` than the one
+    /// already known — is a new bridge (`onBridgeCall`); a changed other-leg id also raises
+    /// `onUuidCall` with it. The first display of a call's own bridge, and the display re-sent after
+    /// a re-attach, name the known party and raise nothing.
+    private func display(_ d: DisplayParams) {
+        guard var t = tracked[d.callID] else { return }
+        let number = d.displayNumber ?? d.displayName
+        let leg = d.headers.string(Self.otherLegHeader)
+        let newParty = number.map { !$0.isEmpty && $0 != t.info.remote.number } ?? false
+        let newLeg = leg != nil && t.info.otherLegUuid != nil && leg != t.info.otherLegUuid
+        if let number, !number.isEmpty { t.info.setRemote(number: number, name: d.displayName) }
+        if let leg { t.info.otherLegUuid = leg }
+        tracked[d.callID] = t
+        if newParty || newLeg { emit(.bridgeCall(t.info)) }
+        if newLeg, let leg { emit(.uuidCall(t.info, newId: leg)) }
+    }
+
+    private func add(_ info: CtiCall, _ call: Call) {
+        tracked[info.uuid] = Tracked(info: info, call: call)
+        order.append(info.uuid)
+        emit(.newCall(info))
+        emit(.newWebRTCCall(info, call.media))
+        let id = info.uuid
+        let media = call.media
+        mediaWatchers[id] = Task { [weak self, loop] in
+            for await e in media.events {
+                guard case .dtmf(let d) = e else { continue }
+                guard let provider = self else { return }
+                loop.execute { provider.digit(id, d) }
+            }
+        }
+    }
+
+    private func digit(_ uuid: String, _ d: String) {
+        guard !closed, let t = tracked[uuid] else { return }
+        emit(.dtmfCall(t.info, digits: d))
+    }
+
+    private func emit(_ e: CtiEvent) {
+        logger.debug("cti event", metadata: ["event": "\(e)"])
+        continuation.yield(e)
+        delegate?.handle(e)
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import WebitelCTI
-
-@Test func webitelCTIBuilds() { _ = WebitelCTIModule.self }

@@ -1,0 +1,146 @@
+import Foundation
+import NIOCore
+import Testing
+import VertoCore
+import VertoPhone
+@testable import WebitelCTI
+
+struct TestTimeout: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Our server on an ephemeral loopback port with the demo users (1000–1002) and the test routes.
+func startEndpoint(detachTimeout: TimeAmount? = nil) async throws -> VertoEndpoint {
+    var config = VertoEndpointConfiguration(users: .demo())
+    config.port = 0
+    if let detachTimeout { config.verto.detachTimeout = detachTimeout }
+    return try await VertoEndpoint.start(configuration: config)
+}
+
+func settings(_ endpoint: VertoEndpoint, user: String, sessid: String? = nil) -> WebitelConnectionSettings {
+    var s = WebitelConnectionSettings(webitelWebrtcConnectionString: "ws://127.0.0.1:\(endpoint.port)/", domain: "127.0.0.1",
+                                      login: user, password: "verto-test")
+    s.callerIDName = "User \(user)"
+    s.mediaHost = "127.0.0.1"
+    s.connectTimeout = .seconds(3)
+    s.sessid = sessid
+    return s
+}
+
+/// A connected provider for `user` with its event log.
+func provider(_ endpoint: VertoEndpoint, user: String) async throws -> (WebitelCtiProvider, EventLog) {
+    let p = WebitelCtiProvider(configuration: settings(endpoint, user: user))
+    let log = EventLog(p.events)
+    try await p.connect()
+    return (p, log)
+}
+
+/// Records a CTI event stream; tests wait on it for conditions (bounded), never sleep.
+actor EventLog {
+    private(set) var events: [CtiEvent] = []
+    private(set) var finished = false
+    private var waiters: [Int: (predicate: @Sendable ([CtiEvent], Bool) -> Bool, continuation: CheckedContinuation<[CtiEvent], Error>)] = [:]
+    private var nextID = 0
+    private var task: Task<Void, Never>?
+
+    init(_ stream: AsyncStream<CtiEvent>) {
+        Task { await self.start(stream) }
+    }
+
+    private func start(_ stream: AsyncStream<CtiEvent>) {
+        task = Task {
+            for await e in stream { self.append(e) }
+            self.finish()
+        }
+    }
+
+    private func append(_ e: CtiEvent) {
+        events.append(e)
+        check()
+    }
+
+    private func finish() {
+        finished = true
+        check()
+    }
+
+    private func check() {
+        for (id, w) in waiters where w.predicate(events, finished) {
+            waiters[id] = nil
+            w.continuation.resume(returning: events)
+        }
+    }
+
+    private func expire(_ id: Int, _ what: String) {
+        waiters.removeValue(forKey: id)?.continuation.resume(throwing: TestTimeout(what: "\(what); got \(events.map(\.description))"))
+    }
+
+    /// Waits until `predicate(events, finished)` holds; throws after `timeout`.
+    func wait(_ what: String, timeout: Duration = .seconds(10),
+              until predicate: @escaping @Sendable ([CtiEvent], Bool) -> Bool) async throws -> [CtiEvent] {
+        if predicate(events, finished) { return events }
+        let id = nextID
+        nextID += 1
+        return try await withCheckedThrowingContinuation { c in
+            waiters[id] = (predicate, c)
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.expire(id, what)
+            }
+        }
+    }
+
+    /// Waits for the `n`-th event of `kind` (counting from the start) and returns it.
+    @discardableResult
+    func next(_ kind: CtiEventKind, count n: Int = 1, timeout: Duration = .seconds(10)) async throws -> CtiEvent {
+        let all = try await wait("\(n)× \(kind.rawValue)", timeout: timeout) { es, _ in es.filter { $0.kind == kind }.count >= n }
+        return all.filter { $0.kind == kind }[n - 1]
+    }
+
+    /// Waits for the stream to end (the provider closed) and returns everything it carried.
+    func all(timeout: Duration = .seconds(10)) async throws -> [CtiEvent] {
+        try await wait("the end of the stream", timeout: timeout) { _, finished in finished }
+    }
+
+    var kinds: [CtiEventKind] { events.map(\.kind) }
+}
+
+extension Array where Element == CtiEvent {
+    var kinds: [CtiEventKind] { map(\.kind) }
+}
+
+/// Waits for an endpoint event (the test owns `endpoint.events` unless a ServerCtiEventSource does).
+func nextEndpointEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seconds(10),
+                                    _ match: @escaping @Sendable (VertoEndpointEvent) -> T?) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            for await e in endpoint.events { if let t = match(e) { return t } }
+            return nil
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw TestTimeout(what: "endpoint event")
+        }
+        defer { group.cancelAll() }
+        guard let r = try await group.next(), let t = r else { throw TestTimeout(what: "endpoint event (closed)") }
+        return t
+    }
+}
+
+/// Waits for an engine event of a provider's client (the provider leaves `client.events` to the app).
+func nextClientEvent(_ client: VertoClient, timeout: Duration = .seconds(10),
+                     _ match: @escaping @Sendable (VertoClientEngineEvent) -> Bool) async throws {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            for await e in client.events where match(e) { return true }
+            return false
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw TestTimeout(what: "client event")
+        }
+        defer { group.cancelAll() }
+        guard try await group.next() == true else { throw TestTimeout(what: "client event (closed)") }
+    }
+}
