@@ -4,6 +4,7 @@ import MediaCore
 import NIOCore
 import VertoPhone
 import VertoNIO
+import WebitelCTI
 
 /// Connection options of the client-role commands.
 struct ClientOptions: ParsableArguments {
@@ -66,8 +67,12 @@ struct CallCommand: AsyncParsableCommand {
     @Option(help: "Hang up after this many seconds of conversation.")
     var hangupAfter: Double = 10
 
+    @Flag(help: "Run the call through the Webitel CTI provider layer and print its events (onNewCall, onAcceptCall, …).")
+    var events = false
+
     func run() async throws {
         output.bootstrapLogging()
+        if events { return try await runThroughProvider() }
         let tl = Timeline(json: output.json)
         let phone = try client.makeClient()
         try await phone.connect()
@@ -115,6 +120,54 @@ struct CallCommand: AsyncParsableCommand {
         tl.log("ended", ["state": "\(call.state)"])
         try await phone.disconnect()
         if case .ended(let cause) = call.state, cause != .normalClearing { throw ExitCode(3) }
+    }
+}
+
+extension CallCommand {
+    /// `--events`: the same call placed by `WebitelCtiProvider`, printing the provider events as they happen.
+    func runThroughProvider() async throws {
+        let tl = Timeline(json: output.json)
+        guard let pw = client.password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] else {
+            throw ValidationError("give --password or VERTOPHONE_PASSWORD")
+        }
+        let parts = client.login.split(separator: "@", maxSplits: 1).map(String.init)
+        var settings = WebitelConnectionSettings(webitelWebrtcConnectionString: client.url, domain: parts.count > 1 ? parts[1] : "",
+                                                 login: parts[0], password: pw)
+        settings.mediaHost = client.mediaHost
+        let insecure = client.insecure
+        settings.configureEngine = { o in if insecure { o.trust = .insecureAcceptAnyCertificate } }
+        let provider = WebitelCtiProvider(configuration: settings)
+        let printer = Task {
+            for await e in provider.events {
+                var fields = ["uuid": e.call.uuid, "state": e.call.state.rawValue]
+                if case .dtmfCall(_, let d) = e { fields["digits"] = d }
+                if case .uuidCall(_, let n) = e { fields["newId"] = n }
+                if case .hangupCall(let c) = e { fields["cause"] = c.hangupCause ?? "" }
+                tl.log(e.kind.rawValue, fields)
+            }
+        }
+        try await provider.connect()
+        tl.log("logged in", ["url": settings.vertoURL])
+        let call = try await provider.makeCall(destination)
+        if let tone, let engineCall = await provider.engineCall(for: call) {
+            engineCall.media.setSource(.tone(frequencies: [tone], amplitude: 0.3))
+        }
+        if let engineCall = await provider.engineCall(for: call) {
+            _ = try? await engineCall.wait(timeout: .seconds(60)) { $0 == .active }
+        }
+        if let dtmf { try await provider.sendDtmf(call, digits: dtmf) }
+        if let holdAfter, holdAfter < hangupAfter {
+            try await Task.sleep(for: .milliseconds(Int(holdAfter * 1000)))
+            try await provider.holdCall(call)
+            try await Task.sleep(for: .seconds(1))
+            try await provider.unholdCall(call)
+        }
+        if let engineCall = await provider.engineCall(for: call) {
+            _ = try? await engineCall.wait(timeout: .milliseconds(Int64(hangupAfter * 1000))) { $0.isEnded }
+            if !engineCall.state.isEnded { try await provider.dropCall(call) }
+        }
+        try await provider.closeConnection()
+        await printer.value
     }
 }
 

@@ -32,6 +32,20 @@ import Testing
         #expect(events.contains { $0["event"] as? String == "setup (callee)" })
     }
 
+    @Test func callWithEventsPrintsTheProviderEvents() async throws {
+        let endpoint = try await startEndpoint()
+        let url = "ws://127.0.0.1:\(endpoint.port)/"
+        let (status, out) = try await Task.detached {
+            try self.run(["call", "9196", "--url", url, "--login", "1001@127.0.0.1", "--password", "verto-test",
+                          "--media-host", "127.0.0.1", "--events", "--json", "--dtmf", "12", "--hangup-after", "1"])
+        }.value
+        #expect(status == 0, "\(out)")
+        let kinds = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .compactMap { $0["event"] as? String }.filter { $0.hasPrefix("on") }
+        #expect(kinds == ["onNewCall", "onNewWebRTCCall", "onAcceptCall", "onDtmfCall", "onDtmfCall", "onHangupCall"], "\(kinds)")
+        try await endpoint.stop()
+    }
+
     @Test func versionNamesTheSRTPBackend() throws {
         let (status, out) = try run(["--version"])
         #expect(status == 0)
