@@ -2,7 +2,9 @@ internal import CSRTP
 import CryptoCore
 
 /// libsrtp2 is initialised once per process (a global `let` is initialised lazily and thread-safely).
-private let srtpLibraryStatus: UInt32 = srtp_init().rawValue
+/// `srtp_init` runs the crypto kernel's self-tests (milliseconds): `SRTPLibrary.initialize()` lets an
+/// engine pay that at start-up instead of on its first call's setup path.
+let srtpLibraryStatus: UInt32 = srtp_init().rawValue
 
 /// One direction of SRTP/SRTCP (RFC 3711) over libsrtp2: protects what we send, or unprotects what
 /// we receive, in place in the caller's buffer.

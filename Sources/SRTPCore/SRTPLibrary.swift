@@ -16,6 +16,10 @@ public enum SRTPLibrary {
         case systemShared = "system (not NSS)"
     }
 
+    /// Initialises libsrtp2 now (self-tests included) rather than on the first SRTP session.
+    @discardableResult
+    public static func initialize() -> Bool { srtpLibraryStatus == srtp_err_status_ok.rawValue }
+
     /// libsrtp2's own version string, e.g. "libsrtp2 2.5.0".
     public static var version: String { String(cString: srtp_get_version_string()) }
 

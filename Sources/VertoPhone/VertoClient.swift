@@ -57,6 +57,7 @@ public final class VertoClient: Sendable {
 
     public init(options: VertoClientOptions, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "vertophone.client")) {
+        _ = EngineWarmUp.done
         let loop = group.next()
         eventLoop = loop
         let (events, ec) = AsyncStream.makeStream(of: VertoClientEngineEvent.self, bufferingPolicy: .bufferingNewest(500))

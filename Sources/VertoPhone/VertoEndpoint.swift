@@ -90,6 +90,7 @@ public final class VertoEndpoint: Sendable {
     public static func start(configuration: VertoEndpointConfiguration,
                              group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                              logger: Logger = Logger(label: "vertophone.server")) async throws -> VertoEndpoint {
+        _ = EngineWarmUp.done
         if configuration.users.isDemo && !Self.isLoopback(configuration.host) {
             throw VertoEndpointError.demoUsersOnNonLoopback(configuration.host)
         }
