@@ -77,8 +77,13 @@ struct FreeSWITCHEnvironment: Sendable {
 struct FreeSWITCHTarget: TestTarget {
     let environment: FreeSWITCHEnvironment
 
+    /// From the process environment (VERTO_FS_*).
     init() throws {
         guard let e = FreeSWITCHEnvironment.current else { throw TargetError.notConfigured("VERTO_FS_URL is not set") }
+        try self.init(environment: e)
+    }
+
+    init(environment e: FreeSWITCHEnvironment) throws {
         guard e.users.count >= 3 else { throw TargetError.notConfigured("VERTO_FS_USERS needs three users (1000,1001,1002)") }
         environment = e
     }

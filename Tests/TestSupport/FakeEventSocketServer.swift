@@ -17,6 +17,7 @@ public final class FakeEventSocketServer: @unchecked Sendable {
     private let password: String
     private let noisy: Bool
     private let respond: @Sendable (String) -> String
+    private let background: @Sendable (String) -> Void
     private let lock = NSLock()
     private var received: [String] = []
     private var stopped = false
@@ -24,11 +25,17 @@ public final class FakeEventSocketServer: @unchecked Sendable {
     /// Commands received (`auth …`, `api …`, `bgapi …`, `exit`), in order.
     public var commands: [String] { lock.withLock { received } }
 
+    /// - Parameters:
+    ///   - respond: the output of `api <command>` (called with the command, on the server's thread).
+    ///   - background: runs `bgapi <command>` after its `Job-UUID` reply was sent (on the server's
+    ///     thread; it may block).
     public init(password: String = "ClueCon", noisy: Bool = false,
-                respond: @escaping @Sendable (String) -> String = { _ in "+OK\n" }) throws {
+                respond: @escaping @Sendable (String) -> String = { _ in "+OK\n" },
+                background: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.password = password
         self.noisy = noisy
         self.respond = respond
+        self.background = background
         let fd = socket(AF_INET, sysStreamSocket, 0)
         guard fd >= 0 else { throw EventSocketError.connectFailed("socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
@@ -121,6 +128,7 @@ public final class FakeEventSocketServer: @unchecked Sendable {
             } else if cmd.hasPrefix("bgapi ") {
                 let job = UUID().uuidString.lowercased()
                 send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK Job-UUID: \(job)", "Job-UUID": job]))
+                background(String(cmd.dropFirst(6)))
             } else if cmd == "exit" {
                 send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK bye"]))
                 send(fd, message(["Content-Type": "text/disconnect-notice"], body: "Disconnected, goodbye.\n"))
