@@ -68,10 +68,11 @@ final class EventSocketFacade: Sendable {
     /// origination_uuid → our server's call id.
     private let originated: NIOLockedValueBox<[String: String]>
 
-    init(endpoint: VertoEndpoint) throws {
+    init(endpoint: VertoEndpoint, port: Int = 0) throws {
         let originated = NIOLockedValueBox<[String: String]>([:])
         self.originated = originated
         server = try FakeEventSocketServer(
+            port: port,
             respond: { command in
                 let words = command.split(separator: " ").map(String.init)
                 @Sendable func ourID(_ id: String) -> String { originated.withLockedValue { $0[id] } ?? id }

@@ -49,29 +49,29 @@ struct OwnServerCallTests {
 
 @Suite("Integration suite against FreeSWITCH: signalling", .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
 struct FreeSWITCHSignalingTests {
-    @Test func loginOverWS() async throws { try await run(try FreeSWITCHTarget(), Scenarios.loginOverWS) }
+    @Test func loginOverWS() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.loginOverWS) }
     @Test(.enabled(if: FreeSWITCHEnvironment.hasWSS, "VERTO_FS_WSS_URL is not set (make the certificate with Fixtures/freeswitch/make-cert.sh)"))
-    func loginOverWSS() async throws { try await run(try FreeSWITCHTarget(), Scenarios.loginOverWSS) }
-    @Test func wrongPasswordIsRefused() async throws { try await run(try FreeSWITCHTarget(), Scenarios.wrongPassword) }
-    @Test func methodBeforeLoginIsRefused() async throws { try await run(try FreeSWITCHTarget(), Scenarios.methodBeforeLogin) }
+    func loginOverWSS() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.loginOverWSS) }
+    @Test func wrongPasswordIsRefused() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.wrongPassword) }
+    @Test func methodBeforeLoginIsRefused() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.methodBeforeLogin) }
     /// Slow: mod_verto pings after 30 s of client silence. Runs alongside the call suite.
-    @Test func serverPingsASilentClient() async throws { try await run(try FreeSWITCHTarget(), Scenarios.serverPingsASilentClient) }
+    @Test func serverPingsASilentClient() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.serverPingsASilentClient) }
 }
 
 @Suite("Integration suite against FreeSWITCH: calls", .serialized, .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
 struct FreeSWITCHCallTests {
-    @Test func echo9196() async throws { try await run(try FreeSWITCHTarget(), Scenarios.echo) }
-    @Test func tone9664() async throws { try await run(try FreeSWITCHTarget(), Scenarios.tone) }
+    @Test func echo9196() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.echo) }
+    @Test func tone9664() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.tone) }
     /// Digits read back with the event socket: `uuid_getvar <callID> dtmf_collected`.
-    @Test func dtmf9197() async throws { try await run(try FreeSWITCHTarget(), Scenarios.dtmf) }
-    @Test func earlyMedia9198() async throws { try await run(try FreeSWITCHTarget(), Scenarios.earlyMedia) }
-    @Test func ringThenAnswer9195() async throws { try await run(try FreeSWITCHTarget(), Scenarios.ringThenAnswer) }
-    @Test func serverHangsUp9199() async throws { try await run(try FreeSWITCHTarget(), Scenarios.serverHangsUp) }
-    @Test func conference3000() async throws { try await run(try FreeSWITCHTarget(), Scenarios.conference) }
+    @Test func dtmf9197() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.dtmf) }
+    @Test func earlyMedia9198() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.earlyMedia) }
+    @Test func ringThenAnswer9195() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.ringThenAnswer) }
+    @Test func serverHangsUp9199() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.serverHangsUp) }
+    @Test func conference3000() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.conference) }
     /// Originated with the event socket: `bgapi originate … user/1000@DOMAIN &echo`.
-    @Test func inboundCallFromTheServer() async throws { try await run(try FreeSWITCHTarget(), Scenarios.inboundCall) }
-    @Test func bridgeOfTwoClients() async throws { try await run(try FreeSWITCHTarget(), Scenarios.bridge) }
-    @Test func holdAndUnhold() async throws { try await run(try FreeSWITCHTarget(), Scenarios.holdAndUnhold) }
-    @Test func blindTransfer() async throws { try await run(try FreeSWITCHTarget(), Scenarios.blindTransfer) }
-    @Test func reconnectReattaches() async throws { try await run(try FreeSWITCHTarget(), Scenarios.reconnectReattaches) }
+    @Test func inboundCallFromTheServer() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.inboundCall) }
+    @Test func bridgeOfTwoClients() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.bridge) }
+    @Test func holdAndUnhold() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.holdAndUnhold) }
+    @Test func blindTransfer() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.blindTransfer) }
+    @Test func reconnectReattaches() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.reconnectReattaches) }
 }

@@ -83,6 +83,19 @@ struct FreeSWITCHTarget: TestTarget {
         try self.init(environment: e)
     }
 
+    /// From the environment, after checking that the Verto listener accepts a WebSocket, so an
+    /// unreachable FreeSWITCH fails each test at once instead of after the client's login timeout.
+    static func reachable() async throws -> FreeSWITCHTarget {
+        let target = try FreeSWITCHTarget()
+        do {
+            let probe = try await RawVertoSocket.connect(target.url)
+            probe.close()
+        } catch {
+            throw TargetError.notConfigured("FreeSWITCH is not reachable at \(target.url) (VERTO_FS_URL): \(error)")
+        }
+        return target
+    }
+
     init(environment e: FreeSWITCHEnvironment) throws {
         guard e.users.count >= 3 else { throw TargetError.notConfigured("VERTO_FS_USERS needs three users (1000,1001,1002)") }
         environment = e

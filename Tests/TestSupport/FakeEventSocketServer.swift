@@ -26,10 +26,11 @@ public final class FakeEventSocketServer: @unchecked Sendable {
     public var commands: [String] { lock.withLock { received } }
 
     /// - Parameters:
+    ///   - port: 0 (the default) for any free port.
     ///   - respond: the output of `api <command>` (called with the command, on the server's thread).
     ///   - background: runs `bgapi <command>` after its `Job-UUID` reply was sent (on the server's
     ///     thread; it may block).
-    public init(password: String = "ClueCon", noisy: Bool = false,
+    public init(port requestedPort: Int = 0, password: String = "ClueCon", noisy: Bool = false,
                 respond: @escaping @Sendable (String) -> String = { _ in "+OK\n" },
                 background: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.password = password
@@ -42,7 +43,7 @@ public final class FakeEventSocketServer: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
+        addr.sin_port = UInt16(requestedPort).bigEndian
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
