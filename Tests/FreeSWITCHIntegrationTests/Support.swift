@@ -1,0 +1,169 @@
+import Foundation
+import MediaCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import VertoCore
+import VertoNIO
+import VertoPhone
+
+/// The clients of one scenario: made for a target, all disconnected at the end, whether the
+/// scenario passed or threw (so a failed scenario leaves no logged-in user behind on FreeSWITCH).
+final class Scope: Sendable {
+    let target: any TestTarget
+    private let clients = NIOLockedValueBox<[VertoClient]>([])
+
+    init(_ target: any TestTarget) { self.target = target }
+
+    /// A client of `user` (the target's password unless given), media on 127.0.0.1 only.
+    func client(_ user: String, password: String? = nil, url: String? = nil, sessid: String? = nil) -> VertoClient {
+        let u = url ?? target.url
+        var o = VertoClientOptions(url: u, login: "\(user)@\(target.domain)", password: password ?? target.password)
+        o.mediaHost = "127.0.0.1"
+        o.callerIDNumber = user
+        o.callerIDName = "User \(user)"
+        o.sessid = sessid
+        o.connectTimeout = .seconds(5)
+        // wss targets in the lab have self-signed certificates: accepted here, in tests only.
+        if u.lowercased().hasPrefix("wss:") { o.trust = .insecureAcceptAnyCertificate }
+        let c = VertoClient(options: o)
+        clients.withLockedValue { $0.append(c) }
+        return c
+    }
+
+    func close() async {
+        for c in clients.withLockedValue({ $0 }) { try? await c.disconnect() }
+    }
+}
+
+/// Runs a scenario against a target, stopping the target afterwards.
+func run(_ target: any TestTarget, _ scenario: @Sendable (Scope) async throws -> Void) async throws {
+    let scope = Scope(target)
+    do {
+        try await scenario(scope)
+    } catch {
+        await scope.close()
+        await target.stop()
+        throw error
+    }
+    await scope.close()
+    await target.stop()
+}
+
+// MARK: - audio by frequency
+
+/// The frequencies the scenarios send or expect: 425 Hz ringback, our 440/660 Hz tones, 1 kHz.
+let candidateFrequencies: [Double] = [425, 440, 660, 1000]
+
+/// The dominant candidate frequency of a block (nil for silence, noise or anything else).
+func dominantFrequency(_ pcm: [Int16], rate: Int) -> Double? {
+    GoertzelDetector(sampleRate: rate).dominantFrequency(among: candidateFrequencies, in: pcm)
+}
+
+/// Records `duration` of received audio (whatever arrives in that wall-clock time) and returns
+/// the dominant frequency of its second half, with the samples.
+func sample(_ media: MediaSession, for duration: Duration = .milliseconds(500)) async throws -> (Double?, [Int16]) {
+    media.startRecording()
+    try await Task.sleep(for: duration)
+    let pcm = try await media.stopRecording()
+    let rate = try await media.stats()?.sampleRate ?? 48_000
+    return (dominantFrequency(Array(pcm.suffix(pcm.count / 2)), rate: rate), pcm)
+}
+
+/// Listens in half-second windows until `frequency` dominates one, for at most `within`
+/// (media setup included). Returns `frequency` once heard, else the last dominant frequency (nil
+/// for silence), so `#expect(try await hear(…) == 440)` shows what was heard instead.
+func hear(_ frequency: Double, on media: MediaSession, within: Duration = .seconds(8)) async throws -> Double? {
+    let deadline = ContinuousClock.now + within
+    var last: Double?
+    repeat {
+        (last, _) = try await sample(media)
+        if last == frequency { return frequency }
+    } while ContinuousClock.now < deadline
+    return last
+}
+
+// MARK: - waiting with a bound
+
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// `body`'s result, or `TimedOut` after `timeout`.
+func within<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
+        return value
+    }
+}
+
+/// The next call offered to `client` (`verto.invite` from the server).
+func nextIncomingCall(_ client: VertoClient, timeout: Duration = .seconds(10)) async throws -> Call {
+    try await within(timeout, "an incoming call") {
+        for await call in client.incomingCalls { return call }
+        throw TimedOut(what: "an incoming call (stream ended)")
+    }
+}
+
+// MARK: - raw Verto over a WebSocket (for what the engine never sends on purpose)
+
+/// A WebSocket speaking raw JSON-RPC, for the protocol checks the engine's client cannot make:
+/// a method before login, a silent client waiting for the server's `verto.ping`.
+final class RawVertoSocket: Sendable {
+    let connection: WebSocketConnection
+    let messages: AsyncStream<String>
+
+    private init(connection: WebSocketConnection, messages: AsyncStream<String>) {
+        self.connection = connection
+        self.messages = messages
+    }
+
+    static func connect(_ url: String) async throws -> RawVertoSocket {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(100))
+        let callbacks = WebSocketCallbacks(onText: { _, text in continuation.yield(text) },
+                                           onClose: { _ in continuation.finish() })
+        let trust: WebSocketClientConfiguration.Trust = url.lowercased().hasPrefix("wss:") ? .insecureAcceptAnyCertificate : .system
+        let c = try await WebSocketClient.connect(url: url, configuration: WebSocketClientConfiguration(trust: trust, connectTimeout: .seconds(5)),
+                                                  group: MultiThreadedEventLoopGroup.singleton, callbacks: callbacks)
+        return RawVertoSocket(connection: c, messages: stream)
+    }
+
+    func send(_ message: JSONValue) { connection.send(text: JSONCodec.serialize(message)) }
+
+    /// A JSON-RPC request.
+    func request(id: Int, method: String, params: JSONObject) {
+        send(.object(["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": .object(params)]))
+    }
+
+    /// The next message (parsed as a JSON object) for which `match` holds, within `timeout`.
+    func next(timeout: Duration = .seconds(10), _ what: String,
+              where match: @escaping @Sendable (JSONObject) -> Bool) async throws -> JSONObject {
+        try await within(timeout, what) { [messages] in
+            for await text in messages {
+                if let o = (try? JSONCodec.parse(text))?.objectValue, match(o) { return o }
+            }
+            throw TimedOut(what: "\(what) (socket closed)")
+        }
+    }
+
+    /// The reply to request `id`.
+    func reply(to id: Int, timeout: Duration = .seconds(10)) async throws -> JSONObject {
+        try await next(timeout: timeout, "the reply to request \(id)") { $0["id"]?.intValue == id && $0["method"] == nil }
+    }
+
+    func close() { connection.close() }
+}
+
+extension JSONObject {
+    /// `error.code` of a JSON-RPC reply.
+    var errorCode: Int? { self["error"]?.objectValue?["code"]?.intValue }
+    /// `result` of a JSON-RPC reply.
+    var result: JSONObject? { self["result"]?.objectValue }
+}
