@@ -125,7 +125,7 @@ let package = Package(
         ], swiftSettings: strict),
         .testTarget(name: "MediaNIOTests", dependencies: ["MediaNIO", "CoreSupport"], swiftSettings: strict),
         .testTarget(name: "PeerCoreTests", dependencies: [
-            "PeerCore", "MediaNIO", "MediaCore", "SDPCore", "TestSupport",
+            "PeerCore", "MediaNIO", "MediaCore", "SDPCore", "ICECore", "TestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "VertoPhoneTests", dependencies: [

@@ -4,6 +4,8 @@ import RTPCore
 
 /// Outputs of a `PeerSession` besides datagrams and decoded audio.
 public enum PeerEvent: Sendable, Equatable {
+    /// Candidate gathering finished (with a server-reflexive candidate when a STUN server answered).
+    case gatheringComplete
     /// ICE selected a pair (RFC 8445 §8).
     case iceConnected
     /// DTLS completed and SRTP is keyed: media flows.

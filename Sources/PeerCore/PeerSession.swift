@@ -34,6 +34,9 @@ public final class PeerSession: DatagramCore {
 
     var ice: ICEAgent
     var hostIDs: [ICELocalCandidateID] = []
+    /// Server-reflexive gathering in progress (RFC 8489 Binding to the configured STUN server).
+    var binding: STUNBindingClient?
+    var reflexive: TransportAddress?
     let hostAddresses: [SocketAddress]
     let identity: DTLSIdentity
     var dtls: DTLSEndpoint?
@@ -98,6 +101,27 @@ public final class PeerSession: DatagramCore {
             cname: self.random.string(length: 16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
             sessionID: UInt64.random(in: 1...UInt64(Int64.max), using: &self.random))
         addHostCandidates(now: now)
+        if let server = configuration.stunServer, let base = hostIDs.first {
+            binding = STUNBindingClient(server: server, localCandidate: base, now: now, random: &self.random,
+                                        maximumWait: configuration.stunMaximumWait)
+        } else {
+            events.append(.gatheringComplete)
+        }
+    }
+
+    /// True once candidates are final (host only, or the STUN answer/timeout came): offer or answer then.
+    public var isGatheringComplete: Bool { binding == nil || binding?.outcome != nil }
+
+    private func finishGatheringIfDone(now: NIODeadline) {
+        guard let b = binding, let outcome = b.outcome, reflexive == nil else { return }
+        if case .mapped(let mapped) = outcome, let base = hostIDs.first,
+           hostAddresses.first.flatMap(TransportAddress.init) != mapped {
+            reflexive = mapped
+            _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
+            localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
+        }
+        binding = nil
+        events.append(.gatheringComplete)
     }
 
     private func addHostCandidates(now: NIODeadline) {
@@ -139,6 +163,10 @@ public final class PeerSession: DatagramCore {
         ice = ICEAgent(configuration: configuration.ice, role: role, localCredentials: ice.localCredentials,
                        random: .seeded(random.next()))
         addHostCandidates(now: now)
+        if let mapped = reflexive, let base = hostIDs.first {
+            _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
+            localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
+        }
         try start(result.negotiated, now: now)
         return result.answer
     }
@@ -241,6 +269,11 @@ public final class PeerSession: DatagramCore {
         guard state != .closed else { return }
         switch PacketDemux.classify(UnsafeRawBufferPointer(datagram)) {
         case .stun:
+            if binding != nil, binding!.outcome == nil,
+               binding!.handleDatagram(UnsafeRawBufferPointer(datagram), from: source, now: now) {
+                finishGatheringIfDone(now: now)
+                return
+            }
             guard let local = hostIDs.first else { statistics.unknownDatagrams += 1; return }
             _ = ice.handleDatagram(UnsafeRawBufferPointer(datagram), from: source, localCandidate: local, now: now)
             processICEEvents(now: now)
@@ -260,6 +293,10 @@ public final class PeerSession: DatagramCore {
     }
 
     public func pollTransmit(into buffer: inout ByteBuffer) -> SocketAddress? {
+        if binding != nil, let t = binding!.pollTransmit() {
+            buffer.writeBytes(t.bytes)
+            return t.destination
+        }
         if let t = ice.pollTransmit() {
             buffer.writeBytes(t.bytes)
             return t.destination
@@ -277,6 +314,10 @@ public final class PeerSession: DatagramCore {
 
     public func handleTimeout(now: NIODeadline) {
         guard state != .closed else { return }
+        if binding != nil {
+            binding!.handleTimeout(now: now)
+            finishGatheringIfDone(now: now)
+        }
         ice.handleTimeout(now: now)
         processICEEvents(now: now)
         if let dtls, let d = dtls.nextDeadline(), now >= d {
@@ -290,7 +331,7 @@ public final class PeerSession: DatagramCore {
     public func nextDeadline() -> NIODeadline? {
         guard state != .closed else { return nil }
         var best: NIODeadline? = ice.nextDeadline()
-        for d in [dtls?.nextDeadline(), nextPlayout, nextRTCP] {
+        for d in [dtls?.nextDeadline(), nextPlayout, nextRTCP, binding?.nextDeadline()] {
             if let d { best = best.map { min($0, d) } ?? d }
         }
         return best

@@ -20,6 +20,10 @@ public struct PeerSessionConfiguration: Sendable {
     public var rtcpInterval: TimeAmount
     /// Frame duration (ptime) of what we send.
     public var frameDuration: TimeAmount
+    /// Optional STUN server for a server-reflexive candidate (RFC 8445 §5.1.1.2): opt-in and
+    /// bounded by `stunMaximumWait` (performance.md §5). Nil: host candidates only.
+    public var stunServer: SocketAddress?
+    public var stunMaximumWait: TimeAmount = .milliseconds(500)
 
     public init(ice: ICEConfiguration = .full, dtls: DTLSConfiguration = DTLSConfiguration(),
                 opus: OpusEncoderConfiguration = OpusEncoderConfiguration(),

@@ -17,6 +17,19 @@ enum MediaFactory {
                 addresses = [local]
             }
             return PeerSession(configuration: configuration, hostAddresses: addresses, random: .system, now: loop.now)
+        }.flatMap { driver in
+            // With a STUN server, wait (bounded by the binding client's own limit) for the
+            // server-reflexive candidate before the SDP is written: there is no trickle in Verto.
+            let complete = driver.withCoreOnLoop { $0.isGatheringComplete }
+            if complete { return loop.makeSucceededFuture(driver) }
+            let promise = loop.makePromise(of: DatagramDriver<PeerSession>.self)
+            driver.afterInput = { core in
+                if core.isGatheringComplete {
+                    driver.afterInput = nil
+                    promise.succeed(driver)
+                }
+            }
+            return promise.futureResult
         }
     }
 }

@@ -138,7 +138,7 @@ public final class MediaSession: @unchecked Sendable {
                 eventContinuation.yield(.failed("\(err)"))
             case .closed:
                 eventContinuation.yield(.failed("peer closed DTLS"))
-            case .iceConnected:
+            case .iceConnected, .gatheringComplete:
                 break
             }
         }

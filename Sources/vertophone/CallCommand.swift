@@ -26,12 +26,22 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "Address media sockets bind to (0.0.0.0 = all interfaces).")
     var mediaHost = "0.0.0.0"
 
+    @Option(help: "STUN server ip:port for a server-reflexive candidate (bounded 500 ms wait; default: none).")
+    var stun: String?
+
     func makeClient() throws -> VertoClient {
         guard let pw = password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] else {
             throw ValidationError("give --password or VERTOPHONE_PASSWORD")
         }
         var o = VertoClientOptions(url: url, login: login, password: pw)
         o.mediaHost = mediaHost
+        if let stun {
+            let parts = stun.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), let addr = try? SocketAddress(ipAddress: String(parts[0]), port: port) else {
+                throw ValidationError("--stun takes ip:port")
+            }
+            o.media.stunServer = addr
+        }
         o.callerIDNumber = String(login.split(separator: "@").first ?? "")
         if insecure { o.trust = .insecureAcceptAnyCertificate }
         if let caFile { o.trust = .customCA(pem: try String(contentsOfFile: caFile, encoding: .utf8)) }
