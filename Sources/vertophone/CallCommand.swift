@@ -110,6 +110,19 @@ struct CallCommand: AsyncParsableCommand {
             try await call.sendDTMF(dtmf)
             tl.log("dtmf sent", ["digits": dtmf])
         }
+        // Live statistics every 2 s on a terminal (not in --json mode, not when piped).
+        let live = Task {
+            guard !output.json, isatty(STDOUT_FILENO) != 0 else { return }
+            while !Task.isCancelled, !call.state.isEnded {
+                try? await Task.sleep(for: .seconds(2))
+                if let s = try? await call.media.stats() {
+                    let rtt = s.peer.roundTripTime.map { String(format: "%.1f ms", Double($0.nanoseconds) / 1e6) } ?? "-"
+                    tl.log("stats", ["sent": "\(s.peer.packetsSent)", "received": "\(s.peer.packetsReceived)",
+                                     "lost": "\(s.peer.packetsLost)", "jitter": "\(s.peer.jitter)", "rtt": rtt])
+                }
+            }
+        }
+        defer { live.cancel() }
         let start = Date()
         if let holdAfter, holdAfter < hangupAfter {
             try await Task.sleep(for: .milliseconds(Int(holdAfter * 1000)))
