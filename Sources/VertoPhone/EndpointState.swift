@@ -46,6 +46,8 @@ final class EndpointState: @unchecked Sendable {
     var timer: Scheduled<Void>?
     var timerDeadline: NIODeadline?
     var stopped = false
+    /// One bound socket + PeerSession kept ready for the next call leg.
+    lazy var peers = PeerPool(loop: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: { [] })
 
     init(configuration: VertoEndpointConfiguration, loop: EventLoop, events: AsyncStream<VertoEndpointEvent>.Continuation, logger: Logger) {
         self.configuration = configuration
@@ -121,6 +123,7 @@ final class EndpointState: @unchecked Sendable {
             }
         case .loggedIn(_, let sessid, let user):
             userOfSessid[sessid] = user
+            peers.refill()
             events.yield(.loggedIn(user: user, sessid: sessid))
         case .punted:
             break
@@ -181,7 +184,7 @@ final class EndpointState: @unchecked Sendable {
         let media = MediaSession(callID: callID, eventLoop: loop)
         let call = ServerCall(info: info, media: media, route: route)
         calls[callID] = call
-        MediaFactory.makePeer(on: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: [])
+        peers.take()
             .whenComplete { [self] result in
                 guard calls[callID] === call else {
                     if case .success(let d) = result { _ = d.close() }
@@ -271,7 +274,7 @@ final class EndpointState: @unchecked Sendable {
             if let p = partner { hangup(p, cause: .other(name: "USER_NOT_REGISTERED", code: 606)) }
             return loop.makeFailedFuture(VertoPhoneError.userNotLoggedIn(user))
         }
-        return MediaFactory.makePeer(on: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: [])
+        return peers.take()
             .flatMapThrowing { [self] driver -> String in
                 let callID = UUID().uuidString.lowercased()
                 let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
@@ -365,7 +368,7 @@ final class EndpointState: @unchecked Sendable {
 
     private func reattach(_ callID: String) {
         guard let call = calls[callID] else { return }
-        MediaFactory.makePeer(on: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: [])
+        peers.take()
             .whenComplete { [self] result in
                 guard calls[callID] === call, case .success(let driver) = result else {
                     if case .success(let d) = result { _ = d.close() }
@@ -436,7 +439,7 @@ final class EndpointState: @unchecked Sendable {
             hangup(rid, cause: .normalClearing)
         case .updateMedia:
             guard let sdp = req.params.sdp, let offer = try? SessionDescription(parsing: sdp) else { return fail("SDP missing") }
-            MediaFactory.makePeer(on: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: [])
+            peers.take()
                 .whenComplete { [self] result in
                     guard case .success(let driver) = result, calls[callID] === call,
                           let answer = try? driver.withCoreOnLoop({ try $0.acceptOffer(offer, now: loop.now) }) else {
@@ -466,6 +469,7 @@ final class EndpointState: @unchecked Sendable {
 
     func shutdown() {
         stopped = true
+        peers.close()
         for id in Array(calls.keys) { hangup(id, cause: .managerRequest) }
         for ws in sockets.values { ws.close() }
         timer?.cancel()

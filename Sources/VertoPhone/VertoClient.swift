@@ -115,6 +115,11 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     var modifyPromises: [String: EventLoopPromise<Void>] = [:]
     var timer: Scheduled<Void>?
     var timerDeadline: NIODeadline?
+    /// One bound socket + PeerSession kept ready for the next call (answer, invite, re-attach).
+    lazy var peers = PeerPool(loop: loop, host: options.mediaHost, configuration: options.media,
+                              advertise: { [options] in
+                                  options.mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: false) : [options.mediaHost]
+                              })
     var observers: [@Sendable (VertoClientEvent, Call?) -> Void] = []
 
     init(options: VertoClientOptions, loop: EventLoop, events: AsyncStream<VertoClientEngineEvent>.Continuation,
@@ -144,6 +149,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
 
     func stop() async throws {
         try await loop.submit {
+            self.peers.close()
             self.session.stop(now: self.loop.now)
             self.pump()
             self.ws?.close()
@@ -229,6 +235,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
         switch e {
         case .loggedIn(let sessid, _):
             events.yield(.loggedIn(sessid: sessid))
+            peers.refill()
             loginPromise?.succeed()
             loginPromise = nil
         case .loginFailed(let err):
@@ -309,7 +316,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     private func reattach(_ offer: CallOffer) {
         guard let call = calls[offer.callID] else { return }
         call.update(.recovering)
-        MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: options.media, advertise: advertised())
+        peers.take()
             .whenComplete { [self] result in
                 guard case .success(let driver) = result, calls[offer.callID] === call,
                       let sdp = try? SessionDescription(parsing: offer.sdp),
@@ -332,7 +339,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     func call(_ destination: String, source: MediaSource, timeout: TimeAmount) async throws -> Call {
         let loop = self.loop
         let future: EventLoopFuture<(Call, EventLoopFuture<Void>)> =
-            MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: options.media, advertise: advertised())
+            peers.take()
             .flatMapThrowing { [self] driver in
                 let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
                 var dp = DialogParams(callID: "", destinationNumber: destination, callerIDName: options.callerIDName,
@@ -368,7 +375,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             guard let offer = offers[call.callID] else {
                 return loop.makeFailedFuture(VertoPhoneError.unknownCall(call.callID))
             }
-            return MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: options.media, advertise: advertised())
+            return peers.take()
                 .flatMapThrowing { [self] driver in
                     do {
                         let answer = try driver.withCoreOnLoop { try $0.acceptOffer(try SessionDescription(parsing: offer.sdp), now: loop.now) }

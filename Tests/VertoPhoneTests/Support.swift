@@ -50,3 +50,12 @@ func nextEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seco
         return t
     }
 }
+
+/// True when `frequency` dominates some 0.5 s window of the audio received within `seconds`
+/// (tolerates start-up transients of external peers on a loaded machine; still detection by content).
+func hears(_ media: MediaSession, _ frequency: Double, within seconds: Double = 3) async throws -> Bool {
+    for _ in 0..<max(1, Int(seconds / 0.5)) {
+        if dominant(try await listen(media, seconds: 0.5)) == frequency { return true }
+    }
+    return false
+}
