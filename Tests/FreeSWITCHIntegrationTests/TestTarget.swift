@@ -30,6 +30,16 @@ protocol TestTarget: Sendable {
     /// `originateEcho` returns the call id the client will see (ours always; through FreeSWITCH's
     /// `user/` endpoint the originated channel's UUID is not checked by this suite).
     var originatedCallIDIsKnown: Bool { get }
+    /// Whether the server names the bridged leg in `verto.invite`/`verto.display`
+    /// (`verto_h_other_leg_unique_id`), from which the provider fills `CtiCall.otherLegUuid`. Our
+    /// server exports it; the FreeSWITCH fixture's dialplan does not (`bridge` without
+    /// `export verto_h_other_leg_unique_id=…`), so there the provider never learns the other leg.
+    var exportsOtherLegUuid: Bool { get }
+
+    /// The `verto.display` (name, number) the caller receives when its call to `calleeUser` is
+    /// bridged to the callee's Verto connection (whose sessid is `calleeSessid`). The provider raises
+    /// `onBridgeCall` for it when the number is not the dialled one (see ProviderScenarios.bridge).
+    func callerBridgeDisplay(calleeUser: String, calleeSessid: String) -> (name: String, number: String)
 
     /// The digits collected on a 9197 call (`dtmf_collected`), nil when none yet.
     func collectedDTMF(callID: String) async throws -> String?
@@ -111,6 +121,17 @@ struct FreeSWITCHTarget: TestTarget {
     var idlePingInterval: Duration { .seconds(30) }
     var hasConferenceRoom: Bool { true }
     var originatedCallIDIsKnown: Bool { false }
+    var exportsOtherLegUuid: Bool { false }
+
+    /// From FreeSWITCH's sources (not observed here; no FreeSWITCH on the machine that wrote this):
+    /// the fixture bridges with `${verto_contact(1000@DOMAIN)}` = `verto.rtc/u:<sessid>`;
+    /// `switch_ivr_originate` gives that leg callee id "Outbound Call" / `switch_sanitize_number("u:<sessid>")`
+    /// = `<sessid>`; the engine's `verto.answer` carries no `callee_id_*` to replace it (mod_verto
+    /// `verto__answer_func` would), and `send_display` (switch_ivr_bridge.c) shows the caller the
+    /// non-originator leg's callee id. So the caller's provider sees a new party: `onBridgeCall`.
+    func callerBridgeDisplay(calleeUser: String, calleeSessid: String) -> (name: String, number: String) {
+        ("Outbound Call", calleeSessid)
+    }
 
     private func eventSocket() async throws -> EventSocketClient {
         try await EventSocketClient.connect(try EventSocketAddress(parsing: environment.eventSocket))
@@ -204,6 +225,12 @@ final class OwnServerTarget: TestTarget {
     var password: String { "verto-test" }
     var hasConferenceRoom: Bool { false }
     var originatedCallIDIsKnown: Bool { true }
+    var exportsOtherLegUuid: Bool { true }
+
+    /// `EndpointState.bridge`: each leg's display names the other leg's user.
+    func callerBridgeDisplay(calleeUser: String, calleeSessid: String) -> (name: String, number: String) {
+        (calleeUser, calleeUser)
+    }
 
     func collectedDTMF(callID: String) async throws -> String? {
         let d = try await endpoint.collectedDigits(callID: callID)
