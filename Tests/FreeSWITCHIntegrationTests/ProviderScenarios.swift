@@ -21,7 +21,7 @@ private let H = CtiEventKind.onHangupCall
 /// What a Verto-only provider cannot see is not expected: a hold by the other party, DTMF from
 /// FreeSWITCH to the client (there is none), `onUuidCall` without `verto_h_other_leg_unique_id`.
 /// Where FreeSWITCH and our server legitimately differ, the expectation comes from a `TestTarget`
-/// property (`exportsOtherLegUuid`, `callerBridgeDisplay`), not from a weaker assertion.
+/// property (`exportsOtherLegUuid`, `originatedLegIdentity`), not from a weaker assertion.
 enum ProviderScenarios {
     // MARK: - login
 
@@ -216,7 +216,7 @@ enum ProviderScenarios {
     /// The callee: `onNewCall` (inbound, caller 1001), `onNewWebRTCCall`, `onAcceptCall`,
     /// `onHangupCall` — the bridge display names the caller it already shows: no `onBridgeCall`.
     /// The caller: `onNewCall, onNewWebRTCCall, onAcceptCall`, then `onBridgeCall` only if the
-    /// bridge display names another party than the dialled number (`TestTarget.callerBridgeDisplay`:
+    /// bridge display names another party than the dialled number (`TestTarget.originatedLegIdentity`:
     /// our server names 1000 — nothing; FreeSWITCH names the callee leg's "Outbound Call" /
     /// <sessid> — `onBridgeCall`), then `onHangupCall`. No `onUuidCall`: the first other leg learned
     /// is stored silently.
@@ -224,7 +224,7 @@ enum ProviderScenarios {
         let (callee, caller) = (s.target.users[0], s.target.users[1])
         let (b, bLog) = try await s.connected(callee)
         let (a, aLog) = try await s.connected(caller)
-        let display = s.target.callerBridgeDisplay(calleeUser: callee, calleeSessid: try await b.client.sessid)
+        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
         let newParty = display.number != callee
 
         let placed = try await a.makeCall(callee)
@@ -268,7 +268,7 @@ enum ProviderScenarios {
         let (callee, caller) = (s.target.users[0], s.target.users[1])
         let (b, bLog) = try await s.connected(callee)
         let (a, aLog) = try await s.connected(caller)
-        let display = s.target.callerBridgeDisplay(calleeUser: callee, calleeSessid: try await b.client.sessid)
+        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
         let newParty = display.number != callee
 
         let placed = try await a.makeCall(callee)
@@ -299,6 +299,70 @@ enum ProviderScenarios {
         #expect(t.kinds == [N, W, A, H])
         #expect(t.allSatisfy { $0.call.uuid == ring.uuid && $0.call.direction == .inbound && $0.call.callerNumber == caller })
         #expect(t.last?.call.hangupCause == "NORMAL_CLEARING")
+    }
+
+    /// 1001 calls 1000, then blind-transfers its partner to user 1002 (a third provider): 1001 is
+    /// released; 1002 gets the call from 1000's leg and answers; 1000's call is now bridged to
+    /// another party: `onBridgeCall` (the display names 1002's leg), then — where the server names
+    /// the other leg (`exportsOtherLegUuid`) — `onUuidCall` with 1002's leg as the new id. Identities
+    /// from `TestTarget.originatedLegIdentity` (FreeSWITCH: "Outbound Call" / <sessid>).
+    ///
+    /// - 1001: `onNewCall, onNewWebRTCCall, onAcceptCall, [onBridgeCall,] onHangupCall`
+    /// - 1000: `onNewCall, onNewWebRTCCall, onAcceptCall, onBridgeCall, [onUuidCall,] onHangupCall`
+    /// - 1002: `onNewCall, onNewWebRTCCall, onAcceptCall, onHangupCall` (its display names the
+    ///   caller it already shows)
+    static func blindTransferToUser(_ s: ProviderScope) async throws {
+        let (callee, caller, target) = (s.target.users[0], s.target.users[1], s.target.users[2])
+        let (b, bLog) = try await s.connected(callee)
+        let (a, aLog) = try await s.connected(caller)
+        let (c, cLog) = try await s.connected(target)
+        let calleeID = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
+        let targetID = s.target.originatedLegIdentity(user: target, sessid: try await c.client.sessid)
+        let exports = s.target.exportsOtherLegUuid
+        let newParty = calleeID.number != callee
+
+        let placed = try await a.makeCall(callee)
+        let ring = try await bLog.next(.onNewCall).call
+        let bMedia = try await bLog.media()
+        bMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        try await b.answerCall(ring)
+        try await aLog.next(.onAcceptCall)
+        if newParty { try await aLog.next(.onBridgeCall) }
+        try await a.blindTransferCall(placed, to: target)
+        try await aLog.next(.onHangupCall, timeout: .seconds(8))
+
+        let transferred = try await cLog.next(.onNewCall).call
+        let cMedia = try await cLog.media()
+        #expect(transferred.direction == .inbound && transferred.calleeNumber == target)
+        #expect(transferred.callerNumber == calleeID.number, "the transferred party calls")
+        #expect(transferred.otherLegUuid == (exports ? ring.uuid : nil))
+        cMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await c.answerCall(transferred)
+        let bridged = try await bLog.next(.onBridgeCall).call
+        #expect(bridged.uuid == ring.uuid && bridged.state == .active)
+        #expect(bridged.callerNumber == targetID.number && bridged.callerName == targetID.name, "the new party")
+        #expect(bridged.otherLegUuid == (exports ? transferred.uuid : nil))
+        if exports {
+            #expect(try await bLog.next(.onUuidCall).newId == transferred.uuid)
+        }
+        #expect(try await hear(660, on: bMedia) == 660, "1000 hears 1002")
+        #expect(try await hear(440, on: cMedia) == 440, "1002 hears 1000")
+        try await b.dropCall(ring)
+        let end = try await cLog.next(.onHangupCall).call
+        #expect(end.hangupCause == "NORMAL_CLEARING")
+        for p in [a, b, c] { try await p.closeConnection() }
+
+        let o = try await aLog.all()
+        #expect(o.kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        #expect(o.allSatisfy { $0.call.uuid == placed.uuid } && o.last?.call.hangupCause == "NORMAL_CLEARING")
+        let m = try await bLog.all()
+        #expect(m.kinds == [N, W, A, B] + (exports ? [.onUuidCall] : []) + [H])
+        #expect(m.allSatisfy { $0.call.uuid == ring.uuid && $0.call.direction == .inbound })
+        #expect(m.prefix(3).allSatisfy { $0.call.callerNumber == caller }, "1001 until the transfer's bridge")
+        #expect(m.suffix(from: 3).allSatisfy { $0.call.callerNumber == targetID.number }, "the new party from then on")
+        let t = try await cLog.all()
+        #expect(t.kinds == [N, W, A, H])
+        #expect(t.allSatisfy { $0.call.uuid == transferred.uuid && $0.call.callerNumber == calleeID.number })
     }
 
     /// The WebSocket drops mid-call; the engine logs in again with the same sessid and the server

@@ -22,6 +22,7 @@ struct OwnServerProviderTests {
     @Test func inboundCallAnswered() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.inboundCall) }
     @Test func bridgeOfTwoProviders() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.bridge) }
     @Test func blindTransfer() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.blindTransfer) }
+    @Test func blindTransferToAUser() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.blindTransferToUser) }
     @Test func reconnectMidCall() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.reconnect) }
 }
 
@@ -42,5 +43,9 @@ struct FreeSWITCHProviderTests {
     @Test func inboundCallAnswered() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.inboundCall) }
     @Test func bridgeOfTwoProviders() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.bridge) }
     @Test func blindTransfer() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.blindTransfer) }
+    /// Uses the third user (1002) as the transfer target, like the signalling suite that may run
+    /// alongside: a signalling scenario's connection of 1002 would be offered the call too
+    /// (`verto_contact` forks to every connection of a user) and lose the race harmlessly.
+    @Test func blindTransferToAUser() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.blindTransferToUser) }
     @Test func reconnectMidCall() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.reconnect) }
 }

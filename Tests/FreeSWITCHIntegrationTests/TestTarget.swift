@@ -36,10 +36,12 @@ protocol TestTarget: Sendable {
     /// `export verto_h_other_leg_unique_id=…`), so there the provider never learns the other leg.
     var exportsOtherLegUuid: Bool { get }
 
-    /// The `verto.display` (name, number) the caller receives when its call to `calleeUser` is
-    /// bridged to the callee's Verto connection (whose sessid is `calleeSessid`). The provider raises
-    /// `onBridgeCall` for it when the number is not the dialled one (see ProviderScenarios.bridge).
-    func callerBridgeDisplay(calleeUser: String, calleeSessid: String) -> (name: String, number: String)
+    /// The identity (name, number) the server gives a leg it places to `user`'s Verto connection
+    /// (whose sessid is `sessid`), as the other parties see it: in the `verto.display` a bridge sends
+    /// the caller, and as the caller id of a call that leg makes after a blind transfer. The provider
+    /// raises `onBridgeCall` when a display names another number than the call shows (see
+    /// ProviderScenarios.bridge and .blindTransferToUser).
+    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String)
 
     /// The digits collected on a 9197 call (`dtmf_collected`), nil when none yet.
     func collectedDTMF(callID: String) async throws -> String?
@@ -123,14 +125,16 @@ struct FreeSWITCHTarget: TestTarget {
     var originatedCallIDIsKnown: Bool { false }
     var exportsOtherLegUuid: Bool { false }
 
-    /// From FreeSWITCH's sources (not observed here; no FreeSWITCH on the machine that wrote this):
-    /// the fixture bridges with `${verto_contact(1000@DOMAIN)}` = `verto.rtc/u:<sessid>`;
-    /// `switch_ivr_originate` gives that leg callee id "Outbound Call" / `switch_sanitize_number("u:<sessid>")`
-    /// = `<sessid>`; the engine's `verto.answer` carries no `callee_id_*` to replace it (mod_verto
-    /// `verto__answer_func` would), and `send_display` (switch_ivr_bridge.c) shows the caller the
-    /// non-originator leg's callee id. So the caller's provider sees a new party: `onBridgeCall`.
-    func callerBridgeDisplay(calleeUser: String, calleeSessid: String) -> (name: String, number: String) {
-        ("Outbound Call", calleeSessid)
+    /// Read from FreeSWITCH 1.10's sources, not observed (no FreeSWITCH where this was written): the
+    /// fixture reaches a user with `${verto_contact(<user>@DOMAIN)}` = `verto.rtc/u:<sessid>`, and
+    /// `switch_ivr_originate` gives that leg the callee id "Outbound Call" /
+    /// `switch_sanitize_number("u:<sessid>")` = `<sessid>`. Nothing replaces it: the engine's
+    /// `verto.answer` carries no `callee_id_name/number` (mod_verto `verto__answer_func` would take
+    /// them), the fixture sets no `origination_callee_id_*`. So `send_display` (switch_ivr_bridge.c)
+    /// shows the bridge's caller "Outbound Call" / <sessid>, and after a transfer the leg's flipped
+    /// caller id (`switch_channel_sort_cid`) is the same pair.
+    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String) {
+        ("Outbound Call", sessid)
     }
 
     private func eventSocket() async throws -> EventSocketClient {
@@ -227,9 +231,9 @@ final class OwnServerTarget: TestTarget {
     var originatedCallIDIsKnown: Bool { true }
     var exportsOtherLegUuid: Bool { true }
 
-    /// `EndpointState.bridge`: each leg's display names the other leg's user.
-    func callerBridgeDisplay(calleeUser: String, calleeSessid: String) -> (name: String, number: String) {
-        (calleeUser, calleeUser)
+    /// `EndpointState.party`: a leg the server placed to a user is that user (display and caller id).
+    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String) {
+        (user, user)
     }
 
     func collectedDTMF(callID: String) async throws -> String? {
