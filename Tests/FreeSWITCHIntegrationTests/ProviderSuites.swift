@@ -3,10 +3,7 @@ import Testing
 // ProviderScenarios.swift through `WebitelCtiProvider`, against the same two targets as Suites.swift:
 // our server role in-process (every build) and FreeSWITCH (opt-in, VERTO_FS_URL). Serialized like the
 // engine's call suites: on FreeSWITCH, two scenarios logging in as the same user at once would both
-// receive that user's calls.
-
-private let fsSkipReason: Comment =
-    "VERTO_FS_URL is not set: the FreeSWITCH suite is opt-in (run scripts/test-freeswitch, see Fixtures/freeswitch/README.md)"
+// receive that user's calls — hence also the common parent suite `FreeSWITCHCalls` (opt-in there).
 
 @Suite("Provider layer against our own server", .serialized)
 struct OwnServerProviderTests {
@@ -26,26 +23,30 @@ struct OwnServerProviderTests {
     @Test func reconnectMidCall() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.reconnect) }
 }
 
-@Suite("Provider layer against FreeSWITCH", .serialized, .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
-struct FreeSWITCHProviderTests {
-    @Test func login() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.login) }
-    @Test(.enabled(if: FreeSWITCHEnvironment.hasWSS, "VERTO_FS_WSS_URL is not set (make the certificate with Fixtures/freeswitch/make-cert.sh)"))
-    func loginOverWSS() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.loginOverWSS) }
-    @Test func wrongPasswordFailsCleanly() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.wrongPassword) }
-    @Test func echo9196() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.echo) }
-    @Test func tone9664() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.tone) }
-    /// Digits read back with the event socket: `uuid_getvar <callID> dtmf_collected`.
-    @Test func dtmf9197() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.dtmf) }
-    @Test func earlyMedia9198() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.earlyMedia) }
-    @Test func serverHangsUp9199() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.serverHangsUp) }
-    @Test func holdAndUnhold() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.holdAndUnhold) }
-    /// Originated with the event socket: `bgapi originate … user/1000@DOMAIN &echo`.
-    @Test func inboundCallAnswered() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.inboundCall) }
-    @Test func bridgeOfTwoProviders() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.bridge) }
-    @Test func blindTransfer() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.blindTransfer) }
-    /// Uses the third user (1002) as the transfer target, like the signalling suite that may run
-    /// alongside: a signalling scenario's connection of 1002 would be offered the call too
-    /// (`verto_contact` forks to every connection of a user) and lose the race harmlessly.
-    @Test func blindTransferToAUser() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.blindTransferToUser) }
-    @Test func reconnectMidCall() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.reconnect) }
+/// Nested in `FreeSWITCHCalls` (Suites.swift): serialized with the engine's call suite, which logs
+/// in as the same users.
+extension FreeSWITCHCalls {
+    @Suite("Provider layer against FreeSWITCH", .serialized)
+    struct FreeSWITCHProviderTests {
+        @Test func login() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.login) }
+        @Test(.enabled(if: FreeSWITCHEnvironment.hasWSS, "VERTO_FS_WSS_URL is not set (make the certificate with Fixtures/freeswitch/make-cert.sh)"))
+        func loginOverWSS() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.loginOverWSS) }
+        @Test func wrongPasswordFailsCleanly() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.wrongPassword) }
+        @Test func echo9196() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.echo) }
+        @Test func tone9664() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.tone) }
+        /// Digits read back with the event socket: `uuid_getvar <callID> dtmf_collected`.
+        @Test func dtmf9197() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.dtmf) }
+        @Test func earlyMedia9198() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.earlyMedia) }
+        @Test func serverHangsUp9199() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.serverHangsUp) }
+        @Test func holdAndUnhold() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.holdAndUnhold) }
+        /// Originated with the event socket: `bgapi originate … user/1000@DOMAIN &echo`.
+        @Test func inboundCallAnswered() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.inboundCall) }
+        @Test func bridgeOfTwoProviders() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.bridge) }
+        @Test func blindTransfer() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.blindTransfer) }
+        /// Uses the third user (1002) as the transfer target, like the signalling suite that may run
+        /// alongside: a signalling scenario's connection of 1002 would be offered the call too
+        /// (`verto_contact` forks to every connection of a user) and lose the race harmlessly.
+        @Test func blindTransferToAUser() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.blindTransferToUser) }
+        @Test func reconnectMidCall() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.reconnect) }
+    }
 }
