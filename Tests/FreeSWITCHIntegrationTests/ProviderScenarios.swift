@@ -395,6 +395,45 @@ enum ProviderScenarios {
         try await p.closeConnection()
         expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9196")
     }
+
+    /// The callee's WebSocket drops during a bridged call (1001 → 1000): the server re-attaches the
+    /// inbound call and re-sends its last display (the caller it already shows), which raises
+    /// nothing; both parties hear each other again and each side's sequence stays exact.
+    static func reconnectDuringBridge(_ s: ProviderScope) async throws {
+        let (callee, caller) = (s.target.users[0], s.target.users[1])
+        let (b, bLog) = try await s.connected(callee)
+        let (a, aLog) = try await s.connected(caller)
+        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
+        let newParty = display.number != callee
+
+        let placed = try await a.makeCall(callee)
+        let aMedia = try await aLog.media()
+        aMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let ring = try await bLog.next(.onNewCall).call
+        let bMedia = try await bLog.media()
+        bMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await b.answerCall(ring)
+        try await aLog.next(.onAcceptCall)
+        if newParty { try await aLog.next(.onBridgeCall) }
+        #expect(try await hear(440, on: bMedia) == 440)
+
+        let engineCall = try #require(await b.engineCall(for: ring))
+        try await b.client.simulateConnectionLoss()
+        #expect(try await engineCall.wait { $0 == .recovering } == .recovering)
+        #expect(try await engineCall.wait(timeout: .seconds(15)) { $0 == .active } == .active)
+        #expect(try await hear(440, on: bMedia) == 440, "the callee hears the caller after verto.attach")
+        #expect(try await hear(660, on: aMedia) == 660, "the caller hears the callee after the callee's re-attach")
+        try await a.dropCall(placed)
+        try await bLog.next(.onHangupCall)
+        try await a.closeConnection()
+        try await b.closeConnection()
+
+        #expect(try await aLog.all().kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        let t = try await bLog.all()
+        #expect(t.kinds == [N, W, A, H], "the re-attach and the re-sent display raised nothing")
+        #expect(t.allSatisfy { $0.call.uuid == ring.uuid && $0.call.callerNumber == caller })
+        #expect(t.last?.call.hangupCause == "NORMAL_CLEARING")
+    }
 }
 
 /// The sequence of a call we placed to `callee` and hung up (or that the server hung up), and the

@@ -21,6 +21,7 @@ struct OwnServerProviderTests {
     @Test func blindTransfer() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.blindTransfer) }
     @Test func blindTransferToAUser() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.blindTransferToUser) }
     @Test func reconnectMidCall() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.reconnect) }
+    @Test func calleeReconnectsDuringABridge() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.reconnectDuringBridge) }
 }
 
 /// Nested in `FreeSWITCHCalls` (Suites.swift): serialized with the engine's call suite, which logs
@@ -48,5 +49,8 @@ extension FreeSWITCHCalls {
         /// (`verto_contact` forks to every connection of a user) and lose the race harmlessly.
         @Test func blindTransferToAUser() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.blindTransferToUser) }
         @Test func reconnectMidCall() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.reconnect) }
+        @Test func calleeReconnectsDuringABridge() async throws {
+            try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.reconnectDuringBridge)
+        }
     }
 }
