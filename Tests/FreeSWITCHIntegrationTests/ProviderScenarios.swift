@@ -155,6 +155,48 @@ enum ProviderScenarios {
         expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9199")
     }
 
+    /// 9195: rings ~2 s without early media, then answers: `onAcceptCall` once, at the answer.
+    static func ringThenAnswer(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9195")
+        let media = try await log.media()
+        media.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        #expect(await p.getCapabilities(for: call) == [.canDial, .canDrop], "ringing outbound: drop only")
+        let accepted = try await log.next(.onAcceptCall, timeout: .seconds(6)).call
+        let answered = try #require(accepted.answeredTime)
+        #expect(answered.timeIntervalSince(accepted.createdTime) >= 1.5, "rang about 2 s before onAcceptCall")
+        #expect(try await hear(440, on: media) == 440)
+        try await p.dropCall(call)
+        try await p.closeConnection()
+        expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9195")
+    }
+
+    /// 3000 (FreeSWITCH only): two providers in the room hear each other; a conference sends no
+    /// `verto.display` (mod_conference raises none), so each sees just its own call:
+    /// `onNewCall, onNewWebRTCCall, onAcceptCall, onHangupCall`.
+    static func conference(_ s: ProviderScope) async throws {
+        let (userA, userB) = (s.target.users[1], s.target.users[0])
+        let (a, aLog) = try await s.connected(userA)
+        let (b, bLog) = try await s.connected(userB)
+        let ca = try await a.makeCall("3000")
+        let aMedia = try await aLog.media()
+        aMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let cb = try await b.makeCall("3000")
+        let bMedia = try await bLog.media()
+        bMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await aLog.next(.onAcceptCall)
+        try await bLog.next(.onAcceptCall)
+        #expect(try await hear(660, on: aMedia) == 660, "A hears B in the room")
+        #expect(try await hear(440, on: bMedia) == 440, "B hears A in the room")
+        try await a.dropCall(ca)
+        try await b.dropCall(cb)
+        try await a.closeConnection()
+        try await b.closeConnection()
+        expectPlaced(try await aLog.all(), [N, W, A, H], uuid: ca.uuid, caller: userA, callee: "3000")
+        expectPlaced(try await bLog.all(), [N, W, A, H], uuid: cb.uuid, caller: userB, callee: "3000")
+    }
+
     // MARK: - call control
 
     /// Hold (`onHoldCall`, state held, the echo stops) and unhold (`onUnholdCall`, active, echo back),
