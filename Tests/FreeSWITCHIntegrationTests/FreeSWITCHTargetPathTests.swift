@@ -40,6 +40,14 @@ struct FreeSWITCHTargetPathTests {
         }
     }
 
+    /// The provider scenarios that use the event socket (originate, `uuid_getvar`), through it.
+    @Test func providerInboundAndDtmfThroughTheEventSocket() async throws {
+        try await withFacade { target in
+            try await runProvider(target, ProviderScenarios.inboundCall)
+            try await runProvider(target, ProviderScenarios.dtmf)
+        }
+    }
+
     /// Our server + the fake event socket, seen through `FreeSWITCHTarget`.
     private func withFacade(_ body: (FreeSWITCHTarget) async throws -> Void) async throws {
         let own = try await OwnServerTarget.start()

@@ -58,20 +58,29 @@ struct FreeSWITCHSignalingTests {
     @Test func serverPingsASilentClient() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.serverPingsASilentClient) }
 }
 
-@Suite("Integration suite against FreeSWITCH: calls", .serialized, .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
-struct FreeSWITCHCallTests {
-    @Test func echo9196() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.echo) }
-    @Test func tone9664() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.tone) }
-    /// Digits read back with the event socket: `uuid_getvar <callID> dtmf_collected`.
-    @Test func dtmf9197() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.dtmf) }
-    @Test func earlyMedia9198() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.earlyMedia) }
-    @Test func ringThenAnswer9195() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.ringThenAnswer) }
-    @Test func serverHangsUp9199() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.serverHangsUp) }
-    @Test func conference3000() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.conference) }
-    /// Originated with the event socket: `bgapi originate … user/1000@DOMAIN &echo`.
-    @Test func inboundCallFromTheServer() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.inboundCall) }
-    @Test func bridgeOfTwoClients() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.bridge) }
-    @Test func holdAndUnhold() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.holdAndUnhold) }
-    @Test func blindTransfer() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.blindTransfer) }
-    @Test func reconnectReattaches() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.reconnectReattaches) }
+/// The call suites against FreeSWITCH — the engine's below, the provider layer's in
+/// ProviderSuites.swift — share users 1000 and 1001, so they are nested in one serialized suite:
+/// `.serialized` on each alone would still let the two suites run side by side, and FreeSWITCH
+/// would offer one scenario's calls to the other's connections (`verto_contact` forks to all).
+@Suite("Calls against FreeSWITCH", .serialized, .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
+struct FreeSWITCHCalls {}
+
+extension FreeSWITCHCalls {
+    @Suite("Integration suite against FreeSWITCH: calls", .serialized)
+    struct FreeSWITCHCallTests {
+        @Test func echo9196() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.echo) }
+        @Test func tone9664() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.tone) }
+        /// Digits read back with the event socket: `uuid_getvar <callID> dtmf_collected`.
+        @Test func dtmf9197() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.dtmf) }
+        @Test func earlyMedia9198() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.earlyMedia) }
+        @Test func ringThenAnswer9195() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.ringThenAnswer) }
+        @Test func serverHangsUp9199() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.serverHangsUp) }
+        @Test func conference3000() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.conference) }
+        /// Originated with the event socket: `bgapi originate … user/1000@DOMAIN &echo`.
+        @Test func inboundCallFromTheServer() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.inboundCall) }
+        @Test func bridgeOfTwoClients() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.bridge) }
+        @Test func holdAndUnhold() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.holdAndUnhold) }
+        @Test func blindTransfer() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.blindTransfer) }
+        @Test func reconnectReattaches() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.reconnectReattaches) }
+    }
 }

@@ -30,6 +30,18 @@ protocol TestTarget: Sendable {
     /// `originateEcho` returns the call id the client will see (ours always; through FreeSWITCH's
     /// `user/` endpoint the originated channel's UUID is not checked by this suite).
     var originatedCallIDIsKnown: Bool { get }
+    /// Whether the server names the bridged leg in `verto.invite`/`verto.display`
+    /// (`verto_h_other_leg_unique_id`), from which the provider fills `CtiCall.otherLegUuid`. Our
+    /// server exports it; the FreeSWITCH fixture's dialplan does not (`bridge` without
+    /// `export verto_h_other_leg_unique_id=…`), so there the provider never learns the other leg.
+    var exportsOtherLegUuid: Bool { get }
+
+    /// The identity (name, number) the server gives a leg it places to `user`'s Verto connection
+    /// (whose sessid is `sessid`), as the other parties see it: in the `verto.display` a bridge sends
+    /// the caller, and as the caller id of a call that leg makes after a blind transfer. The provider
+    /// raises `onBridgeCall` when a display names another number than the call shows (see
+    /// ProviderScenarios.bridge and .blindTransferToUser).
+    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String)
 
     /// The digits collected on a 9197 call (`dtmf_collected`), nil when none yet.
     func collectedDTMF(callID: String) async throws -> String?
@@ -111,6 +123,19 @@ struct FreeSWITCHTarget: TestTarget {
     var idlePingInterval: Duration { .seconds(30) }
     var hasConferenceRoom: Bool { true }
     var originatedCallIDIsKnown: Bool { false }
+    var exportsOtherLegUuid: Bool { false }
+
+    /// Read from FreeSWITCH 1.10's sources, not observed (no FreeSWITCH where this was written): the
+    /// fixture reaches a user with `${verto_contact(<user>@DOMAIN)}` = `verto.rtc/u:<sessid>`, and
+    /// `switch_ivr_originate` gives that leg the callee id "Outbound Call" /
+    /// `switch_sanitize_number("u:<sessid>")` = `<sessid>`. Nothing replaces it: the engine's
+    /// `verto.answer` carries no `callee_id_name/number` (mod_verto `verto__answer_func` would take
+    /// them), the fixture sets no `origination_callee_id_*`. So `send_display` (switch_ivr_bridge.c)
+    /// shows the bridge's caller "Outbound Call" / <sessid>, and after a transfer the leg's flipped
+    /// caller id (`switch_channel_sort_cid`) is the same pair.
+    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String) {
+        ("Outbound Call", sessid)
+    }
 
     private func eventSocket() async throws -> EventSocketClient {
         try await EventSocketClient.connect(try EventSocketAddress(parsing: environment.eventSocket))
@@ -204,6 +229,12 @@ final class OwnServerTarget: TestTarget {
     var password: String { "verto-test" }
     var hasConferenceRoom: Bool { false }
     var originatedCallIDIsKnown: Bool { true }
+    var exportsOtherLegUuid: Bool { true }
+
+    /// `EndpointState.party`: a leg the server placed to a user is that user (display and caller id).
+    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String) {
+        (user, user)
+    }
 
     func collectedDTMF(callID: String) async throws -> String? {
         let d = try await endpoint.collectedDigits(callID: callID)

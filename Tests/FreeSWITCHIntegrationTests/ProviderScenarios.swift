@@ -1,0 +1,499 @@
+import Foundation
+import Testing
+import VertoPhone
+import WebitelCTI
+
+private let N = CtiEventKind.onNewCall
+private let W = CtiEventKind.onNewWebRTCCall
+private let A = CtiEventKind.onAcceptCall
+private let D = CtiEventKind.onDtmfCall
+private let B = CtiEventKind.onBridgeCall
+private let H = CtiEventKind.onHangupCall
+
+/// The scenarios of testing.md §5 once more, through the provider layer (`WebitelCtiProvider`, the
+/// Webitel events of verto-protocol.md §6.2 as WebitelCTI.docc describes them): each asserts the
+/// exact event sequence of every provider involved, read to the end of its stream after
+/// `closeConnection` (so nothing extra or duplicated can hide after the last wait), and the call
+/// object's key fields. Audio is checked by frequency on the `MediaSession` the provider hands out
+/// with `onNewWebRTCCall`. Users as in `Scenarios`: login scenarios use the third user, call
+/// scenarios the first two (1000 callee, 1001 caller).
+///
+/// What a Verto-only provider cannot see is not expected: a hold by the other party, DTMF from
+/// FreeSWITCH to the client (there is none), `onUuidCall` without `verto_h_other_leg_unique_id`.
+/// Where FreeSWITCH and our server legitimately differ, the expectation comes from a `TestTarget`
+/// property (`exportsOtherLegUuid`, `originatedLegIdentity`), not from a weaker assertion.
+enum ProviderScenarios {
+    // MARK: - login
+
+    /// Logged in: the line offers DIAL and nothing happens; closed: no events at all.
+    static func login(_ s: ProviderScope) async throws {
+        let (p, log) = s.provider(s.target.users[2])
+        try await p.connect()
+        #expect(await p.getCapabilities(for: nil) == [.canDial])
+        #expect(await p.calls().isEmpty)
+        try await p.closeConnection()
+        #expect(await p.getCapabilities(for: nil) == [], "closed: no DIAL")
+        #expect(try await log.all().kinds == [])
+    }
+
+    static func loginOverWSS(_ s: ProviderScope) async throws {
+        let url = try #require(s.target.wssURL, "\(s.target.name) has no wss URL")
+        let (p, log) = s.provider(s.target.users[2], url: url)
+        try await p.connect()
+        #expect(await p.getCapabilities(for: nil) == [.canDial])
+        try await p.closeConnection()
+        #expect(try await log.all().kinds == [])
+    }
+
+    /// A wrong password fails `connect()` cleanly: a `CtiError`, no DIAL, commands refused, no events.
+    static func wrongPassword(_ s: ProviderScope) async throws {
+        let (p, log) = s.provider(s.target.users[2], password: "not-\(s.target.password)")
+        await #expect(throws: CtiError.self) { try await p.connect() }
+        #expect(await p.getCapabilities(for: nil) == [])
+        await #expect(throws: CtiError.notConnected) { try await p.makeCall("9196") }
+        try await p.closeConnection()
+        #expect(try await log.all().kinds == [])
+    }
+
+    // MARK: - the extensions
+
+    /// 9196: `onNewCall, onNewWebRTCCall, onAcceptCall, onHangupCall`; our 440 Hz comes back on the
+    /// session of `onNewWebRTCCall`, which is the engine call's.
+    static func echo(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9196")
+        let media = try await log.media()
+        media.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let engineCall = try #require(await p.engineCall(for: call))
+        #expect(engineCall.callID == call.uuid && media.callID == call.uuid && engineCall.media === media)
+        try await log.next(.onAcceptCall)
+        #expect(await p.getCapabilities(for: call) == [.canDial, .canDrop, .canHold, .canBlindTransfer, .canMakeConsultCall, .canDTMF])
+        #expect(try await hear(440, on: media) == 440, "echo of our 440 Hz tone")
+        try await p.dropCall(call)
+        try await log.next(.onHangupCall)
+        #expect(await p.calls().isEmpty)
+        try await p.closeConnection()
+        expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9196")
+    }
+
+    /// 9664: the 1 kHz tone, same sequence.
+    static func tone(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9664")
+        let media = try await log.media()
+        try await log.next(.onAcceptCall)
+        #expect(try await hear(1000, on: media) == 1000)
+        try await p.dropCall(call)
+        try await p.closeConnection()
+        expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9664")
+    }
+
+    /// 9197: `sendDtmf("1234#")` raises one `onDtmfCall` per digit sent (FreeSWITCH queues
+    /// `verto.info` digits as received on our channel, so Webitel reports them) and the server
+    /// collects exactly `1234#` (FreeSWITCH: `uuid_getvar … dtmf_collected`).
+    static func dtmf(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9197")
+        try await log.next(.onAcceptCall)
+        try await p.sendDtmf(call, digits: "1234#")
+        var digits: String?
+        let deadline = ContinuousClock.now + .seconds(10)
+        while digits != "1234#", ContinuousClock.now < deadline {
+            digits = try await s.target.collectedDTMF(callID: call.uuid)
+            if digits != "1234#" { try await Task.sleep(for: .milliseconds(100)) }  // polling the server's state
+        }
+        #expect(digits == "1234#", "collected by the server")
+        try await p.dropCall(call)
+        try await p.closeConnection()
+        let all = try await log.all()
+        expectPlaced(all, [N, W, A, D, D, D, D, D, H], uuid: call.uuid, caller: user, callee: "9197")
+        #expect(all.compactMap(\.digits) == ["1", "2", "3", "4", "#"])
+        #expect(all.filter { $0.kind == D }.allSatisfy { $0.call.state == .active })
+    }
+
+    /// 9198: early media (`verto.media`) raises nothing — the 425 Hz ringback is heard while the call
+    /// is still ringing — and `onAcceptCall` comes once, at the answer (`verto.answer`, ~2 s later).
+    static func earlyMedia(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9198")
+        let media = try await log.media()
+        media.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        // Half-second windows until one is dominated by the ringback; remember when it started.
+        var ringbackWindowStart: Date?
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ringbackWindowStart == nil, ContinuousClock.now < deadline {
+            let started = Date()
+            if try await sample(media).0 == 425 { ringbackWindowStart = started }
+        }
+        let heard = try #require(ringbackWindowStart, "425 Hz ringback during early media")
+        let accepted = try await log.next(.onAcceptCall, timeout: .seconds(5)).call
+        let answered = try #require(accepted.answeredTime)
+        #expect(heard < answered, "the ringback was heard before onAcceptCall")
+        #expect(answered.timeIntervalSince(accepted.createdTime) >= 1.5, "accepted at the answer, after ~2 s of early media")
+        #expect(try await hear(660, on: media) == 660, "echo after the answer")
+        try await p.dropCall(call)
+        try await p.closeConnection()
+        expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9198")
+    }
+
+    /// 9199: the server hangs up ~3 s after the answer: `onHangupCall` with NORMAL_CLEARING.
+    static func serverHangsUp(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9199")
+        try await log.next(.onAcceptCall)
+        let end = try await log.next(.onHangupCall, timeout: .seconds(8)).call
+        let answered = try #require(end.answeredTime)
+        let hungUp = try #require(end.hangupTime)
+        #expect(hungUp.timeIntervalSince(answered) >= 2, "hung up about 3 s after the answer")
+        #expect(await p.calls().isEmpty)
+        try await p.closeConnection()
+        expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9199")
+    }
+
+    /// 9195: rings ~2 s without early media, then answers: `onAcceptCall` once, at the answer.
+    static func ringThenAnswer(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9195")
+        let media = try await log.media()
+        media.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        #expect(await p.getCapabilities(for: call) == [.canDial, .canDrop], "ringing outbound: drop only")
+        let accepted = try await log.next(.onAcceptCall, timeout: .seconds(6)).call
+        let answered = try #require(accepted.answeredTime)
+        #expect(answered.timeIntervalSince(accepted.createdTime) >= 1.5, "rang about 2 s before onAcceptCall")
+        #expect(try await hear(440, on: media) == 440)
+        try await p.dropCall(call)
+        try await p.closeConnection()
+        expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9195")
+    }
+
+    /// 3000 (FreeSWITCH only): two providers in the room hear each other; a conference sends no
+    /// `verto.display` (mod_conference raises none), so each sees just its own call:
+    /// `onNewCall, onNewWebRTCCall, onAcceptCall, onHangupCall`.
+    static func conference(_ s: ProviderScope) async throws {
+        let (userA, userB) = (s.target.users[1], s.target.users[0])
+        let (a, aLog) = try await s.connected(userA)
+        let (b, bLog) = try await s.connected(userB)
+        let ca = try await a.makeCall("3000")
+        let aMedia = try await aLog.media()
+        aMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let cb = try await b.makeCall("3000")
+        let bMedia = try await bLog.media()
+        bMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await aLog.next(.onAcceptCall)
+        try await bLog.next(.onAcceptCall)
+        #expect(try await hear(660, on: aMedia) == 660, "A hears B in the room")
+        #expect(try await hear(440, on: bMedia) == 440, "B hears A in the room")
+        try await a.dropCall(ca)
+        try await b.dropCall(cb)
+        try await a.closeConnection()
+        try await b.closeConnection()
+        expectPlaced(try await aLog.all(), [N, W, A, H], uuid: ca.uuid, caller: userA, callee: "3000")
+        expectPlaced(try await bLog.all(), [N, W, A, H], uuid: cb.uuid, caller: userB, callee: "3000")
+    }
+
+    // MARK: - call control
+
+    /// Hold (`onHoldCall`, state held, the echo stops) and unhold (`onUnholdCall`, active, echo back),
+    /// with Creatio's toggling `holdCall` both times.
+    static func holdAndUnhold(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9196")
+        let media = try await log.media()
+        media.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        try await log.next(.onAcceptCall)
+        #expect(try await hear(440, on: media) == 440)
+        try await p.holdCall(call)
+        #expect(try await log.next(.onHoldCall).call.state == .held)
+        #expect(await p.getCapabilities(for: call) == [.canDial, .canDrop, .canUnhold, .canDTMF, .canMakeConsultCall])
+        let (held, _) = try await sample(media, for: .milliseconds(1000))
+        #expect(held != 440, "no echo while held")
+        try await p.holdCall(call)  // toggles back
+        #expect(try await log.next(.onUnholdCall).call.state == .active)
+        #expect(try await hear(440, on: media) == 440, "echo back after unhold")
+        try await p.dropCall(call)
+        try await p.closeConnection()
+        let all = try await log.all()
+        expectPlaced(all, [N, W, A, .onHoldCall, .onUnholdCall, H], uuid: call.uuid, caller: user, callee: "9196")
+        #expect(all.map(\.call.state) == [.ringing, .ringing, .active, .held, .active, .hangup])
+    }
+
+    /// A call from the server (FreeSWITCH: event socket `originate user/1000@DOMAIN &echo`) raises
+    /// `onNewCall` inbound (caller 9000), is answered with `answerCall` (`onAcceptCall`) and echoes.
+    static func inboundCall(_ s: ProviderScope) async throws {
+        let user = s.target.users[0]
+        let (p, log) = try await s.connected(user)
+        let serverID = try await s.target.originateEcho(toUser: user)
+        let ring = try await log.next(.onNewCall).call
+        let media = try await log.media()
+        #expect(ring.direction == .inbound && ring.state == .ringing && !ring.isOriginator)
+        #expect(ring.callerNumber == "9000" && ring.callerName == "VertoPhone", "caller id of the originate")
+        // Through `user/<id>@DOMAIN` mod_verto sets the callee id number to the dialled user
+        // (`dialed_user`), unlike a dialplan bridge to `verto_contact` (see originatedLegIdentity).
+        #expect(ring.calleeNumber == user && ring.displayNumber == "9000")
+        if s.target.originatedCallIDIsKnown { #expect(ring.uuid == serverID) }
+        #expect(media.callID == ring.uuid)
+        #expect(await p.getCapabilities(for: ring) == [.canDial, .canDrop, .canAnswer])
+        media.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        try await p.answerCall(ring)
+        let accepted = try await log.next(.onAcceptCall).call
+        #expect(accepted.state == .active && accepted.answeredTime != nil)
+        #expect(try await hear(440, on: media) == 440, "the server's leg echoes us")
+        try await p.dropCall(ring)
+        try await log.next(.onHangupCall)
+        try? await s.target.hangup(callID: serverID)
+        try await p.closeConnection()
+        let all = try await log.all()
+        #expect(all.kinds == [N, W, A, H])
+        #expect(all.allSatisfy { $0.call.uuid == ring.uuid && $0.call.direction == .inbound && $0.call.callerNumber == "9000" })
+        #expect(all.last?.call.hangupCause == "NORMAL_CLEARING" && all.last?.call.state == .hangup)
+    }
+
+    /// Two providers bridged through the server, 1001 → 1000; each hears the other.
+    ///
+    /// The callee: `onNewCall` (inbound, caller 1001), `onNewWebRTCCall`, `onAcceptCall`,
+    /// `onHangupCall` — the bridge display names the caller it already shows: no `onBridgeCall`.
+    /// The caller: `onNewCall, onNewWebRTCCall, onAcceptCall`, then `onBridgeCall` only if the
+    /// bridge display names another party than the dialled number (`TestTarget.originatedLegIdentity`:
+    /// our server names 1000 — nothing; FreeSWITCH names the callee leg's "Outbound Call" /
+    /// <sessid> — `onBridgeCall`), then `onHangupCall`. No `onUuidCall`: the first other leg learned
+    /// is stored silently.
+    static func bridge(_ s: ProviderScope) async throws {
+        let (callee, caller) = (s.target.users[0], s.target.users[1])
+        let (b, bLog) = try await s.connected(callee)
+        let (a, aLog) = try await s.connected(caller)
+        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
+        let newParty = display.number != callee
+
+        let placed = try await a.makeCall(callee)
+        let aMedia = try await aLog.media()
+        aMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let ring = try await bLog.next(.onNewCall).call
+        let bMedia = try await bLog.media()
+        // The callee id in the invite is the leg's own identity (FreeSWITCH: its sessid, see
+        // originatedLegIdentity; ours: the user).
+        #expect(ring.direction == .inbound && ring.callerNumber == caller && ring.calleeNumber == display.number)
+        #expect(ring.otherLegUuid == (s.target.exportsOtherLegUuid ? placed.uuid : nil))
+        bMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await b.answerCall(ring)
+        try await aLog.next(.onAcceptCall)
+        if newParty {
+            let bridged = try await aLog.next(.onBridgeCall).call
+            #expect(bridged.calleeNumber == display.number && bridged.calleeName == display.name && bridged.state == .active)
+        }
+        #expect(try await hear(660, on: aMedia) == 660, "caller hears callee")
+        #expect(try await hear(440, on: bMedia) == 440, "callee hears caller")
+        try await a.dropCall(placed)
+        let end = try await bLog.next(.onHangupCall).call
+        #expect(end.hangupCause == "NORMAL_CLEARING")
+        try await a.closeConnection()
+        try await b.closeConnection()
+
+        let o = try await aLog.all()
+        #expect(o.kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        #expect(o.allSatisfy { $0.call.uuid == placed.uuid && $0.call.direction == .outbound && $0.call.callerNumber == caller })
+        #expect(o.prefix(3).allSatisfy { $0.call.calleeNumber == callee })
+        #expect(o.last?.call.calleeNumber == display.number, "the display's party")
+        #expect(o.last?.call.otherLegUuid == (s.target.exportsOtherLegUuid ? ring.uuid : nil))
+        #expect(o.last?.call.hangupCause == "NORMAL_CLEARING")
+        let t = try await bLog.all()
+        #expect(t.kinds == [N, W, A, H])
+        #expect(t.allSatisfy { $0.call.uuid == ring.uuid && $0.call.direction == .inbound && $0.call.callerNumber == caller })
+    }
+
+    /// 1001 calls 1000, then blind-transfers its partner to 9664: 1001's leg is released
+    /// (`onHangupCall`, NORMAL_CLEARING); 1000's call carries on (no event: the transfer to an
+    /// application sends no display) and now hears the 1 kHz tone.
+    static func blindTransfer(_ s: ProviderScope) async throws {
+        let (callee, caller) = (s.target.users[0], s.target.users[1])
+        let (b, bLog) = try await s.connected(callee)
+        let (a, aLog) = try await s.connected(caller)
+        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
+        let newParty = display.number != callee
+
+        let placed = try await a.makeCall(callee)
+        let aMedia = try await aLog.media()
+        aMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let ring = try await bLog.next(.onNewCall).call
+        let bMedia = try await bLog.media()
+        try await b.answerCall(ring)
+        try await aLog.next(.onAcceptCall)
+        if newParty { try await aLog.next(.onBridgeCall) }
+        #expect(try await hear(440, on: bMedia) == 440, "bridged before the transfer")
+        #expect(await a.getCapabilities(for: placed).contains(.canBlindTransfer))
+        try await a.blindTransferCall(placed, to: "9664")
+        let released = try await aLog.next(.onHangupCall, timeout: .seconds(8)).call
+        #expect(released.hangupCause == "NORMAL_CLEARING")
+        #expect(await a.calls().isEmpty)
+        #expect(try await hear(1000, on: bMedia) == 1000, "the partner now hears 9664's tone")
+        #expect(await b.currentCall(ring.uuid)?.state == .active)
+        try await b.dropCall(ring)
+        try await bLog.next(.onHangupCall)
+        try await a.closeConnection()
+        try await b.closeConnection()
+
+        let o = try await aLog.all()
+        #expect(o.kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        #expect(o.allSatisfy { $0.call.uuid == placed.uuid && $0.call.direction == .outbound })
+        let t = try await bLog.all()
+        #expect(t.kinds == [N, W, A, H])
+        #expect(t.allSatisfy { $0.call.uuid == ring.uuid && $0.call.direction == .inbound && $0.call.callerNumber == caller })
+        #expect(t.last?.call.hangupCause == "NORMAL_CLEARING")
+    }
+
+    /// 1001 calls 1000, then blind-transfers its partner to user 1002 (a third provider): 1001 is
+    /// released; 1002 gets the call from 1000's leg and answers; 1000's call is now bridged to
+    /// another party: `onBridgeCall` (the display names 1002's leg), then — where the server names
+    /// the other leg (`exportsOtherLegUuid`) — `onUuidCall` with 1002's leg as the new id. Identities
+    /// from `TestTarget.originatedLegIdentity` (FreeSWITCH: "Outbound Call" / <sessid>).
+    ///
+    /// - 1001: `onNewCall, onNewWebRTCCall, onAcceptCall, [onBridgeCall,] onHangupCall`
+    /// - 1000: `onNewCall, onNewWebRTCCall, onAcceptCall, onBridgeCall, [onUuidCall,] onHangupCall`
+    /// - 1002: `onNewCall, onNewWebRTCCall, onAcceptCall, onHangupCall` (its display names the
+    ///   caller it already shows)
+    static func blindTransferToUser(_ s: ProviderScope) async throws {
+        let (callee, caller, target) = (s.target.users[0], s.target.users[1], s.target.users[2])
+        let (b, bLog) = try await s.connected(callee)
+        let (a, aLog) = try await s.connected(caller)
+        let (c, cLog) = try await s.connected(target)
+        let calleeID = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
+        let targetID = s.target.originatedLegIdentity(user: target, sessid: try await c.client.sessid)
+        let exports = s.target.exportsOtherLegUuid
+        let newParty = calleeID.number != callee
+
+        let placed = try await a.makeCall(callee)
+        let ring = try await bLog.next(.onNewCall).call
+        let bMedia = try await bLog.media()
+        bMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        try await b.answerCall(ring)
+        try await aLog.next(.onAcceptCall)
+        if newParty { try await aLog.next(.onBridgeCall) }
+        try await a.blindTransferCall(placed, to: target)
+        try await aLog.next(.onHangupCall, timeout: .seconds(8))
+
+        let transferred = try await cLog.next(.onNewCall).call
+        let cMedia = try await cLog.media()
+        #expect(transferred.direction == .inbound && transferred.calleeNumber == targetID.number)
+        #expect(transferred.callerNumber == calleeID.number, "the transferred party calls")
+        #expect(transferred.otherLegUuid == (exports ? ring.uuid : nil))
+        cMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await c.answerCall(transferred)
+        let bridged = try await bLog.next(.onBridgeCall).call
+        #expect(bridged.uuid == ring.uuid && bridged.state == .active)
+        #expect(bridged.callerNumber == targetID.number && bridged.callerName == targetID.name, "the new party")
+        #expect(bridged.otherLegUuid == (exports ? transferred.uuid : nil))
+        if exports {
+            #expect(try await bLog.next(.onUuidCall).newId == transferred.uuid)
+        }
+        #expect(try await hear(660, on: bMedia) == 660, "1000 hears 1002")
+        #expect(try await hear(440, on: cMedia) == 440, "1002 hears 1000")
+        try await b.dropCall(ring)
+        let end = try await cLog.next(.onHangupCall).call
+        #expect(end.hangupCause == "NORMAL_CLEARING")
+        for p in [a, b, c] { try await p.closeConnection() }
+
+        let o = try await aLog.all()
+        #expect(o.kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        #expect(o.allSatisfy { $0.call.uuid == placed.uuid } && o.last?.call.hangupCause == "NORMAL_CLEARING")
+        let m = try await bLog.all()
+        #expect(m.kinds == [N, W, A, B] + (exports ? [.onUuidCall] : []) + [H])
+        #expect(m.allSatisfy { $0.call.uuid == ring.uuid && $0.call.direction == .inbound })
+        #expect(m.prefix(3).allSatisfy { $0.call.callerNumber == caller }, "1001 until the transfer's bridge")
+        #expect(m.suffix(from: 3).allSatisfy { $0.call.callerNumber == targetID.number }, "the new party from then on")
+        let t = try await cLog.all()
+        #expect(t.kinds == [N, W, A, H])
+        #expect(t.allSatisfy { $0.call.uuid == transferred.uuid && $0.call.callerNumber == calleeID.number })
+    }
+
+    /// The WebSocket drops mid-call; the engine logs in again with the same sessid and the server
+    /// re-attaches the call. The provider raises nothing for it (no second onNewCall,
+    /// onNewWebRTCCall or onAcceptCall), and the call carries on: the echo is heard again on the
+    /// very `MediaSession` of the one `onNewWebRTCCall`.
+    static func reconnect(_ s: ProviderScope) async throws {
+        let user = s.target.users[1]
+        let (p, log) = try await s.connected(user)
+        let call = try await p.makeCall("9196")
+        let media = try await log.media()
+        media.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        try await log.next(.onAcceptCall)
+        #expect(try await hear(440, on: media) == 440)
+        let engineCall = try #require(await p.engineCall(for: call))
+        let sessid = try await p.client.sessid
+        try await p.client.simulateConnectionLoss()
+        #expect(try await engineCall.wait { $0 == .recovering } == .recovering)
+        #expect(try await engineCall.wait(timeout: .seconds(15)) { $0 == .active } == .active)
+        #expect(try await p.client.sessid == sessid, "same session id after the reconnect")
+        #expect(try await hear(440, on: media) == 440, "echo after verto.attach")
+        #expect(await log.kinds == [N, W, A], "the re-attach raised nothing")
+        #expect(await p.currentCall(call.uuid)?.state == .active)
+        #expect(await p.getCapabilities(for: nil) == [.canDial], "logged in again")
+        try await p.dropCall(call)
+        try await p.closeConnection()
+        expectPlaced(try await log.all(), [N, W, A, H], uuid: call.uuid, caller: user, callee: "9196")
+    }
+
+    /// The callee's WebSocket drops during a bridged call (1001 → 1000): the server re-attaches the
+    /// inbound call and re-sends its last display (the caller it already shows), which raises
+    /// nothing; both parties hear each other again and each side's sequence stays exact.
+    static func reconnectDuringBridge(_ s: ProviderScope) async throws {
+        let (callee, caller) = (s.target.users[0], s.target.users[1])
+        let (b, bLog) = try await s.connected(callee)
+        let (a, aLog) = try await s.connected(caller)
+        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
+        let newParty = display.number != callee
+
+        let placed = try await a.makeCall(callee)
+        let aMedia = try await aLog.media()
+        aMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let ring = try await bLog.next(.onNewCall).call
+        let bMedia = try await bLog.media()
+        bMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await b.answerCall(ring)
+        try await aLog.next(.onAcceptCall)
+        if newParty { try await aLog.next(.onBridgeCall) }
+        #expect(try await hear(440, on: bMedia) == 440)
+
+        let engineCall = try #require(await b.engineCall(for: ring))
+        try await b.client.simulateConnectionLoss()
+        #expect(try await engineCall.wait { $0 == .recovering } == .recovering)
+        #expect(try await engineCall.wait(timeout: .seconds(15)) { $0 == .active } == .active)
+        #expect(try await hear(440, on: bMedia) == 440, "the callee hears the caller after verto.attach")
+        #expect(try await hear(660, on: aMedia) == 660, "the caller hears the callee after the callee's re-attach")
+        try await a.dropCall(placed)
+        try await bLog.next(.onHangupCall)
+        try await a.closeConnection()
+        try await b.closeConnection()
+
+        #expect(try await aLog.all().kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        let t = try await bLog.all()
+        #expect(t.kinds == [N, W, A, H], "the re-attach and the re-sent display raised nothing")
+        #expect(t.allSatisfy { $0.call.uuid == ring.uuid && $0.call.callerNumber == caller })
+        #expect(t.last?.call.hangupCause == "NORMAL_CLEARING")
+    }
+}
+
+/// The sequence of a call we placed to `callee` and hung up (or that the server hung up), and the
+/// call object's fields on every event: our leg's uuid, outbound, caller and callee numbers, the
+/// state of each step, and NORMAL_CLEARING at the end.
+private func expectPlaced(_ events: [CtiEvent], _ kinds: [CtiEventKind], uuid: String, caller: String, callee: String,
+                          sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(events.kinds == kinds, sourceLocation: sourceLocation)
+    #expect(events.allSatisfy { $0.call.uuid == uuid && $0.call.direction == .outbound && $0.call.isOriginator },
+            "uuid = callID, outbound", sourceLocation: sourceLocation)
+    #expect(events.allSatisfy { $0.call.callerNumber == caller && $0.call.calleeNumber == callee && $0.call.displayNumber == callee },
+            "caller \(caller), callee \(callee)", sourceLocation: sourceLocation)
+    let first = events.first?.call
+    #expect(first?.state == .ringing && first?.answeredTime == nil && first?.hangupCause == nil, sourceLocation: sourceLocation)
+    if let accepted = events.first(where: { $0.kind == .onAcceptCall })?.call {
+        #expect(accepted.state == .active && accepted.answeredTime != nil, sourceLocation: sourceLocation)
+    }
+    let last = events.last?.call
+    #expect(last?.state == .hangup && last?.hangupCause == "NORMAL_CLEARING" && last?.hangupTime != nil, sourceLocation: sourceLocation)
+    #expect(events.dropLast().allSatisfy { $0.call.hangupCause == nil }, sourceLocation: sourceLocation)
+}

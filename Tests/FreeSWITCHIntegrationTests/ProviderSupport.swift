@@ -1,0 +1,138 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+import VertoPhone
+import WebitelCTI
+
+/// The providers of one provider scenario: made for a target, all closed at the end whether the
+/// scenario passed or threw (so a failed scenario leaves no logged-in user behind on FreeSWITCH).
+final class ProviderScope: Sendable {
+    let target: any TestTarget
+    private let providers = NIOLockedValueBox<[WebitelCtiProvider]>([])
+
+    init(_ target: any TestTarget) { self.target = target }
+
+    /// Creatio's settings for `user` on the target (the target's password unless given), media on
+    /// 127.0.0.1 only; a wss URL's self-signed certificate is accepted (tests only).
+    func settings(_ user: String, password: String? = nil, url: String? = nil) -> WebitelConnectionSettings {
+        let u = url ?? target.url
+        var s = WebitelConnectionSettings(webitelWebrtcConnectionString: u, domain: target.domain, login: user,
+                                          password: password ?? target.password)
+        s.callerIDName = "User \(user)"
+        s.mediaHost = "127.0.0.1"
+        s.connectTimeout = .seconds(5)
+        if u.lowercased().hasPrefix("wss:") { s.configureEngine = { $0.trust = .insecureAcceptAnyCertificate } }
+        return s
+    }
+
+    /// A provider for `user` with its event log, not connected yet.
+    func provider(_ user: String, password: String? = nil, url: String? = nil) -> (WebitelCtiProvider, ProviderEventLog) {
+        let p = WebitelCtiProvider(configuration: settings(user, password: password, url: url))
+        providers.withLockedValue { $0.append(p) }
+        return (p, ProviderEventLog(p.events))
+    }
+
+    /// A provider for `user`, logged in.
+    func connected(_ user: String) async throws -> (WebitelCtiProvider, ProviderEventLog) {
+        let (p, log) = provider(user)
+        try await p.connect()
+        return (p, log)
+    }
+
+    func close() async {
+        for p in providers.withLockedValue({ $0 }) { try? await p.closeConnection() }
+    }
+}
+
+/// Runs a provider scenario against a target, stopping the target afterwards.
+func runProvider(_ target: any TestTarget, _ scenario: @Sendable (ProviderScope) async throws -> Void) async throws {
+    let scope = ProviderScope(target)
+    do {
+        try await scenario(scope)
+    } catch {
+        await scope.close()
+        await target.stop()
+        throw error
+    }
+    await scope.close()
+    await target.stop()
+}
+
+/// Records a provider's event stream. Scenarios wait on it for conditions (bounded), never sleep,
+/// and read it to its end (`all()`, after `closeConnection`) to assert the exact sequence.
+actor ProviderEventLog {
+    private(set) var events: [CtiEvent] = []
+    private var finished = false
+    private var waiters: [Int: (predicate: @Sendable ([CtiEvent], Bool) -> Bool, continuation: CheckedContinuation<[CtiEvent], any Error>)] = [:]
+    private var nextID = 0
+
+    init(_ stream: AsyncStream<CtiEvent>) {
+        Task { await self.consume(stream) }
+    }
+
+    private func consume(_ stream: AsyncStream<CtiEvent>) async {
+        for await e in stream {
+            events.append(e)
+            check()
+        }
+        finished = true
+        check()
+    }
+
+    private func check() {
+        for (id, w) in waiters where w.predicate(events, finished) {
+            waiters[id] = nil
+            w.continuation.resume(returning: events)
+        }
+    }
+
+    private func expire(_ id: Int, _ what: String) {
+        waiters.removeValue(forKey: id)?.continuation.resume(throwing: TimedOut(what: "\(what); got \(events.map(\.description))"))
+    }
+
+    /// Waits until `predicate(events, finished)` holds; throws `TimedOut` after `timeout`.
+    func wait(_ what: String, timeout: Duration = .seconds(10),
+              until predicate: @escaping @Sendable ([CtiEvent], Bool) -> Bool) async throws -> [CtiEvent] {
+        if predicate(events, finished) { return events }
+        let id = nextID
+        nextID += 1
+        return try await withCheckedThrowingContinuation { c in
+            waiters[id] = (predicate, c)
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.expire(id, what)
+            }
+        }
+    }
+
+    /// Waits for the `n`-th event of `kind` (counting from the start) and returns it.
+    @discardableResult
+    func next(_ kind: CtiEventKind, count n: Int = 1, timeout: Duration = .seconds(10)) async throws -> CtiEvent {
+        let all = try await wait("\(n)× \(kind.rawValue)", timeout: timeout) { es, _ in es.filter { $0.kind == kind }.count >= n }
+        return all.filter { $0.kind == kind }[n - 1]
+    }
+
+    /// The media session of the first `onNewWebRTCCall`.
+    func media(timeout: Duration = .seconds(10)) async throws -> MediaSession {
+        guard case .newWebRTCCall(_, let m) = try await next(.onNewWebRTCCall, timeout: timeout) else {
+            throw TimedOut(what: "onNewWebRTCCall")
+        }
+        return m
+    }
+
+    /// Waits for the stream to end (the provider closed) and returns everything it carried.
+    func all(timeout: Duration = .seconds(10)) async throws -> [CtiEvent] {
+        try await wait("the end of the provider's event stream", timeout: timeout) { _, finished in finished }
+    }
+
+    var kinds: [CtiEventKind] { events.map(\.kind) }
+}
+
+extension Array where Element == CtiEvent {
+    var kinds: [CtiEventKind] { map(\.kind) }
+}
+
+extension CtiEvent {
+    var digits: String? { if case .dtmfCall(_, let d) = self { return d } else { return nil } }
+    var newId: String? { if case .uuidCall(_, let n) = self { return n } else { return nil } }
+}
