@@ -48,13 +48,13 @@ final class Timeline: @unchecked Sendable {
         if json {
             var obj: [String: Any] = ["t": (t * 1000).rounded() / 1000, "event": event]
             for (k, v) in fields { obj[k] = v }
-            if let d = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), let s = String(data: d, encoding: .utf8) {
-                print(s)
+            if let d = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                FileHandle.standardOutput.write(d + Data("\n".utf8))
             }
         } else {
             let extra = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            print(String(format: "%8.3f s  %@%@", t, event, extra.isEmpty ? "" : "  " + extra))
+            // Unbuffered write(2): lines reach a pipe as they happen (stdio would hold them).
+            FileHandle.standardOutput.write(Data((String(format: "%8.3f s  %@%@", t, event, extra.isEmpty ? "" : "  " + extra) + "\n").utf8))
         }
-        FileHandle.standardOutput.synchronizeFile()
     }
 }

@@ -46,6 +46,52 @@ import Testing
         try await endpoint.stop()
     }
 
+    /// The `vertophone serve` binary itself (the built-in applications of the test contract) with
+    /// our client: login, 9196 echo and 9664 tone heard by frequency, 9197 digits, wrong password.
+    @Test func serveBinaryAnswersTheContractExtensions() async throws {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = ["serve", "--port", "0", "--json", "--duration", "60"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        let first: String = await withCheckedContinuation { c in
+            Thread.detachNewThread {
+                var line = Data()
+                while true {
+                    let b = out.fileHandleForReading.readData(ofLength: 1)
+                    if b.isEmpty || b == Data([0x0A]) { break }
+                    line += b
+                }
+                c.resume(returning: String(decoding: line, as: UTF8.self))
+            }
+        }
+        let banner = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any], "\(first)")
+        let url = try #require(banner["url"] as? String)
+        #expect(url.hasPrefix("ws://127.0.0.1:"))
+
+        var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "127.0.0.1"
+        let client = VertoClient(options: o)
+        try await client.connect()
+        let echo = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await echo.wait { $0 == .active }
+        #expect(try await hears(echo.media, 440))
+        try await echo.hangup()
+        let tone = try await client.call("9664")
+        try await tone.wait { $0 == .active }
+        #expect(try await hears(tone.media, 1000))
+        try await tone.hangup()
+        try await client.disconnect()
+
+        var bad = o
+        bad.password = "nope"
+        bad.autoReconnect = false
+        await #expect(throws: VertoPhoneError.self) { try await VertoClient(options: bad).connect(timeout: .seconds(5)) }
+    }
+
     @Test func versionNamesTheSRTPBackend() throws {
         let (status, out) = try run(["--version"])
         #expect(status == 0)
