@@ -38,6 +38,8 @@ public enum CtiError: Error, Sendable, Equatable, CustomStringConvertible {
     /// which this engine does not speak: the provider needs `useWebPhone`.
     case webPhoneDisabled
     case notConnected
+    /// The server refused the login (-32000/-32001: wrong password, unknown user).
+    case authenticationFailed(String)
     /// The engine refused or failed the command.
     case engine(String)
 
@@ -47,6 +49,7 @@ public enum CtiError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notAllowed(let c, let s): return "\(c) is not allowed while the call is \(s.rawValue)"
         case .webPhoneDisabled: return "useWebPhone is off: only the Verto web phone is supported"
         case .notConnected: return "not connected"
+        case .authenticationFailed(let m): return "login refused: \(m)"
         case .engine(let m): return m
         }
     }

@@ -77,6 +77,8 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         }
         do {
             try await client.connect(timeout: configuration.connectTimeout + .seconds(5))
+        } catch VertoPhoneError.loginFailed(let reason) {
+            throw CtiError.authenticationFailed(reason)
         } catch {
             throw CtiError.engine("\(error)")
         }

@@ -48,7 +48,8 @@ enum ProviderScenarios {
     /// A wrong password fails `connect()` cleanly: a `CtiError`, no DIAL, commands refused, no events.
     static func wrongPassword(_ s: ProviderScope) async throws {
         let (p, log) = s.provider(s.target.users[2], password: "not-\(s.target.password)")
-        await #expect(throws: CtiError.self) { try await p.connect() }
+        let refused = await #expect(throws: CtiError.self) { try await p.connect() }
+        if case .authenticationFailed = refused {} else { Issue.record("expected .authenticationFailed, got \(String(describing: refused))") }
         #expect(await p.getCapabilities(for: nil) == [])
         await #expect(throws: CtiError.notConnected) { try await p.makeCall("9196") }
         try await p.closeConnection()
