@@ -74,6 +74,10 @@ public final class PeerSession: DatagramCore {
     /// Decoded frames kept when the owner does not poll them (oldest dropped).
     public var maxQueuedFrames = 50
 
+    /// Opus codec and jitter buffer made at creation, so offer/answer does not pay for them
+    /// (~0.1 ms per leg); used when Opus is negotiated, dropped otherwise.
+    var preparedOpus: (encoder: OpusEncoder, decoder: OpusDecoder, jitter: JitterBuffer)?
+
     // Scratch buffers (per-packet paths reuse them).
     var packetScratch = [UInt8](repeating: 0, count: 1600)
     var payloadScratch = [UInt8](repeating: 0, count: 1500)
@@ -101,6 +105,15 @@ public final class PeerSession: DatagramCore {
             cname: self.random.string(length: 16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
             sessionID: UInt64.random(in: 1...UInt64(Int64.max), using: &self.random))
         addHostCandidates(now: now)
+        var opus = configuration.opus
+        opus.sampleRate = 48_000
+        var jb = configuration.jitter
+        jb.clockRate = 48_000
+        jb.frameDuration = configuration.frameDuration
+        jb.codecHasFEC = true
+        if let e = try? OpusEncoder(opus), let d = try? OpusDecoder(sampleRate: 48_000, channels: 1) {
+            preparedOpus = (e, d, JitterBuffer(configuration: jb))
+        }
         if let server = configuration.stunServer, let base = hostIDs.first {
             binding = STUNBindingClient(server: server, localCandidate: base, now: now, random: &self.random,
                                         maximumWait: configuration.stunMaximumWait)
@@ -209,8 +222,15 @@ public final class PeerSession: DatagramCore {
                 var opus = configuration.opus
                 opus.sampleRate = 48_000
                 if let max = n.codec.maxAverageBitrate { opus.bitrate = min(opus.bitrate, max) }
-                encoder = try OpusEncoder(opus)
-                decoder = try OpusDecoder(sampleRate: 48_000, channels: 1)
+                if let p = preparedOpus {
+                    // Made when the session was created (off the setup path).
+                    if p.encoder.configuration.bitrate != opus.bitrate { try p.encoder.setBitrate(opus.bitrate) }
+                    encoder = p.encoder
+                    decoder = p.decoder
+                } else {
+                    encoder = try OpusEncoder(opus)
+                    decoder = try OpusDecoder(sampleRate: 48_000, channels: 1)
+                }
                 jitterConfig.codecHasFEC = true
             case .pcmu:
                 encoder = G711Encoder(law: .ulaw)
@@ -224,7 +244,12 @@ public final class PeerSession: DatagramCore {
         } catch {
             throw .codec("\(error)")
         }
-        jitter = JitterBuffer(configuration: jitterConfig)
+        if let p = preparedOpus, p.jitter.configuration == jitterConfig {
+            jitter = p.jitter
+        } else {
+            jitter = JitterBuffer(configuration: jitterConfig)
+        }
+        preparedOpus = nil
         if let te = n.telephoneEvent {
             dtmfSender = DTMFSender(configuration: .init(clockRate: Int(te.clockRate), packetInterval: configuration.frameDuration))
         }
