@@ -72,7 +72,9 @@ final class FakeSTUNServer: ChannelInboundHandler, @unchecked Sendable {
         let start = NIODeadline.now()
         let driver = try await gathered(config, on: loop)
         let waited = NIODeadline.now() - start
-        #expect(waited >= .milliseconds(290) && waited < .seconds(2), "bounded wait: \(waited)")
+        // It waited for the (silent) server, and it finished by itself: the binding client gave up
+        // (`gathered` fails after 5 s otherwise). No upper bound here: CI machines stall threads.
+        #expect(waited >= .milliseconds(290), "waited for the STUN server: \(waited)")
         let sdp = try await driver.withCore { $0.createOffer(now: loop.now).text }.get()
         #expect(!sdp.contains("srflx") && sdp.contains("typ host"))
         _ = try await driver.close().get()

@@ -109,6 +109,12 @@ public final class PythonPeer: @unchecked Sendable {
     public func close() async {
         _ = try? await call(["op": "close"])
         stdin.fileHandleForWriting.closeFile()
-        process.waitUntilExit()
+        let process = self.process
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                process.waitUntilExit()
+                c.resume()
+            }
+        }
     }
 }

@@ -9,6 +9,14 @@ import Testing
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vertophone")
     }
 
+    /// Runs the binary on a thread of its own (a blocking wait on the cooperative pool would starve
+    /// the other tests running in parallel).
+    func runAsync(_ args: [String]) async throws -> (Int32, String) {
+        try await withCheckedThrowingContinuation { c in
+            Thread.detachNewThread { c.resume(with: Result { try self.run(args) }) }
+        }
+    }
+
     func run(_ args: [String]) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = Self.binary
@@ -22,9 +30,9 @@ import Testing
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func demoCommandPassesAndPrintsJSONTimeline() throws {
+    @Test func demoCommandPassesAndPrintsJSONTimeline() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build the vertophone product first")
-        let (status, out) = try run(["demo", "--json"])
+        let (status, out) = try await runAsync(["demo", "--json"])
         #expect(status == 0, "\(out)")
         let events = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(events.filter { $0["event"] as? String == "PASS" }.count == 5)
@@ -35,10 +43,8 @@ import Testing
     @Test func callWithEventsPrintsTheProviderEvents() async throws {
         let endpoint = try await startEndpoint()
         let url = "ws://127.0.0.1:\(endpoint.port)/"
-        let (status, out) = try await Task.detached {
-            try self.run(["call", "9196", "--url", url, "--login", "1001@127.0.0.1", "--password", "verto-test",
-                          "--media-host", "127.0.0.1", "--events", "--json", "--dtmf", "12", "--hangup-after", "1"])
-        }.value
+        let (status, out) = try await runAsync(["call", "9196", "--url", url, "--login", "1001@127.0.0.1", "--password", "verto-test",
+                                                "--media-host", "127.0.0.1", "--events", "--json", "--dtmf", "12", "--hangup-after", "1"])
         #expect(status == 0, "\(out)")
         let kinds = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             .compactMap { $0["event"] as? String }.filter { $0.hasPrefix("on") }
@@ -92,8 +98,8 @@ import Testing
         await #expect(throws: VertoPhoneError.self) { try await VertoClient(options: bad).connect(timeout: .seconds(5)) }
     }
 
-    @Test func versionNamesTheSRTPBackend() throws {
-        let (status, out) = try run(["--version"])
+    @Test func versionNamesTheSRTPBackend() async throws {
+        let (status, out) = try await runAsync(["--version"])
         #expect(status == 0)
         #expect(out.contains("libsrtp2") && out.contains("crypto backend:"))
         #expect(out.contains("OpenSSL") && out.contains("libopus"))
