@@ -10,6 +10,17 @@ struct FieldReader {
         self.method = method
     }
 
+    /// The members not read yet, split into the `verto_h_*` channel variables FreeSWITCH copies into
+    /// server requests (§3.3) and everything else.
+    var remainingHeadersAndRest: (headers: JSONObject, rest: JSONObject) {
+        var h = JSONObject()
+        var rest = JSONObject()
+        for m in remaining {
+            if m.key.hasPrefix("verto_h_") { h[m.key] = m.value } else { rest[m.key] = m.value }
+        }
+        return (h, rest)
+    }
+
     mutating func value(_ key: String) -> JSONValue? {
         guard let v = remaining.removeValue(forKey: key) else { return nil }
         return v

@@ -45,13 +45,7 @@ public struct CallOffer: Sendable, Equatable {
         calleeIDNumber = try r.string("callee_id_number")
         displayDirection = try r.string("display_direction")
         variables = try r.object("variables")
-        var h = JSONObject()
-        var rest = JSONObject()
-        for m in r.remaining {
-            if m.key.hasPrefix("verto_h_") { h[m.key] = m.value } else { rest[m.key] = m.value }
-        }
-        headers = h
-        extra = rest
+        (headers, extra) = r.remainingHeadersAndRest
     }
 
     public var json: JSONObject {
@@ -171,13 +165,7 @@ public struct DisplayParams: Sendable, Equatable {
         calleeIDName = try r.string("callee_id_name")
         calleeIDNumber = try r.string("callee_id_number")
         displayDirection = try r.string("display_direction")
-        var h = JSONObject()
-        var rest = JSONObject()
-        for m in r.remaining {
-            if m.key.hasPrefix("verto_h_") { h[m.key] = m.value } else { rest[m.key] = m.value }
-        }
-        headers = h
-        extra = rest
+        (headers, extra) = r.remainingHeadersAndRest
     }
 
     public var json: JSONObject {

@@ -15,7 +15,6 @@ final class ServerCall: @unchecked Sendable {
     var route: ServerRoute
     var answered = false
     var held = false
-    var digits = ""
     /// The other leg when bridged.
     var partner: String?
     var timers: [Scheduled<Void>] = []
@@ -153,7 +152,6 @@ final class EndpointState: @unchecked Sendable {
             break
         case .dtmf(let callID, let digits):
             guard let call = calls[callID] else { break }
-            call.digits += digits
             call.media.receivedSignalledDigits(digits)
             events.yield(.dtmf(callID: callID, digits: digits))
         case .info, .broadcast:

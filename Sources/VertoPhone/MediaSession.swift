@@ -325,26 +325,4 @@ extension MediaSession {
         defer { timer.cancel() }
         return try await promise.futureResult.get()
     }
-
-    /// Collects `seconds` of received audio from `frames` (bounded by `timeout`). Only one consumer
-    /// of `frames` may run at a time.
-    public func collect(seconds: Double, timeout: Duration = .seconds(10)) async throws -> [Int16] {
-        try await withThrowingTaskGroup(of: [Int16].self) { group in
-            group.addTask {
-                var pcm: [Int16] = []
-                for await f in self.frames {
-                    pcm += f.samples
-                    if Double(pcm.count) >= seconds * Double(f.sampleRate * f.channels) { break }
-                }
-                return pcm
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw VertoPhoneError.timeout("no audio within \(timeout)")
-            }
-            let r = try await group.next()!
-            group.cancelAll()
-            return r
-        }
-    }
 }

@@ -330,9 +330,6 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             }
     }
 
-    private func advertised() -> [String] {
-        options.mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: false) : [options.mediaHost]
-    }
 
     // MARK: - commands (from any thread)
 

@@ -15,49 +15,17 @@ Usage: python aiortc_peer.py --tone 660 [--max-seconds 30]
 """
 import argparse
 import asyncio
-import fractions
 import json
-import math
 import sys
 import time
 
-import aioice.ice
-
-aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+# The loopback-only aioice patch, the paced Tone track and the constants are shared with the Verto
+# harnesses (same directory).
+from verto_harness_common import RATE, Tone  # noqa: E402  (applies the aioice patch on import)
 
 import numpy as np  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError  # noqa: E402
-from av import AudioFrame  # noqa: E402
-
-RATE = 48000
-SAMPLES = 960
-
-
-class Tone(AudioStreamTrack):
-    """48 kHz mono sine, 20 ms frames, paced in real time."""
-
-    def __init__(self, hz):
-        super().__init__()
-        self.hz = hz
-        self.n = 0
-        self.t0 = None
-
-    async def recv(self):
-        if self.t0 is None:
-            self.t0 = time.time()
-        else:
-            wait = self.t0 + self.n * SAMPLES / RATE - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        t = (np.arange(SAMPLES) + self.n * SAMPLES) / RATE
-        pcm = (8000 * np.sin(2 * math.pi * self.hz * t)).astype(np.int16).reshape(1, -1)
-        frame = AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = RATE
-        frame.pts = self.n * SAMPLES
-        frame.time_base = fractions.Fraction(1, RATE)
-        self.n += 1
-        return frame
+from aiortc.mediastreams import MediaStreamError  # noqa: E402
 
 
 class Peer:
