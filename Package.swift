@@ -123,7 +123,7 @@ let package = Package(
             "VertoNIO", "CryptoCore", "TestSupport",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], swiftSettings: strict),
-        .testTarget(name: "MediaNIOTests", dependencies: ["MediaNIO", "CoreSupport"], swiftSettings: strict),
+        .testTarget(name: "MediaNIOTests", dependencies: ["MediaNIO", "CoreSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PeerCoreTests", dependencies: [
             "PeerCore", "MediaNIO", "MediaCore", "SDPCore", "ICECore", "TestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -131,3 +131,10 @@ vp_setup_chromium() {
   sh "$VP_ROOT/tools/interop/chromium/install_chromium.sh" >"$VP_LOG/chromium.log" 2>&1 \
     || { cat "$VP_LOG/chromium.log" >&2; return 1; }
 }
+
+# Builds the package and its tests (debug), quietly; prints errors and warnings, fails loudly.
+vp_build_tests() {
+  cd "$VP_ROOT"
+  swift build --build-tests 2>&1 | tee "$VP_LOG/build-tests.log" | grep -E "error|warning:|Compiling|Build complete" | grep -v "^\[" || true
+  grep -q "Build complete" "$VP_LOG/build-tests.log" || { echo "build failed: see $VP_LOG/build-tests.log" >&2; tail -50 "$VP_LOG/build-tests.log" >&2; return 1; }
+}

@@ -35,6 +35,16 @@ public enum WebSocketClient {
     public static func connect(url: String, configuration: WebSocketClientConfiguration = WebSocketClientConfiguration(),
                                group: EventLoopGroup, callbacks: WebSocketCallbacks,
                                logger: Logger = Logger(label: "vertophone.ws.client")) async throws -> WebSocketConnection {
+        try await connectFuture(url: url, configuration: configuration, eventLoop: group.next(), callbacks: callbacks,
+                                logger: logger).get()
+    }
+
+    /// The same connect, completed on `eventLoop` without passing through Swift concurrency: an
+    /// engine that lives on that loop (the client role) connects and logs in even while the
+    /// application's cooperative thread pool is busy. Throws at once for a bad URL or TLS setting.
+    public static func connectFuture(url: String, configuration: WebSocketClientConfiguration = WebSocketClientConfiguration(),
+                                     eventLoop: EventLoop, callbacks: WebSocketCallbacks,
+                                     logger: Logger = Logger(label: "vertophone.ws.client")) throws -> EventLoopFuture<WebSocketConnection> {
         guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "ws" || scheme == "wss",
               let host = u.host, !host.isEmpty else {
             throw WebSocketError.invalidURL(url)
@@ -61,7 +71,6 @@ public enum WebSocketClient {
         // NIOSSL rejects IP literals as SNI (toolchain.md §7.7).
         let sni: String? = isIPAddress(host) ? nil : host
         let maxMessage = configuration.maxMessageSize
-        let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: WebSocketConnection.self)
 
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -99,7 +108,7 @@ public enum WebSocketClient {
             timeout.cancel()
             if case .failure = result { channelFuture.whenSuccess { $0.close(promise: nil) } }
         }
-        return try await promise.futureResult.get()
+        return promise.futureResult
     }
 
     static func isIPAddress(_ host: String) -> Bool {

@@ -210,9 +210,12 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                 }
             })
         let config = WebSocketClientConfiguration(trust: options.trust, connectTimeout: options.connectTimeout)
-        let future = loop.makeFutureWithTask { [options] in
-            try await WebSocketClient.connect(url: options.url, configuration: config, group: self.loop, callbacks: callbacks,
-                                              logger: self.logger)
+        let future: EventLoopFuture<WebSocketConnection>
+        do {
+            future = try WebSocketClient.connectFuture(url: options.url, configuration: config, eventLoop: loop, callbacks: callbacks,
+                                                       logger: logger)
+        } catch {
+            future = loop.makeFailedFuture(error)
         }
         future.whenComplete { [self] result in
             switch result {

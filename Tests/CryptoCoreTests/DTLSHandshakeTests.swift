@@ -2,6 +2,7 @@ import CryptoCore
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 
 /// Drives two endpoints against each other over an in-memory datagram pair.
 /// `drop` decides, per datagram index (counted across both directions), whether it is lost.
@@ -49,7 +50,7 @@ let rsaIdentity: DTLSIdentity = try! DTLSIdentity(keyType: .rsa(bits: 2048), com
         ("RSA client, ECDSA server (FreeSWITCH answers active)", rsaIdentity, try! DTLSIdentity()),
     ]
 
-    @Test(arguments: 0..<3)
+    @Test(.cpuBound, arguments: 0..<3)
     func handshakeDerivesMirroredSRTPKeys(pair: Int) throws {
         let (_, clientID, serverID) = Self.pairs[pair]
         let client = try DTLSEndpoint(identity: clientID, role: .client, remoteFingerprint: serverID.fingerprint)
@@ -71,7 +72,7 @@ let rsaIdentity: DTLSIdentity = try! DTLSIdentity(keyType: .rsa(bits: 2048), com
         #expect(client.nextDeadline() == nil && server.nextDeadline() == nil)
     }
 
-    @Test func rsa4096CertificateIsFragmentedToSmallMTU() throws {
+    @Test(.cpuBound) func rsa4096CertificateIsFragmentedToSmallMTU() throws {
         // FreeSWITCH's certificate is RSA-4096: its Certificate message spans several records.
         let big = try DTLSIdentity(keyType: .rsa(bits: 4096))
         let small = DTLSConfiguration(mtu: 600)

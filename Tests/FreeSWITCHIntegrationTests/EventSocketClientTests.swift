@@ -4,7 +4,7 @@ import TestSupport
 
 /// The event-socket client of the FreeSWITCH suite, tested without FreeSWITCH: the message parser
 /// on hand-made byte streams, the client against `FakeEventSocketServer`. Runs on every build.
-@Suite struct EventSocketClientTests {
+@Suite(.realTime) struct EventSocketClientTests {
     @Test func parserSplitsHeadersAndContentLengthBodies() throws {
         var p = EventSocketParser()
         p.feed(Array("Content-Type: auth/request\n\nContent-Type: api/response\nContent-Length: 10\n\n+OK 1234#\n".utf8))
@@ -62,7 +62,8 @@ import TestSupport
         await #expect(throws: EventSocketError.self) { try await client.api("two\nlines") }
         client.close()
         // `exit` is the last thing the client wrote; the server records it on its own thread.
-        for _ in 0..<200 where server.commands.last != "exit" { try await Task.sleep(for: .milliseconds(5)) }
+        let deadline = ContinuousClock.now + .seconds(15)
+        while server.commands.last != "exit", ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(server.commands == [
             "auth ClueCon", "api uuid_getvar 3f2a dtmf_collected", "bgapi originate user/1000@127.0.0.1 &echo", "api frobnicate", "exit",
         ])

@@ -11,7 +11,7 @@ import VertoPhone
 /// Verto side and a fake event socket translates those three commands into our server's query API.
 /// This checks our side of the conversation only; what FreeSWITCH answers is checked by the opt-in
 /// suite.
-@Suite("FreeSWITCH target against our server behind a fake event socket", .serialized)
+@Suite("FreeSWITCH target against our server behind a fake event socket", .serialized, .realTime)
 struct FreeSWITCHTargetPathTests {
     @Test func environmentDefaultsAreTheContract() throws {
         let e = try #require(FreeSWITCHEnvironment(["VERTO_FS_URL": "ws://127.0.0.1:5066"]))

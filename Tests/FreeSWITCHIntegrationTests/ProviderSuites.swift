@@ -1,11 +1,12 @@
 import Testing
+import TestSupport
 
 // ProviderScenarios.swift through `WebitelCtiProvider`, against the same two targets as Suites.swift:
 // our server role in-process (every build) and FreeSWITCH (opt-in, VERTO_FS_URL). Serialized like the
 // engine's call suites: on FreeSWITCH, two scenarios logging in as the same user at once would both
 // receive that user's calls — hence also the common parent suite `FreeSWITCHCalls` (opt-in there).
 
-@Suite("Provider layer against our own server: login and extensions", .serialized)
+@Suite("Provider layer against our own server: login and extensions", .serialized, .realTime)
 struct OwnServerProviderTests {
     @Test func login() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.login) }
     @Test func loginOverWSS() async throws { try await runProvider(try await OwnServerTarget.start(wss: true), ProviderScenarios.loginOverWSS) }
@@ -23,7 +24,7 @@ struct OwnServerProviderTests {
 /// A second suite so that the two halves of our server's provider scenarios run side by side (each
 /// test has its own server; at most two calls at once keeps the 2-core CI machine's audio timing
 /// comfortable), halving the wall time.
-@Suite("Provider layer against our own server: call control", .serialized)
+@Suite("Provider layer against our own server: call control", .serialized, .realTime)
 struct OwnServerProviderCallControlTests {
     @Test func holdAndUnhold() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.holdAndUnhold) }
     @Test func inboundCallAnswered() async throws { try await runProvider(try await OwnServerTarget.start(), ProviderScenarios.inboundCall) }

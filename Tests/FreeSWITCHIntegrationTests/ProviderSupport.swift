@@ -20,7 +20,7 @@ final class ProviderScope: Sendable {
                                           password: password ?? target.password)
         s.callerIDName = "User \(user)"
         s.mediaHost = "127.0.0.1"
-        s.connectTimeout = .seconds(5)
+        s.connectTimeout = .seconds(15)
         if u.lowercased().hasPrefix("wss:") { s.configureEngine = { $0.trust = .insecureAcceptAnyCertificate } }
         return s
     }
@@ -91,7 +91,7 @@ actor ProviderEventLog {
     }
 
     /// Waits until `predicate(events, finished)` holds; throws `TimedOut` after `timeout`.
-    func wait(_ what: String, timeout: Duration = .seconds(10),
+    func wait(_ what: String, timeout: Duration = .seconds(20),
               until predicate: @escaping @Sendable ([CtiEvent], Bool) -> Bool) async throws -> [CtiEvent] {
         if predicate(events, finished) { return events }
         let id = nextID
@@ -107,13 +107,13 @@ actor ProviderEventLog {
 
     /// Waits for the `n`-th event of `kind` (counting from the start) and returns it.
     @discardableResult
-    func next(_ kind: CtiEventKind, count n: Int = 1, timeout: Duration = .seconds(10)) async throws -> CtiEvent {
+    func next(_ kind: CtiEventKind, count n: Int = 1, timeout: Duration = .seconds(20)) async throws -> CtiEvent {
         let all = try await wait("\(n)× \(kind.rawValue)", timeout: timeout) { es, _ in es.filter { $0.kind == kind }.count >= n }
         return all.filter { $0.kind == kind }[n - 1]
     }
 
     /// The media session of the first `onNewWebRTCCall`.
-    func media(timeout: Duration = .seconds(10)) async throws -> MediaSession {
+    func media(timeout: Duration = .seconds(20)) async throws -> MediaSession {
         guard case .newWebRTCCall(_, let m) = try await next(.onNewWebRTCCall, timeout: timeout) else {
             throw TimedOut(what: "onNewWebRTCCall")
         }
@@ -121,7 +121,7 @@ actor ProviderEventLog {
     }
 
     /// Waits for the stream to end (the provider closed) and returns everything it carried.
-    func all(timeout: Duration = .seconds(10)) async throws -> [CtiEvent] {
+    func all(timeout: Duration = .seconds(20)) async throws -> [CtiEvent] {
         try await wait("the end of the provider's event stream", timeout: timeout) { _, finished in finished }
     }
 

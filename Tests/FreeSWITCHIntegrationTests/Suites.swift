@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 
 // The scenarios of Scenarios.swift, run against two targets:
 //
@@ -16,7 +17,7 @@ private let fsSkipReason: Comment =
 
 // MARK: - our server (CI)
 
-@Suite("Integration suite against our own server: signalling")
+@Suite("Integration suite against our own server: signalling", .realTime)
 struct OwnServerSignalingTests {
     @Test func loginOverWS() async throws { try await run(try await OwnServerTarget.start(), Scenarios.loginOverWS) }
     @Test func loginOverWSS() async throws { try await run(try await OwnServerTarget.start(wss: true), Scenarios.loginOverWSS) }
@@ -28,7 +29,7 @@ struct OwnServerSignalingTests {
     }
 }
 
-@Suite("Integration suite against our own server: calls", .serialized)
+@Suite("Integration suite against our own server: calls", .serialized, .realTime)
 struct OwnServerCallTests {
     @Test func echo9196() async throws { try await run(try await OwnServerTarget.start(), Scenarios.echo) }
     @Test func tone9664() async throws { try await run(try await OwnServerTarget.start(), Scenarios.tone) }
@@ -47,7 +48,7 @@ struct OwnServerCallTests {
 
 // MARK: - FreeSWITCH (opt-in)
 
-@Suite("Integration suite against FreeSWITCH: signalling", .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
+@Suite("Integration suite against FreeSWITCH: signalling", .realTime, .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
 struct FreeSWITCHSignalingTests {
     @Test func loginOverWS() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.loginOverWS) }
     @Test(.enabled(if: FreeSWITCHEnvironment.hasWSS, "VERTO_FS_WSS_URL is not set (make the certificate with Fixtures/freeswitch/make-cert.sh)"))
@@ -62,7 +63,7 @@ struct FreeSWITCHSignalingTests {
 /// ProviderSuites.swift — share users 1000 and 1001, so they are nested in one serialized suite:
 /// `.serialized` on each alone would still let the two suites run side by side, and FreeSWITCH
 /// would offer one scenario's calls to the other's connections (`verto_contact` forks to all).
-@Suite("Calls against FreeSWITCH", .serialized, .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
+@Suite("Calls against FreeSWITCH", .serialized, .realTime, .enabled(if: FreeSWITCHEnvironment.isConfigured, fsSkipReason))
 struct FreeSWITCHCalls {}
 
 extension FreeSWITCHCalls {

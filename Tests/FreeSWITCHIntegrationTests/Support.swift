@@ -23,7 +23,7 @@ final class Scope: Sendable {
         o.callerIDNumber = user
         o.callerIDName = "User \(user)"
         o.sessid = sessid
-        o.connectTimeout = .seconds(5)
+        o.connectTimeout = .seconds(15)
         // wss targets in the lab have self-signed certificates: accepted here, in tests only.
         if u.lowercased().hasPrefix("wss:") { o.trust = .insecureAcceptAnyCertificate }
         let c = VertoClient(options: o)
@@ -60,12 +60,16 @@ func dominantFrequency(_ pcm: [Int16], rate: Int) -> Double? {
     GoertzelDetector(sampleRate: rate).dominantFrequency(among: candidateFrequencies, in: pcm)
 }
 
-/// Records `duration` of received audio (whatever arrives in that wall-clock time) and returns
-/// the dominant frequency of its second half, with the samples.
-func sample(_ media: MediaSession, for duration: Duration = .milliseconds(500)) async throws -> (Double?, [Int16]) {
-    media.startRecording()
-    try await Task.sleep(for: duration)
-    let pcm = try await media.stopRecording()
+/// The next `seconds` of received audio (counted in samples, so a slow machine only makes it wait
+/// longer) and the dominant frequency of its second half; nil and no samples when nothing arrives
+/// within `timeout` (a held call may carry no audio at all).
+func sample(_ media: MediaSession, seconds: Double = 0.5, timeout: Duration = .seconds(10)) async throws -> (Double?, [Int16]) {
+    let pcm: [Int16]
+    do {
+        pcm = try await media.listen(seconds: seconds, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+    } catch VertoPhoneError.timeout {
+        return (nil, [])
+    }
     let rate = try await media.stats()?.sampleRate ?? 48_000
     return (dominantFrequency(Array(pcm.suffix(pcm.count / 2)), rate: rate), pcm)
 }
@@ -73,7 +77,7 @@ func sample(_ media: MediaSession, for duration: Duration = .milliseconds(500)) 
 /// Listens in half-second windows until `frequency` dominates one, for at most `within`
 /// (media setup included). Returns `frequency` once heard, else the last dominant frequency (nil
 /// for silence), so `#expect(try await hear(…) == 440)` shows what was heard instead.
-func hear(_ frequency: Double, on media: MediaSession, within: Duration = .seconds(8)) async throws -> Double? {
+func hear(_ frequency: Double, on media: MediaSession, within: Duration = .seconds(15)) async throws -> Double? {
     let deadline = ContinuousClock.now + within
     var last: Double?
     repeat {
@@ -81,6 +85,28 @@ func hear(_ frequency: Double, on media: MediaSession, within: Duration = .secon
         if last == frequency { return frequency }
     } while ContinuousClock.now < deadline
     return last
+}
+
+/// True once a half-second window is *not* dominated by `frequency` (or no audio comes at all),
+/// within `within`: the tone has stopped (audio already in flight when it stopped may still
+/// arrive first, which a fixed pause would have to guess).
+func stops(_ frequency: Double, on media: MediaSession, within: Duration = .seconds(15)) async throws -> Bool {
+    let deadline = ContinuousClock.now + within
+    repeat {
+        if try await sample(media).0 != frequency { return true }
+    } while ContinuousClock.now < deadline
+    return false
+}
+
+/// True when `frequency` dominates some 0.5 s window (stepped by 0.25 s) of `pcm`.
+func dominatesSomeWindow(_ pcm: [Int16], _ frequency: Double, rate: Int = 48_000) -> Bool {
+    let window = rate / 2
+    var start = 0
+    while start + window <= pcm.count {
+        if dominantFrequency(Array(pcm[start..<start + window]), rate: rate) == frequency { return true }
+        start += window / 2
+    }
+    return false
 }
 
 // MARK: - waiting with a bound
@@ -105,7 +131,7 @@ func within<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping 
 }
 
 /// The next call offered to `client` (`verto.invite` from the server).
-func nextIncomingCall(_ client: VertoClient, timeout: Duration = .seconds(10)) async throws -> Call {
+func nextIncomingCall(_ client: VertoClient, timeout: Duration = .seconds(20)) async throws -> Call {
     try await within(timeout, "an incoming call") {
         for await call in client.incomingCalls { return call }
         throw TimedOut(what: "an incoming call (stream ended)")
@@ -143,7 +169,7 @@ final class RawVertoSocket: Sendable {
     }
 
     /// The next message (parsed as a JSON object) for which `match` holds, within `timeout`.
-    func next(timeout: Duration = .seconds(10), _ what: String,
+    func next(timeout: Duration = .seconds(20), _ what: String,
               where match: @escaping @Sendable (JSONObject) -> Bool) async throws -> JSONObject {
         try await within(timeout, what) { [messages] in
             for await text in messages {
@@ -154,7 +180,7 @@ final class RawVertoSocket: Sendable {
     }
 
     /// The reply to request `id`.
-    func reply(to id: Int, timeout: Duration = .seconds(10)) async throws -> JSONObject {
+    func reply(to id: Int, timeout: Duration = .seconds(20)) async throws -> JSONObject {
         try await next(timeout: timeout, "the reply to request \(id)") { $0["id"]?.intValue == id && $0["method"] == nil }
     }
 

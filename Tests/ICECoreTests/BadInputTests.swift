@@ -1,6 +1,7 @@
 import CoreSupport
 import NIOCore
 import Testing
+import TestSupport
 @testable import ICECore
 
 @Suite("Bad input never traps; wrong credentials are refused")
@@ -32,7 +33,7 @@ struct BadInputTests {
         agent.pollTransmit().flatMap { try? STUNMessage.decode($0.bytes) }
     }
 
-    @Test func randomBytesNeverTrap() {
+    @Test(.cpuBound) func randomBytesNeverTrap() {
         var rng = SeededGenerator(seed: 0xBAD)
         var (a, _) = agent()
         var lite = agent(.lite).0
@@ -62,7 +63,7 @@ struct BadInputTests {
 
     /// Valid messages with bytes flipped, truncated or extended: typed errors or drops, no trap,
     /// and a mutated authenticated check is never accepted.
-    @Test func mutatedValidMessagesNeverTrap() {
+    @Test(.cpuBound) func mutatedValidMessagesNeverTrap() {
         var rng = SeededGenerator(seed: 0xF00D)
         let (base, peer) = agent()
         let valid = check(to: base, from: peer)

@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import TestSupport
 @testable import MediaCore
 
 /// A packet on its way to the buffer in virtual time.
@@ -348,7 +349,7 @@ func run(_ jb: JitterBuffer, _ arrivals: [Arrival], ticks: Int, firstTick: NIODe
 /// House rule 5: arbitrary packet streams (random sequence numbers, timestamps, SSRCs, sizes and
 /// arrival times, interleaved with playout calls) never trap, and the bookkeeping stays consistent.
 @Suite struct JitterBufferPropertyTests {
-    @Test(arguments: [1, 2, 3, 4])
+    @Test(.cpuBound, arguments: [1, 2, 3, 4])
     func randomInputNeverTraps(seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         let jb = JitterBuffer(configuration: .init(capacity: 16, maxPayloadSize: 64, codecHasFEC: seed % 2 == 0))

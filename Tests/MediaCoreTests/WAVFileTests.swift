@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import MediaCore
 
 @Suite struct WAVFileTests {
@@ -70,7 +71,7 @@ import Testing
         #expect(throws: MediaError.unsupported("8-bit WAV samples (only 16-bit)")) { _ = try WAVFile(parsing: pcm8) }
     }
 
-    @Test(arguments: [11, 12, 13])
+    @Test(.cpuBound, arguments: [11, 12, 13])
     func randomAndMutatedBytesNeverTrap(seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         let valid = WAVFile(sampleRate: 8000, samples: [1, 2, 3, 4, 5]).serialize()

@@ -3,6 +3,7 @@ import MediaNIO
 import NIOCore
 import NIOPosix
 import Testing
+import TestSupport
 
 /// A core that answers "ping N" with "pong N" and, on its own timer, sends "tick" to the last peer.
 final class PingCore: DatagramCore {
@@ -37,7 +38,7 @@ final class PingCore: DatagramCore {
     func nextDeadline() -> NIODeadline? { tickAt }
 }
 
-@Suite struct DatagramDriverTests {
+@Suite(.realTime) struct DatagramDriverTests {
     @Test func echoesAndFiresTimersOverRealUDP() async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let driver = try await DatagramDriver<PingCore>.bind(host: "127.0.0.1", on: loop) { _ in PingCore() }.get()

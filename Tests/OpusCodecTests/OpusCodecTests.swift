@@ -2,6 +2,7 @@ import Foundation
 import MediaCore
 import OpusCodec
 import Testing
+import TestSupport
 
 func sine(_ frequency: Double, samples: Int, offset: Int = 0, amplitude: Double = 8000, rate: Double = 48_000) -> [Int16] {
     (0..<samples).map { Int16(amplitude * sin(2 * .pi * frequency * Double($0 + offset) / rate)) }
@@ -97,7 +98,7 @@ func relativePower(_ pcm: [Int16], _ frequency: Double, rate: Double = 48_000) -
         #expect(sizes.suffix(10).allSatisfy { $0 <= 2 }, "DTX sends TOC-only frames in silence: \(sizes)")
     }
 
-    @Test func garbagePayloadsAreTypedErrorsNeverTraps() throws {
+    @Test(.cpuBound) func garbagePayloadsAreTypedErrorsNeverTraps() throws {
         let dec = try OpusDecoder()
         var rng = SystemRandomNumberGenerator()
         var failures = 0

@@ -67,6 +67,28 @@ final class LoopbackPeer: Sendable {
         try await promise.futureResult.get()
     }
 
+    /// Waits until `frequency` dominates some 0.5 s window of the audio decoded from now on (windows
+    /// stepped by 0.25 s), bounded by `timeout` on the wall clock; false when it never does.
+    func hears(_ frequency: Double, among: [Double] = [440, 660, 1000], timeout: Duration = .seconds(15)) async throws -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var start = audio.count
+        let detector = GoertzelDetector(sampleRate: 48_000)
+        while clock.now < deadline {
+            let left = deadline - clock.now
+            do {
+                try await waitForAudio(samples: start + 24_000, timeout: .nanoseconds(left.components.seconds * 1_000_000_000
+                                                                                        + left.components.attoseconds / 1_000_000_000))
+            } catch is LoopbackTimeout {
+                return false
+            }
+            let all = audio
+            if detector.dominantFrequency(among: among, in: Array(all[start..<start + 24_000])) == frequency { return true }
+            start += 12_000
+        }
+        return false
+    }
+
     private func collectSoon() { driver.eventLoop.execute { self.collect() } }
 
     var audio: [Int16] { received.withLockedValue { $0 } }

@@ -3,10 +3,11 @@ import NIOCore
 import NIOPosix
 import SDPCore
 import Testing
+import TestSupport
 @testable import PeerCore
 
 /// The same as the simulation, over real UDP sockets on 127.0.0.1.
-@Suite struct PeerSessionLoopbackTests {
+@Suite(.realTime) struct PeerSessionLoopbackTests {
     @Test(arguments: [false, true])
     func tonesBothWaysOverRealUDP(liteAnswerer: Bool) async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
@@ -17,16 +18,14 @@ import Testing
         try await a.driver.withCore { try $0.applyAnswer(try SessionDescription(parsing: answer), now: loop.now) }.get()
         a.startTone(440)
         b.startTone(660)
-        try await a.waitForAudio(samples: 48_000)
-        try await b.waitForAudio(samples: 48_000)
-        let detector = GoertzelDetector(sampleRate: 48_000)
-        #expect(detector.dominantFrequency(among: [440, 660], in: Array(b.audio.suffix(24_000))) == 440)
-        #expect(detector.dominantFrequency(among: [440, 660], in: Array(a.audio.suffix(24_000))) == 660)
+        #expect(try await b.hears(440), "B hears A's 440 Hz")
+        #expect(try await a.hears(660), "A hears B's 660 Hz")
         let (stateA, milestones) = try await a.driver.withCore { ($0.state, $0.milestones) }.get()
         #expect(stateA == .connected)
+        // The milestones are recorded in order (their durations are measured by the benchmarks).
         let applied = try #require(milestones.remoteDescriptionApplied)
         let dtls = try #require(milestones.dtlsConnected)
-        #expect(dtls - applied < .milliseconds(500), "setup on loopback takes milliseconds: \(dtls - applied)")
+        #expect(applied <= dtls)
         try await a.stop()
         try await b.stop()
     }

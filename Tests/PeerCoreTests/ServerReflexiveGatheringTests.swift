@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import SDPCore
 import Testing
+import TestSupport
 @testable import PeerCore
 
 /// A minimal STUN server (RFC 8489 Binding) on 127.0.0.1 that reports every client as 127.0.0.2 with
@@ -28,7 +29,7 @@ final class FakeSTUNServer: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-@Suite struct ServerReflexiveGatheringTests {
+@Suite(.realTime) struct ServerReflexiveGatheringTests {
     /// Binds a session with `config` and waits for its gathering to finish.
     func gathered(_ config: PeerSessionConfiguration, on loop: EventLoop) async throws -> DatagramDriver<PeerSession> {
         let driver = try await DatagramDriver<PeerSession>.bind(host: "127.0.0.1", on: loop) { local in

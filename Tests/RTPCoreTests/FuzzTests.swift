@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import TestSupport
 @testable import RTPCore
 
 /// House rule 5: bad input never traps. Seeded random and mutated inputs go through every parser;
@@ -40,7 +41,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 2, 3, 4])
+    @Test(.cpuBound, arguments: [1, 2, 3, 4])
     func randomBytesIntoEveryParser(seed: UInt64) {
         var rng = SeededRNG(seed: seed)
         var parsedRTP = 0
@@ -56,7 +57,7 @@ import Testing
         #expect(parsedRTP > 0)
     }
 
-    @Test func mutatedValidPacketsIntoEveryParser() throws {
+    @Test(.cpuBound) func mutatedValidPacketsIntoEveryParser() throws {
         var rng = SeededRNG(seed: 99)
         let rtp = try RTPHeader(marker: true, payloadType: 111, sequenceNumber: 1, timestamp: 2, ssrc: 3, csrcs: [4, 5],
                                 extension: RTPHeaderExtension.oneByte([(id: 1, data: [1, 2]), (id: 2, data: [3])]))

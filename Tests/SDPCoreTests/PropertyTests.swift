@@ -1,5 +1,6 @@
 import CoreSupport
 import Testing
+import TestSupport
 @testable import SDPCore
 
 /// House rule 5: bad input never traps. Seeded random inputs and mutations of the real fixtures:
@@ -46,7 +47,7 @@ struct PropertyTests {
         return true
     }
 
-    @Test func randomBytesNeverTrap() {
+    @Test(.cpuBound) func randomBytesNeverTrap() {
         var rng = SeededGenerator(seed: 0x5D9_0001)
         for _ in 0..<3000 {
             let n = Int.random(in: 0...200, using: &rng)
@@ -109,7 +110,7 @@ struct PropertyTests {
         return Array(lines.joined(separator: [10]))
     }
 
-    @Test("mutated real SDPs never trap", arguments: SDPFixtures.names)
+    @Test("mutated real SDPs never trap", .cpuBound, arguments: SDPFixtures.names)
     func mutatedFixtures(name: String) throws {
         let text = try SDPFixtures.text(name)
         var rng = SeededGenerator(seed: UInt64(truncatingIfNeeded: name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
@@ -136,7 +137,7 @@ struct PropertyTests {
         }
     }
 
-    @Test func hugeInputIsHandled() {
+    @Test(.cpuBound) func hugeInputIsHandled() {
         var text = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
         for i in 0..<2000 { text += "m=audio \(i % 65536) RTP/AVP 0\r\na=x:\(String(repeating: "y", count: 100))\r\n" }
         #expect(Self.check(Array(text.utf8)))

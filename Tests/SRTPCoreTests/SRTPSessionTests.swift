@@ -3,6 +3,7 @@ import CryptoCore
 import NIOCore
 import SRTPCore
 import Testing
+import TestSupport
 
 /// Real DTLS handshakes key real SRTP sessions; packets go both ways with both profiles.
 func keyedPair(profile: SRTPProtectionProfile) throws -> (SRTPSession, SRTPSession) {
@@ -89,7 +90,7 @@ func rtp(seq: UInt16, ts: UInt32 = 960, ssrc: UInt32 = 0x1234_5678, payload: [UI
         #expect(throws: SRTPError.badLength(4)) { try a.inbound.unprotectRTP([0x80, 0, 0, 1]) }
     }
 
-    @Test(arguments: SRTPProtectionProfile.allCases)
+    @Test(.cpuBound, arguments: SRTPProtectionProfile.allCases)
     func randomBytesNeverTrap(profile: SRTPProtectionProfile) throws {
         let (_, b) = try keyedPair(profile: profile)
         var rng = SeededGenerator(seed: 42)

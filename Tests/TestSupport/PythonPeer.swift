@@ -41,11 +41,11 @@ public final class PythonPeer: @unchecked Sendable {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
-        try process.run()
+        try ChildProcesses.start(process)
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        ChildProcesses.stopBlocking(process, grace: .milliseconds(500))
     }
 
     /// Sends one command and waits (off the cooperative pool) for its one-line reply.
@@ -105,16 +105,10 @@ public final class PythonPeer: @unchecked Sendable {
         }
     }
 
-    /// Asks the peer to close and waits for it to exit.
+    /// Asks the peer to close and waits for it to exit (stopping it if it does not within 10 s).
     public func close() async {
         _ = try? await call(["op": "close"])
         stdin.fileHandleForWriting.closeFile()
-        let process = self.process
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                process.waitUntilExit()
-                c.resume()
-            }
-        }
+        await ChildProcesses.stop(process, exitWithin: .seconds(10))
     }
 }

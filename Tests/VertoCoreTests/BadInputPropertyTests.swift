@@ -1,6 +1,7 @@
 import CoreSupport
 import NIOCore
 import Testing
+import TestSupport
 @testable import VertoCore
 
 /// House rule 5: bad input never traps; it gets a JSON-RPC error reply or a typed error.
@@ -62,7 +63,7 @@ import Testing
         return String((0..<n).map { _ in alphabet.randomElement(using: &g)! })
     }
 
-    @Test(arguments: [1, 2, 3, 4] as [UInt64])
+    @Test(.cpuBound, arguments: [1, 2, 3, 4] as [UInt64])
     func serverNeverTrapsAndAnswersEveryRequestLikeFrame(seed: UInt64) throws {
         var g = SeededGenerator(seed: seed)
         var (s, c) = loggedInServer()
@@ -101,7 +102,7 @@ import Testing
         _ = drain(&s)
     }
 
-    @Test(arguments: [5, 6, 7, 8] as [UInt64])
+    @Test(.cpuBound, arguments: [5, 6, 7, 8] as [UInt64])
     func clientNeverTrapsAndNeverAnswersWithAnError(seed: UInt64) throws {
         var g = SeededGenerator(seed: seed)
         var c = loggedInClient()

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import Testing
+import TestSupport
 @testable import VertoNIO
 
 /// Collects what a connection receives; waits without sleeping (a continuation per expected count).
@@ -39,7 +40,7 @@ func echoServer(_ config: WebSocketServerConfiguration, group: EventLoopGroup) a
                                    callbacks: WebSocketCallbacks(onText: { c, t in c.send(text: "echo:" + t) }))
 }
 
-@Suite struct WebSocketTransportTests {
+@Suite(.realTime) struct WebSocketTransportTests {
     let group = MultiThreadedEventLoopGroup.singleton
 
     @Test func wsRoundTripOnAnyPath() async throws {

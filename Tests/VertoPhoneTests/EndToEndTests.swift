@@ -2,18 +2,19 @@ import Foundation
 import MediaCore
 import NIOCore
 import Testing
+import TestSupport
 import VertoCore
 @testable import VertoPhone
 
 /// Our client role ↔ our server role over real WebSocket + UDP on 127.0.0.1, real DTLS-SRTP and
 /// Opus; audio checked by frequency.
-@Suite(.serialized) struct EndToEndTests {
+@Suite(.serialized, .realTime) struct EndToEndTests {
     @Test func loginGoodAndBad() async throws {
         let endpoint = try await startEndpoint()
         let good = client(endpoint)
         try await good.connect()
         let bad = client(endpoint, password: "wrong")
-        await #expect(throws: VertoPhoneError.self) { try await bad.connect(timeout: .seconds(5)) }
+        await #expect(throws: VertoPhoneError.self) { try await bad.connect(timeout: .seconds(15)) }
         try await good.disconnect()
         try await endpoint.stop()
     }
@@ -24,8 +25,7 @@ import VertoCore
         try await c.connect()
         let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
         try await call.wait { $0 == .active }
-        let pcm = try await listen(call.media, seconds: 1.5)
-        #expect(dominant(pcm) == 440)
+        #expect(try await hears(call.media, 440))
         let stats = try #require(try await call.media.stats())
         #expect(stats.codec == "opus")
         #expect(stats.milestones.firstFrameDecoded != nil)
@@ -41,7 +41,7 @@ import VertoCore
         try await c.connect()
         let call = try await c.call("9664")
         try await call.wait { $0 == .active }
-        #expect(dominant(try await listen(call.media, seconds: 1)) == 1000)
+        #expect(try await hears(call.media, 1000))
         try await call.hangup()
         try await endpoint.stop()
     }
@@ -67,11 +67,13 @@ import VertoCore
         let c = client(endpoint)
         try await c.connect()
         let call = try await c.call("9198", source: .tone(frequencies: [660], amplitude: 0.3))
+        // Everything received before the answer is kept: the ringback must dominate some 0.5 s of it,
+        // however late media started on a loaded machine.
+        call.media.startRecording()
         try await call.wait { $0 == .early }
-        // The first 0.5 s windows after media connects carry the 2 s ringback (under CI load media may
-        // connect late, so a fixed window could straddle the answer).
-        #expect(try await hears(call.media, 425, within: 1.5), "ringback during early media")
-        try await call.wait(timeout: .seconds(5)) { $0 == .active }
+        try await call.wait(timeout: .seconds(15)) { $0 == .active }
+        let beforeAnswer = try await call.media.stopRecording()
+        #expect(dominatesSomeWindow(beforeAnswer, 425), "ringback during early media")
         #expect(try await hears(call.media, 660), "echo after answer")
         try await call.hangup()
         try await endpoint.stop()
@@ -83,7 +85,7 @@ import VertoCore
         try await c.connect()
         let call = try await c.call("9199")
         try await call.wait { $0 == .active }
-        let end = try await call.wait(timeout: .seconds(6)) { $0.isEnded }
+        let end = try await call.wait(timeout: .seconds(15)) { $0.isEnded }
         #expect(end == .ended(.normalClearing))
         try await endpoint.stop()
     }
@@ -98,7 +100,7 @@ import VertoCore
         #expect(call.state == .held)
         try await call.unhold()
         #expect(call.state == .active)
-        #expect(dominant(try await listen(call.media, seconds: 1)) == 440)
+        #expect(try await hears(call.media, 440))
         try await call.hangup()
         try await endpoint.stop()
     }
@@ -112,7 +114,7 @@ import VertoCore
         let call = try #require(await incoming.next())
         #expect(call.callID == callID && call.remoteNumber == "9000" && call.direction == .inbound)
         try await call.answer()
-        #expect(dominant(try await listen(call.media, seconds: 1)) == 1000)
+        #expect(try await hears(call.media, 1000))
         try await call.hangup()
 
         _ = try await endpoint.call(user: "1000")
@@ -136,8 +138,8 @@ import VertoCore
         try await callB.answer()
         let ca = try await callA
         try await ca.wait { $0 == .active }
-        #expect(dominant(try await listen(ca.media, seconds: 1)) == 660, "A hears B")
-        #expect(dominant(try await listen(callB.media, seconds: 1)) == 440, "B hears A")
+        #expect(try await hears(ca.media, 660), "A hears B")
+        #expect(try await hears(callB.media, 440), "B hears A")
         #expect(ca.displayIdentity.number == "1000")
         #expect(callB.displayIdentity.number == "1001")
         try await ca.hangup()
@@ -161,7 +163,7 @@ import VertoCore
         try await ca.transfer(to: "9664")
         let endA = try await ca.wait { $0.isEnded }
         #expect(endA.isEnded)
-        #expect(dominant(try await listen(callB.media, seconds: 1)) == 1000, "B now hears the 9664 tone")
+        #expect(try await hears(callB.media, 1000), "B now hears the 9664 tone")
         try await callB.hangup()
         try await endpoint.stop()
     }
@@ -172,13 +174,13 @@ import VertoCore
         try await c.connect()
         let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
         try await call.wait { $0 == .active }
-        #expect(dominant(try await listen(call.media, seconds: 0.5)) == 440)
+        #expect(try await hears(call.media, 440))
         let firstSessid = try await c.sessid
         try await c.simulateConnectionLoss()
         try await call.wait { $0 == .recovering }
-        try await call.wait(timeout: .seconds(10)) { $0 == .active }
+        try await call.wait(timeout: .seconds(20)) { $0 == .active }
         #expect(try await c.sessid == firstSessid)
-        #expect(dominant(try await listen(call.media, seconds: 1)) == 440, "echo restored after verto.attach")
+        #expect(try await hears(call.media, 440), "echo restored after verto.attach")
         try await call.hangup()
         try await endpoint.stop()
     }
@@ -210,7 +212,7 @@ import VertoCore
 }
 
 /// The first `count` digits of a media session's events, bounded in time.
-func digits(_ events: AsyncStream<MediaEvent>, count: Int, timeout: Duration = .seconds(10)) async throws -> String {
+func digits(_ events: AsyncStream<MediaEvent>, count: Int, timeout: Duration = .seconds(20)) async throws -> String {
     try await withThrowingTaskGroup(of: String.self) { group in
         group.addTask {
             var s = ""
@@ -224,7 +226,7 @@ func digits(_ events: AsyncStream<MediaEvent>, count: Int, timeout: Duration = .
     }
 }
 
-@Suite(.serialized) struct DTMFBothWaysTests {
+@Suite(.serialized, .realTime) struct DTMFBothWaysTests {
     /// Client → server with verto.info is covered by EndToEndTests; here RFC 4733 both ways on an
     /// inbound call (our server's offer and our client's answer both carry telephone-event).
     @Test func rfc4733BothWays() async throws {

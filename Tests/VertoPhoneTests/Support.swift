@@ -19,12 +19,12 @@ func client(_ endpoint: VertoEndpoint, user: String = "1001", password: String =
     o.callerIDNumber = user
     o.callerIDName = "User \(user)"
     o.sessid = sessid
-    o.connectTimeout = .seconds(3)
+    o.connectTimeout = .seconds(15)
     return VertoClient(options: o)
 }
 
 /// Collects `seconds` of audio received from now on (event-driven, bounded).
-func listen(_ media: MediaSession, seconds: Double, timeout: Duration = .seconds(10)) async throws -> [Int16] {
+func listen(_ media: MediaSession, seconds: Double, timeout: Duration = .seconds(20)) async throws -> [Int16] {
     try await media.listen(seconds: seconds, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
 }
 
@@ -34,7 +34,7 @@ func dominant(_ pcm: [Int16], among: [Double] = [425, 440, 660, 1000], rate: Int
 }
 
 /// Waits for the next endpoint event matching `match`.
-func nextEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seconds(10),
+func nextEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seconds(20),
                             _ match: @escaping @Sendable (VertoEndpointEvent) -> T?) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
@@ -51,11 +51,38 @@ func nextEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seco
     }
 }
 
-/// True when `frequency` dominates some 0.5 s window of the audio received within `seconds`
-/// (tolerates start-up transients of external peers on a loaded machine; still detection by content).
-func hears(_ media: MediaSession, _ frequency: Double, within seconds: Double = 3) async throws -> Bool {
-    for _ in 0..<max(1, Int(seconds / 0.5)) {
-        if dominant(try await listen(media, seconds: 0.5)) == frequency { return true }
+/// True when `frequency` dominates some 0.5 s window of the audio received before `within` has
+/// passed (wall clock). Returns as soon as it does, so a generous bound costs nothing when the tone is
+/// there, and a loaded machine (late media start, concealed frames, an external peer's start-up)
+/// only makes it wait longer. Still detection by content: the tone must dominate a whole window.
+func hears(_ media: MediaSession, _ frequency: Double, within: Duration = .seconds(15),
+           among: [Double] = [425, 440, 660, 1000]) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + within
+    while clock.now < deadline {
+        let left = deadline - clock.now
+        let pcm: [Int16]
+        do {
+            pcm = try await media.listen(seconds: 0.5, timeout: .nanoseconds(Int64(left.components.seconds) * 1_000_000_000
+                                                                     + left.components.attoseconds / 1_000_000_000))
+        } catch VertoPhoneError.timeout {
+            return false
+        }
+        if dominant(pcm, among: among) == frequency { return true }
+    }
+    return false
+}
+
+/// True when `frequency` dominates some 0.5 s window (stepped by 0.25 s) of `pcm`.
+func dominatesSomeWindow(_ pcm: [Int16], _ frequency: Double, among: [Double] = [425, 440, 660, 1000],
+                         rate: Int = 48_000) -> Bool {
+    let window = rate / 2
+    var start = 0
+    while start + window <= pcm.count {
+        if GoertzelDetector(sampleRate: rate).dominantFrequency(among: among, in: Array(pcm[start..<start + window])) == frequency {
+            return true
+        }
+        start += window / 2
     }
     return false
 }

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
+import TestSupport
 import VertoCore
 import VertoPhone
 @testable import WebitelCTI
@@ -9,7 +10,7 @@ import VertoPhone
 /// The provider (client role) against our server over real WebSocket + UDP on 127.0.0.1: every
 /// scenario asserts the exact event sequence of each provider involved, read to the end of its
 /// stream (closeConnection ends it), so nothing extra or duplicated can hide after the last wait.
-@Suite(.serialized) struct WebitelCtiProviderTests {
+@Suite(.serialized, .realTime) struct WebitelCtiProviderTests {
     /// Seed Fig. 3, client role. Operator 1001 calls subscriber 1000 (bridge route); the subscriber
     /// holds and takes the call off hold; the operator hangs up. The subscriber's provider raises
     /// exactly Fig. 3's sequence. The operator's sees no hold: a hold by the other party is not in

@@ -1,13 +1,14 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 import VertoCore
 import VertoPhone
 @testable import WebitelCTI
 
 /// The server role raises the same events from what the endpoint knows directly (`ServerCtiEventSource`
 /// for one account). The source consumes `endpoint.events`; the endpoint's stop ends its stream.
-@Suite(.serialized) struct ServerCtiEventSourceTests {
+@Suite(.serialized, .realTime) struct ServerCtiEventSourceTests {
     /// Seed Fig. 3 from the operator's side, as Webitel sees it: the operator (1001) calls the
     /// subscriber (1000), the subscriber holds and unholds, the operator hangs up → exactly
     /// onNewCall, onNewWebRTCCall, onAcceptCall, onHoldCall, onUnholdCall, onHangupCall.

@@ -23,7 +23,7 @@ func settings(_ endpoint: VertoEndpoint, user: String, sessid: String? = nil) ->
                                       login: user, password: "verto-test")
     s.callerIDName = "User \(user)"
     s.mediaHost = "127.0.0.1"
-    s.connectTimeout = .seconds(3)
+    s.connectTimeout = .seconds(15)
     s.sessid = sessid
     return s
 }
@@ -77,7 +77,7 @@ actor EventLog {
     }
 
     /// Waits until `predicate(events, finished)` holds; throws after `timeout`.
-    func wait(_ what: String, timeout: Duration = .seconds(10),
+    func wait(_ what: String, timeout: Duration = .seconds(20),
               until predicate: @escaping @Sendable ([CtiEvent], Bool) -> Bool) async throws -> [CtiEvent] {
         if predicate(events, finished) { return events }
         let id = nextID
@@ -93,13 +93,13 @@ actor EventLog {
 
     /// Waits for the `n`-th event of `kind` (counting from the start) and returns it.
     @discardableResult
-    func next(_ kind: CtiEventKind, count n: Int = 1, timeout: Duration = .seconds(10)) async throws -> CtiEvent {
+    func next(_ kind: CtiEventKind, count n: Int = 1, timeout: Duration = .seconds(20)) async throws -> CtiEvent {
         let all = try await wait("\(n)× \(kind.rawValue)", timeout: timeout) { es, _ in es.filter { $0.kind == kind }.count >= n }
         return all.filter { $0.kind == kind }[n - 1]
     }
 
     /// Waits for the stream to end (the provider closed) and returns everything it carried.
-    func all(timeout: Duration = .seconds(10)) async throws -> [CtiEvent] {
+    func all(timeout: Duration = .seconds(20)) async throws -> [CtiEvent] {
         try await wait("the end of the stream", timeout: timeout) { _, finished in finished }
     }
 
@@ -111,7 +111,7 @@ extension Array where Element == CtiEvent {
 }
 
 /// Waits for an endpoint event (the test owns `endpoint.events` unless a ServerCtiEventSource does).
-func nextEndpointEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seconds(10),
+func nextEndpointEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seconds(20),
                                     _ match: @escaping @Sendable (VertoEndpointEvent) -> T?) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
@@ -129,7 +129,7 @@ func nextEndpointEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration
 }
 
 /// Waits for an engine event of a provider's client (the provider leaves `client.events` to the app).
-func nextClientEvent(_ client: VertoClient, timeout: Duration = .seconds(10),
+func nextClientEvent(_ client: VertoClient, timeout: Duration = .seconds(20),
                      _ match: @escaping @Sendable (VertoClientEngineEvent) -> Bool) async throws {
     try await withThrowingTaskGroup(of: Bool.self) { group in
         group.addTask {

@@ -9,7 +9,8 @@ Commands (one JSON object per line on stdin), each answered with one JSON line o
   {"op":"answer","sdp":<remote offer>} -> {"sdp": <aiortc answer>}
   {"op":"remote","sdp":<remote answer>} -> {"ok": true}
   {"op":"wait_connected","timeout":s} -> {"ice": state, "dtls": state, "connected": bool}
-  {"op":"stats","seconds":s}          -> {"dominant_hz": f, "frames": n, "power": {hz: relative}}
+  {"op":"stats","seconds":s[,"expect_hz":f,"timeout":s]}
+                                      -> {"dominant_hz": f, "frames": n, "power": {hz: relative}}
   {"op":"close"}                      -> {"ok": true}, then exit
 Usage: python aiortc_peer.py --tone 660 [--max-seconds 30]
 """
@@ -120,7 +121,18 @@ async def main():
                 ice, dtls = peer.transports()
                 reply({"ice": ice, "dtls": dtls, "connected": dtls == "connected"})
             elif op == "stats":
-                reply(peer.stats(float(cmd.get("seconds", 0.5))))
+                seconds = float(cmd.get("seconds", 0.5))
+                if cmd.get("expect_hz") is None:
+                    reply(peer.stats(seconds))
+                else:
+                    # Windows of `seconds` as audio arrives, until one is dominated by expect_hz.
+                    expect, end = float(cmd["expect_hz"]), time.time() + float(cmd.get("timeout", 15))
+                    while True:
+                        r = peer.stats(seconds)
+                        if abs(r["dominant_hz"] - expect) < 5 or time.time() >= end:
+                            break
+                        await asyncio.sleep(seconds / 2)
+                    reply(r)
             elif op == "close":
                 await peer.pc.close()
                 reply({"ok": True})

@@ -24,7 +24,7 @@ Commands -> replies (every command gets exactly one line; failures are {"error":
          came at all, or verto.media/verto.answer arrived before the verto.invite reply
   {"op":"wait_answered","callID":X,"timeout":10} -> {"answered":bool,"early_media":bool}
   {"op":"wait_connected","callID":X,"timeout":10} -> {"connected":bool,"ice":..,"dtls":..,"waited":s}
-  {"op":"stats","callID":X,"seconds":1.0[,"fresh":false,"timeout":s]}
+  {"op":"stats","callID":X,"seconds":1.0[,"fresh":false,"timeout":s,"expect_hz":f]}
       -> {"dominant_hz":f,"frames":n,"power":{"440":..,"660":..,"1000":..},"rms":r,"seconds":s}
   {"op":"dtmf","callID":X,"digits":"1234#"}      -> {"ok":true,"result":{..}}  (verto.info)
   {"op":"hold"|"unhold","callID":X}              -> {"ok":true,"result":{..,"holdState":..}}
@@ -387,7 +387,7 @@ class VertoClient:
             return await common.wait_connected(self.get_call(cmd).pc, cmd.get("timeout", 10))
         if op == "stats":
             return await self.get_call(cmd).rx.stats(cmd.get("seconds", 1.0), bool(cmd.get("fresh")),
-                                                     cmd.get("timeout"))
+                                                     cmd.get("timeout"), cmd.get("expect_hz"))
         if op == "dtmf":
             call = self.get_call(cmd)
             return await self.simple("verto.info", {"dtmf": str(cmd["digits"]),

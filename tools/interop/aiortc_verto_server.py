@@ -28,7 +28,7 @@ Verto behaviour:
 Commands -> replies:
   {"op":"calls"} -> {"calls":[{"callID","destination","direction","state","digits","held","login",
                                 "early_media","answered","ice","dtls","cause"}]}
-  {"op":"stats","callID":X,"seconds":1[,"fresh":false,"timeout":s]}
+  {"op":"stats","callID":X,"seconds":1[,"fresh":false,"timeout":s,"expect_hz":f]}
       -> {"dominant_hz","frames","power":{"440","660","1000"},"rms","seconds"}  (what the server receives)
   {"op":"wait_connected","callID":X,"timeout":10} -> {"connected","ice","dtls","waited"}
   {"op":"wait_answered","callID":X,"timeout":10}  -> {"answered":bool,"state":..}
@@ -453,7 +453,8 @@ class VertoServer:
             call = self.get_call(cmd)
             if call.rx is None:
                 return {"error": "call has no media"}
-            return await call.rx.stats(cmd.get("seconds", 1.0), bool(cmd.get("fresh")), cmd.get("timeout"))
+            return await call.rx.stats(cmd.get("seconds", 1.0), bool(cmd.get("fresh")), cmd.get("timeout"),
+                                       cmd.get("expect_hz"))
         if op == "wait_connected":
             return await common.wait_connected(self.get_call(cmd).pc, cmd.get("timeout", 10))
         if op == "wait_answered":

@@ -166,9 +166,17 @@ class Receiver:
         self.chunks = []
         self.samples = 0
 
-    async def stats(self, seconds=1.0, fresh=False, timeout=None):
+    async def stats(self, seconds=1.0, fresh=False, timeout=None, expect_hz=None):
         """Dominant frequency of the last `seconds` of received audio. With fresh=True the buffer is
-        cleared first; in both cases waits (bounded by timeout) until `seconds` of audio are held."""
+        cleared first; in both cases waits (bounded by timeout) until `seconds` of audio are held.
+        With expect_hz, listens to fresh windows of `seconds` until one is dominated by that frequency
+        (within 5 Hz) or the timeout (default 15 s) passes, and reports the last window."""
+        if expect_hz is not None:
+            end = time.time() + (float(timeout) if timeout is not None else 15.0)
+            while True:
+                r = await self.stats(seconds, True, max(0.1, end - time.time()))
+                if abs(r["dominant_hz"] - float(expect_hz)) < 5 or time.time() >= end:
+                    return r
         seconds = max(0.05, min(float(seconds), KEEP_SECONDS))
         if fresh:
             self.clear()
