@@ -46,8 +46,9 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
                             logger: Logger = Logger(label: "vertophone.media.udp"),
                             makeCore: @escaping @Sendable (SocketAddress) throws -> Core) -> EventLoopFuture<DatagramDriver<Core>> {
         let handler = NIOLoopBoundBox.makeEmptyBox(valueType: DatagramInbound<Core>.self, eventLoop: eventLoop)
+        // No SO_REUSEADDR: on Linux two UDP sockets that both set it may be given the same
+        // ephemeral port by a bind to port 0, and one call's datagrams then reach another's socket.
         return DatagramBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let h = DatagramInbound<Core>()

@@ -7,6 +7,8 @@
 public enum JSONCodec {
     /// Maximum nesting of arrays/objects accepted by the parser.
     public static let maxDepth = 64
+    /// Members of one object. Verto messages carry tens; user variables a few hundred at most.
+    public static let maxMembers = 4096
 
     public static func parse(_ text: String) throws(VertoError) -> JSONValue {
         var parser = Parser(bytes: Array(text.utf8))
@@ -141,6 +143,9 @@ public enum JSONCodec {
             defer { depth -= 1 }
             pos += 1
             var obj = JSONObject()
+            // Duplicate detection in constant time per key: a crafted object with many distinct keys
+            // must cost linear time, not quadratic, on the shared event loop.
+            var seen = Set<String>()
             skipWhitespace()
             if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") {
                 pos += 1
@@ -156,7 +161,10 @@ public enum JSONCodec {
                 skipWhitespace()
                 let value = try parseValue()
                 // Duplicate keys: keep the first (§2.2).
-                if !obj.containsExact(key) { obj.appendUnchecked(key, value) }
+                if seen.insert(key).inserted {
+                    guard obj.count < JSONCodec.maxMembers else { throw fail("more than \(JSONCodec.maxMembers) members in an object") }
+                    obj.appendUnchecked(key, value)
+                }
                 skipWhitespace()
                 guard pos < bytes.count else { throw fail("unterminated object") }
                 if bytes[pos] == UInt8(ascii: ",") {

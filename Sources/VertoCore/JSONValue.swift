@@ -85,8 +85,13 @@ public struct JSONObject: Sendable, Equatable, Hashable, ExpressibleByDictionary
 
     private func index(of key: String) -> Int? {
         if let i = members.firstIndex(where: { $0.key == key }) { return i }
-        let lower = key.lowercased()
-        return members.firstIndex(where: { $0.key.lowercased() == lower })
+        // ASCII case folding byte by byte, without allocating a lowercased copy of every key.
+        let wanted = key.utf8
+        return members.firstIndex { m in
+            m.key.utf8.count == wanted.count && m.key.utf8.elementsEqual(wanted) { a, b in
+                a == b || (a | 0x20 == b | 0x20 && (a | 0x20) >= 0x61 && (a | 0x20) <= 0x7A)
+            }
+        }
     }
 
     /// Get: exact key, else case-insensitive match. Set: replaces the value in place (keeping the

@@ -129,7 +129,9 @@ extension VertoServerCore {
         case .bye(let p): return try clientBye(connection, id: id, p)
         case .modify(let p): return try clientModify(connection, id: id, p)
         case .info(let p):
-            if let callID = p.dialogParams?.callID, let dtmf = p.dtmf, callRecord(callID) != nil {
+            // Digits reach only a call of this connection's session: another session's call is
+            // treated as unknown (no error, §3.2.6, and nothing is delivered).
+            if let callID = p.dialogParams?.callID, let dtmf = p.dtmf, (try? ownedCall(connection, callID)) != nil {
                 emit(.dtmf(callID: callID, digits: dtmf))
                 return resultMessage(connection, id: id, ["message": "SENT"])
             }

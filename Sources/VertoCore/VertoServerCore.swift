@@ -51,6 +51,9 @@ public struct VertoServerCore: Sendable {
     private var connections: [VertoConnectionID: Connection] = [:]
     /// sessid → the connection currently bound to it.
     private var sessions: [String: VertoConnectionID] = [:]
+    /// sessid → the user it was first logged in as, for as long as it has a connection or a call
+    /// (detached calls included): a sessid never changes hands between users.
+    private var sessionOwners: [String: String] = [:]
     private var calls: [String: Call] = [:]
     private var outputs: [VertoServerOutput] = []
     private var outputHead = 0
@@ -138,6 +141,7 @@ public struct VertoServerCore: Sendable {
         if let s = c.sessid, sessions[s] == connection {
             sessions[s] = nil
             detachCalls(sessid: s, now: now)
+            releaseOwnerIfUnused(s)
         }
         emit(.connectionClosed(connection: connection, sessid: c.sessid))
     }
@@ -183,6 +187,13 @@ public struct VertoServerCore: Sendable {
             maybeSendClientReady(conn)
         }
         emit(.callEnded(callID: callID, cause: cause, reason: reason))
+        releaseOwnerIfUnused(call.sessid)
+    }
+
+    /// Forgets a sessid's user once no connection and no call uses it.
+    private mutating func releaseOwnerIfUnused(_ sessid: String) {
+        guard sessionOwners[sessid] != nil, sessions[sessid] == nil, !calls.values.contains(where: { $0.sessid == sessid }) else { return }
+        sessionOwners[sessid] = nil
     }
 
     // MARK: - Timers
@@ -220,6 +231,16 @@ public struct VertoServerCore: Sendable {
             replyError(request.connection, id: request.requestID, code: VertoErrorCode.authFailed, message: message)
         case .accept(let user):
             let sessid = c.sessid ?? request.params.sessid.flatMap { $0.isEmpty ? nil : $0 } ?? random.uuidString()
+            if let owner = sessionOwners[sessid], owner != user.id {
+                // Another user's sessid, connected or only holding detached calls: refused, and
+                // its calls are never re-offered here.
+                logger.notice("login with another user's sessid refused")
+                c.auth = .anonymous
+                connections[request.connection] = c
+                replyError(request.connection, id: request.requestID, code: VertoErrorCode.authFailed, message: "Session in use")
+                disconnect(request.connection, now: now)
+                return
+            }
             if let other = sessions[sessid], other != request.connection, let oc = connections[other] {
                 if case .authenticated(let ou) = oc.auth, ou.id != user.id {
                     // 2026 mod_verto: cross-user takeover refused and the new socket dropped (§1.6).
@@ -236,6 +257,7 @@ public struct VertoServerCore: Sendable {
             }
             c.auth = .authenticated(user)
             c.sessid = sessid
+            sessionOwners[sessid] = user.id
             c.reoffered = []
             c.clientReadyPending = true
             sessions[sessid] = request.connection

@@ -31,6 +31,15 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Seconds each call stays up after its first decoded frame.")
     var hold: Double = 0.2
 
+    @Option(help: "Print progress (completed, failures by cause, open fds, RSS) every this many calls (0 = never).")
+    var reportEvery = 0
+
+    @Option(help: "Also report the open fds and RSS of this process (e.g. a `vertophone serve` under load).")
+    var watchPid: Int32?
+
+    @Option(help: "Stop launching calls after this many seconds (0 = no limit); calls in flight finish.")
+    var maxSeconds: Double = 0
+
     func run() async throws {
         output.bootstrapLogging()
         let tl = Timeline(json: output.json)
@@ -52,8 +61,25 @@ struct Load: AsyncParsableCommand {
         let results = LatencyStore()
         let cpu0 = Load.cpuSeconds()
         let wall0 = Date()
+        let reportEvery = self.reportEvery, watchPid = self.watchPid, maxSeconds = self.maxSeconds
+        func report(_ event: String, _ extra: [String: String] = [:]) async {
+            let (lat, failed, causes) = await results.snapshot()
+            var fields = extra
+            fields["completed"] = "\(lat.count)"
+            fields["failed"] = "\(failed)"
+            fields["causes"] = causes.isEmpty ? "-" : causes.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: "; ")
+            fields["fds"] = ProcessProbe.openFDs(pid: nil).map(String.init) ?? "-"
+            fields["rssKB"] = ProcessProbe.rssKB(pid: nil).map(String.init) ?? "-"
+            if let watchPid {
+                fields["watchedFds"] = ProcessProbe.openFDs(pid: watchPid).map(String.init) ?? "-"
+                fields["watchedRssKB"] = ProcessProbe.rssKB(pid: watchPid).map(String.init) ?? "-"
+            }
+            tl.log(event, fields)
+        }
+        await report("baseline")
         try await withThrowingTaskGroup(of: Void.self) { group in
             var started = 0
+            var finished = 0
             func launch() {
                 let i = started
                 started += 1
@@ -67,34 +93,51 @@ struct Load: AsyncParsableCommand {
                         try await Task.sleep(for: .milliseconds(Int(hold * 1000)))
                         try await call.hangup()
                     } catch {
-                        await results.fail()
+                        await results.fail(cause: Load.cause(of: error))
                         tl.log("call failed", ["index": "\(i)", "error": "\(error)"])
                     }
                 }
             }
+            func mayLaunch() -> Bool {
+                started < calls && (maxSeconds <= 0 || Date().timeIntervalSince(wall0) < maxSeconds)
+            }
             for _ in 0..<min(concurrency, calls) { launch() }
             while try await group.next() != nil {
-                if started < calls { launch() }
+                finished += 1
+                if reportEvery > 0, finished % reportEvery == 0 { await report("progress") }
+                if mayLaunch() { launch() }
             }
         }
         let wall = Date().timeIntervalSince(wall0)
         let cpu = Load.cpuSeconds() - cpu0
-        let (lat, failed) = await results.snapshot()
+        let (lat, failed, _) = await results.snapshot()
         let sorted = lat.sorted()
         func pct(_ p: Double) -> String {
-            sorted.isEmpty ? "-" : String(format: "%.2f ms", sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))])
+            sorted.isEmpty ? "-" : String(format: "%.3f", sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))])
         }
-        tl.log("load finished", ["completed": "\(lat.count)", "failed": "\(failed)", "p50 invite→first frame (caller)": pct(0.5),
-                                 "p99": pct(0.99), "wall": String(format: "%.2f s", wall),
-                                 "process CPU per call": String(format: "%.2f ms", lat.isEmpty ? 0 : cpu * 1000 / Double(lat.count))])
+        await report("load finished", [
+            "p50Ms": pct(0.5), "p99Ms": pct(0.99), "wallS": String(format: "%.2f", wall),
+            "cpuMsPerCall": String(format: "%.3f", lat.isEmpty ? 0 : cpu * 1000 / Double(lat.count)),
+        ])
         try await client.disconnect()
         if let endpoint { try await endpoint.stop() }
         if failed > 0 { throw ExitCode(1) }
     }
 
+    /// A failure's cause without the parts that differ per call (ids, numbers), for counting.
+    static func cause(of error: any Error) -> String {
+        let text = "\(error)"
+        return text.replacingOccurrences(of: "[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}", with: "<id>", options: .regularExpression)
+            .replacingOccurrences(of: "[0-9]+(\\.[0-9]+)?", with: "N", options: .regularExpression)
+    }
+
     static func cpuSeconds() -> Double {
         var usage = rusage()
+        #if os(Linux)
         getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
@@ -102,7 +145,28 @@ struct Load: AsyncParsableCommand {
 actor LatencyStore {
     var values: [Double] = []
     var failures = 0
+    var causes: [String: Int] = [:]
     func add(_ v: Double) { values.append(v) }
-    func fail() { failures += 1 }
-    func snapshot() -> ([Double], Int) { (values, failures) }
+    func fail(cause: String) {
+        failures += 1
+        causes[cause, default: 0] += 1
+    }
+    func snapshot() -> ([Double], Int, [String: Int]) { (values, failures, causes) }
+}
+
+/// Open file descriptors and resident memory of a process (this one when `pid` is nil), from
+/// /proc on Linux; nil where there is no /proc.
+enum ProcessProbe {
+    static func openFDs(pid: Int32?) -> Int? {
+        let dir = "/proc/\(pid.map(String.init) ?? "self")/fd"
+        return (try? FileManager.default.contentsOfDirectory(atPath: dir)).map(\.count)
+    }
+
+    static func rssKB(pid: Int32?) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
 }

@@ -1,4 +1,7 @@
 import CoreSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import MediaNIO
 import NIOCore
 import NIOPosix
@@ -39,6 +42,30 @@ final class PingCore: DatagramCore {
 }
 
 @Suite(.realTime) struct DatagramDriverTests {
+    /// A media socket's port is its own: another socket, even one that sets SO_REUSEADDR, cannot
+    /// bind it while the driver lives (with SO_REUSEADDR on both, Linux may hand the same ephemeral
+    /// port to two sockets, and a live call's datagrams then reach another call's socket).
+    @Test func aLiveMediaPortCannotBeSharedWithAnotherSocket() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let driver = try await DatagramDriver<PingCore>.bind(host: "127.0.0.1", on: loop) { _ in PingCore() }.get()
+        let port = try #require(driver.localAddress.port)
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        #expect(fd >= 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        let err = errno
+        close(fd)
+        #expect(bound != 0 && err == EADDRINUSE, "a second socket bound the live media port \(port)")
+        try await driver.close().get()
+    }
+
     @Test func echoesAndFiresTimersOverRealUDP() async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let driver = try await DatagramDriver<PingCore>.bind(host: "127.0.0.1", on: loop) { _ in PingCore() }.get()

@@ -32,4 +32,16 @@ import Testing
         let ok = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
         #expect((try? JSONCodec.parse(ok)) != nil)
     }
+
+    /// An object may hold up to `maxMembers` distinct keys (duplicates, which are dropped, do not
+    /// count); one more is an error, so a crafted object cannot make every lookup scan 100k keys.
+    @Test func membersPerObjectAreCapped() throws {
+        let n = JSONCodec.maxMembers
+        let full = "{" + (0..<n).map { "\"k\($0)\":\($0),\"k\($0)\":-1" }.joined(separator: ",") + "}"
+        let obj = try #require(try JSONCodec.parse(full).objectValue)
+        #expect(obj.count == n)
+        #expect(obj["K\(n - 1)"] == .int(n - 1), "first value kept, found case-insensitively")
+        let over = "{" + (0...n).map { "\"k\($0)\":0" }.joined(separator: ",") + "}"
+        #expect(throws: VertoError.self) { try JSONCodec.parse(over) }
+    }
 }

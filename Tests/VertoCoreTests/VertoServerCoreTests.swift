@@ -121,6 +121,42 @@ import Testing
         _ = drain(&s)
     }
 
+    /// A detached call's sessid stays bound to its user: another user presenting it is refused
+    /// and never sees the call; the owner can still reattach.
+    @Test func anotherUserCannotTakeOverADetachedSessid() throws {
+        var (s, c) = loggedInServer()
+        try answeredClientCall(&s, c, callID: "A", now: at(1000))
+        s.connectionClosed(c, now: at(2000))
+        _ = drain(&s)
+        let thief = s.connectionOpened(now: at(3000))
+        login(&s, thief, sessid: testSessid, user: "1009", now: at(3000))
+        var out = drain(&s)
+        #expect(out.sent.first?.1.objectValue?.object("error")?.int("code") == VertoErrorCode.authFailed)
+        #expect(out.closed == [thief])
+        #expect(!out.events.contains { if case .reattachNeeded = $0 { return true } else { return false } })
+        #expect(!out.sent.map(\.1).contains { $0.objectValue?.string("method") == "verto.clientReady" })
+        #expect(s.dialog("A")?.state == .recovering, "the call is still the owner's")
+        let owner = s.connectionOpened(now: at(4000))
+        login(&s, owner, sessid: testSessid, user: "1008", now: at(4000))
+        out = drain(&s)
+        #expect(out.events.contains(.reattachNeeded(callID: "A", connection: owner)))
+    }
+
+    @Test func dtmfReachesOnlyTheCallersOwnCall() throws {
+        var (s, owner) = loggedInServer()
+        try answeredClientCall(&s, owner, callID: "A", now: at(1000))
+        let other = s.connectionOpened(now: at(1100))
+        login(&s, other, sessid: "99999999-2222-4333-8444-555555555555", user: "1009", now: at(1100))
+        _ = drain(&s)
+        s.receive(other, rpc(60, "verto.info", ["dtmf": "5", "dialogParams": ["callID": "A"]]), now: at(1200))
+        var out = drain(&s)
+        #expect(!out.events.contains { if case .dtmf = $0 { return true } else { return false } }, "another session's digit reached call A")
+        #expect(out.sent.first?.1.objectValue?.object("result")?.string("message") == nil, "not SENT")
+        s.receive(owner, rpc(61, "verto.info", ["dtmf": "5", "dialogParams": ["callID": "A"]]), now: at(1300))
+        out = drain(&s)
+        #expect(out.events.contains(.dtmf(callID: "A", digits: "5")))
+    }
+
     @Test func answeredCallsSurviveADropForTheDetachTimeoutThenEndWith102() throws {
         var (s, c) = loggedInServer { $0.detachTimeout = .seconds(120) }
         try answeredClientCall(&s, c, callID: "A", now: at(1000))
