@@ -93,6 +93,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strict),
 
         // L4: the provider layer and the CLI.
@@ -111,7 +112,10 @@ let package = Package(
         ], swiftSettings: strict),
 
         // Tests (Swift Testing). Fixtures live in /Fixtures and are found relative to #filePath.
-        .target(name: "TestSupport", dependencies: ["CoreSupport"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: [
+            "CoreSupport", "VertoCore", "VertoNIO",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "SRTPCoreTests", dependencies: ["SRTPCore", "CryptoCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "OpusCodecTests", dependencies: ["OpusCodec", "MediaCore", "TestSupport"], swiftSettings: strict),
@@ -129,7 +133,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "VertoPhoneTests", dependencies: [
-            "VertoPhone", "MediaCore", "VertoCore", "TestSupport",
+            "VertoPhone", "MediaCore", "VertoCore", "VertoNIO", "CryptoCore", "TestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "WebitelCTITests", dependencies: [

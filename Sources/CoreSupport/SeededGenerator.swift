@@ -42,4 +42,13 @@ public struct AnyRandomSource: RandomNumberGenerator, Sendable {
         if seeded != nil { return seeded!.next() }
         return system.next()
     }
+
+    /// A source for a sub-component: the operating system's when this one is, else a seeded one
+    /// drawn from this (simulations stay reproducible; production never falls back to SplitMix64).
+    public mutating func split() -> AnyRandomSource {
+        seeded == nil ? .system : .seeded(next())
+    }
+
+    /// True when the numbers come from the operating system's secure generator.
+    public var isSystem: Bool { seeded == nil }
 }

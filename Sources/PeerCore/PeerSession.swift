@@ -96,7 +96,7 @@ public final class PeerSession: DatagramCore {
         let credentials = ICECore.ICECredentials.random(using: &self.random)
         // The offerer is controlling (RFC 8445 §6.1.1); `acceptOffer` re-creates the agent as controlled.
         self.ice = ICEAgent(configuration: configuration.ice, role: .controlling, localCredentials: credentials,
-                            random: .seeded(self.random.next()))
+                            random: self.random.split())
         let fingerprint = SDPFingerprint(hashFunction: identity.fingerprint.algorithm, bytes: identity.fingerprint.bytes)
         self.localEndpoint = LocalAudioEndpoint(
             iceCredentials: SDPCore.ICECredentials(ufrag: credentials.ufrag, pwd: credentials.password),
@@ -174,7 +174,7 @@ public final class PeerSession: DatagramCore {
         // We answer: controlled, unless the offerer is lite and we are not (RFC 8445 §6.1.1).
         let role: ICECore.ICERole = result.negotiated.iceRole == .controlling ? .controlling : .controlled
         ice = ICEAgent(configuration: configuration.ice, role: role, localCredentials: ice.localCredentials,
-                       random: .seeded(random.next()))
+                       random: random.split())
         addHostCandidates(now: now)
         if let mapped = reflexive, let base = hostIDs.first {
             _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
@@ -304,7 +304,18 @@ public final class PeerSession: DatagramCore {
             processICEEvents(now: now)
         case .dtls:
             guard let dtls else { statistics.unknownDatagrams += 1; return }
-            if mediaDestination == nil { mediaDestination = source }
+            // DTLS only from the ICE-selected address, or before a selection from an address ICE
+            // knows (a candidate of the remote description or a peer-reflexive one learned from an
+            // authenticated check): a stranger cannot take the media path over before ICE has chosen.
+            if let destination = mediaDestination {
+                guard destination == source else { statistics.unknownDatagrams += 1; return }
+            } else {
+                guard let from = TransportAddress(source), ice.remoteCandidates.contains(where: { $0.address == .ip(from) }) else {
+                    statistics.unknownDatagrams += 1
+                    return
+                }
+                mediaDestination = source
+            }
             if dtls.state == .idle, dtls.role == .client { statistics.unknownDatagrams += 1; return }
             dtls.receive(UnsafeRawBufferPointer(datagram), now: now)
             processDTLSEvents(now: now)

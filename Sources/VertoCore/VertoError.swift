@@ -52,6 +52,10 @@ public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
     case connectionLost(method: String, id: JSONRPCID)
     /// An unknown connection id was passed to the server core.
     case unknownConnection(UInt64)
+    /// A connection did not log in within the server's login timeout.
+    case loginTimeout
+    /// More connections without a login than the server allows; the oldest was closed.
+    case tooManyConnections(limit: Int)
 
     /// The JSON-RPC error code a server replies with for this error (§2.3).
     public var jsonRPCCode: Int {
@@ -63,7 +67,7 @@ public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .permissionDenied: return VertoErrorCode.methodNotFound
         case .remoteError(_, let code, _, _): return code ?? VertoErrorCode.sessionError
         case .missingField, .wrongType, .unknownCall, .duplicateCall, .invalidTransition, .invalidState,
-            .requestTimedOut, .connectionLost, .unknownConnection:
+            .requestTimedOut, .connectionLost, .unknownConnection, .loginTimeout, .tooManyConnections:
             return VertoErrorCode.sessionError
         }
     }
@@ -102,6 +106,8 @@ public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .requestTimedOut: return "Request timed out"
         case .connectionLost: return "Connection lost"
         case .unknownConnection: return "Unexpected Error"
+        case .loginTimeout: return "Login timeout"
+        case .tooManyConnections: return "Too many connections"
         }
     }
 
@@ -124,6 +130,8 @@ public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .remoteError(let m, let c, let msg, _): return "\(m) failed: \(c.map(String.init) ?? "no code") \(msg)"
         case .connectionLost(let m, let id): return "connection lost with \(m) request \(id) pending"
         case .unknownConnection(let id): return "unknown connection \(id)"
+        case .loginTimeout: return "no login within the login timeout"
+        case .tooManyConnections(let l): return "more than \(l) connections without a login"
         }
     }
 }

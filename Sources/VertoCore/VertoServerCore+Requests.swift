@@ -13,12 +13,34 @@ extension VertoServerCore {
         c.lastInbound = now
         c.nextPing = now + configuration.idlePingInterval
         setConnection(c)
+        if !isAuthenticated(connection), text.utf8.count > configuration.maxMessageBytesBeforeLogin {
+            // Checked before parsing: nothing large is parsed for a peer that has not logged in.
+            let error = VertoError.payloadTooLarge(size: text.utf8.count, limit: configuration.maxMessageBytesBeforeLogin)
+            noteBadInput(connection, error)
+            send(connection, .error(id: .null, error: JSONRPCErrorObject(error)))
+            disconnect(connection, now: now)
+            return
+        }
+        if case .authenticating = c.auth {
+            guard c.held.count < 16 else {
+                noteBadInput(connection, .invalidMessage("more than 16 frames while the login is decided"))
+                disconnect(connection, now: now)
+                return
+            }
+            c.held.append(text)
+            setConnection(c)
+            return
+        }
         switch JSONRPC.decode(text, maxBytes: configuration.maxMessageBytes) {
         case .failure(let f):
             noteBadInput(connection, f.error)
             send(connection, f.reply)
         case .success(.single(let m)):
             if let reply = handle(connection, m, now: now) { send(connection, reply) }
+        case .success(.batch(let items)) where items.count > configuration.maxBatchRequests:
+            let error = VertoError.invalidMessage("batch of \(items.count) requests (at most \(configuration.maxBatchRequests))")
+            noteBadInput(connection, error)
+            send(connection, .error(id: .null, error: JSONRPCErrorObject(error)))
         case .success(.batch(let items)):
             // §2.1: a batch gets an array of replies.
             var replies: [JSONValue] = []

@@ -28,6 +28,11 @@ public struct VertoServerCore: Sendable {
         var sessid: String?
         var lastInbound: NIODeadline
         var nextPing: NIODeadline
+        /// When it opened: the login deadline and eviction order of connections not logged in.
+        var openedAt: NIODeadline
+        /// Frames that arrived while the login was being decided, handled once it is (in order, as
+        /// mod_verto, which decides a login before it reads the next frame).
+        var held: [String] = []
         /// Detached calls waiting for the application's fresh offer before `verto.clientReady`.
         var awaitingOffers: [String] = []
         /// Calls re-offered during this login, listed in `verto.clientReady`.
@@ -111,8 +116,9 @@ public struct VertoServerCore: Sendable {
 
     public func nextDeadline() -> NIODeadline? {
         var best: NIODeadline? = nil
-        for c in connections.values where isAuthed(c) {
-            best = best.map { min($0, c.nextPing) } ?? c.nextPing
+        for c in connections.values {
+            let d = isAuthed(c) ? c.nextPing : c.openedAt + configuration.loginTimeout
+            best = best.map { min($0, d) } ?? d
         }
         for call in calls.values {
             if let d = call.detachDeadline { best = best.map { min($0, d) } ?? d }
@@ -131,7 +137,14 @@ public struct VertoServerCore: Sendable {
     public mutating func connectionOpened(now: NIODeadline) -> VertoConnectionID {
         let id = VertoConnectionID(nextConnection)
         nextConnection += 1
-        connections[id] = Connection(id: id, lastInbound: now, nextPing: now + configuration.idlePingInterval)
+        connections[id] = Connection(id: id, lastInbound: now, nextPing: now + configuration.idlePingInterval, openedAt: now)
+        let waiting = connections.values.filter { !isAuthed($0) }
+        if waiting.count > configuration.maxUnauthenticatedConnections,
+           let oldest = waiting.min(by: { ($0.openedAt, $0.id.rawValue) < ($1.openedAt, $1.id.rawValue) }) {
+            logger.notice("too many connections without login: closing the oldest", metadata: ["connection": "\(oldest.id)"])
+            noteBadInput(oldest.id, .tooManyConnections(limit: configuration.maxUnauthenticatedConnections))
+            disconnect(oldest.id, now: now)
+        }
         return id
     }
 
@@ -205,6 +218,12 @@ public struct VertoServerCore: Sendable {
                 endCall(callID, cause: .recoveryOnTimerExpire, reason: .detachTimeout, notify: false)
             }
         }
+        for id in connections.keys.sorted() {
+            guard let c = connections[id], !isAuthed(c), c.openedAt + configuration.loginTimeout <= now else { continue }
+            logger.info("no login in time: closing", metadata: ["connection": "\(id)"])
+            noteBadInput(id, .loginTimeout)
+            disconnect(id, now: now)
+        }
         // §1.3: verto.ping after 30 s of client silence, regardless of what the server sent.
         for id in connections.keys.sorted() {
             guard var c = connections[id], isAuthed(c), c.nextPing <= now else { continue }
@@ -219,10 +238,20 @@ public struct VertoServerCore: Sendable {
 
     /// The application's decision on `.authenticate(request)`.
     public mutating func completeLogin(_ request: LoginRequest, decision: LoginDecision, now: NIODeadline) {
-        guard var c = connections[request.connection], c.auth == .authenticating(request.requestID) else {
+        guard let c = connections[request.connection], c.auth == .authenticating(request.requestID) else {
             logger.debug("completeLogin for a stale request")
             return
         }
+        apply(decision, to: request, c, now: now)
+        guard var after = connections[request.connection], !after.held.isEmpty else { return }
+        let frames = after.held
+        after.held = []
+        connections[request.connection] = after
+        for frame in frames { receive(request.connection, frame, now: now) }
+    }
+
+    private mutating func apply(_ decision: LoginDecision, to request: LoginRequest, _ connection: Connection, now: NIODeadline) {
+        var c = connection
         switch decision {
         case .reject(let message):
             logger.info("login refused", metadata: ["login": "\(request.params)"])

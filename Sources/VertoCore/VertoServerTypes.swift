@@ -20,6 +20,17 @@ public struct VertoServerConfiguration: Sendable {
     /// Added to `now` (seconds) to form the `serno` of server pings; a shell sets it to unix time
     /// minus uptime once, so `serno` is unix time like mod_verto's. The core never reads a clock.
     public var sernoEpochOffset: Int64 = 0
+    /// A connection that has not logged in this long after it opened is closed (verto.js logs in
+    /// at once; an idle socket must not hold a slot).
+    public var loginTimeout: TimeAmount = .seconds(10)
+    /// Connections not logged in yet, at most; one more closes the oldest of them (a real client
+    /// logs in within milliseconds, so it is rarely the oldest; a flood cannot lock users out).
+    public var maxUnauthenticatedConnections: Int = 256
+    /// Frames above this size before a successful login are refused and the connection closed
+    /// (a login is a few hundred bytes).
+    public var maxMessageBytesBeforeLogin: Int = 8192
+    /// Requests in one JSON-RPC batch; a larger batch is refused as a whole.
+    public var maxBatchRequests: Int = 64
 
     public init() {}
 }

@@ -18,14 +18,22 @@ public struct WebSocketServerConfiguration: Sendable {
     public var maxMessageSize: Int
     /// Connections beyond this are closed at once.
     public var maxConnections: Int
+    /// Connections from one IP address beyond this are closed at once.
+    public var maxConnectionsPerAddress: Int
+    /// The TLS handshake and the HTTP upgrade must be complete this long after the TCP accept, or
+    /// the socket is closed (a half-sent request must not hold a slot).
+    public var upgradeTimeout: TimeAmount
 
     public init(host: String = "127.0.0.1", port: Int = 5066, tls: NIOSSLContext? = nil,
-                maxMessageSize: Int = 1_000_000, maxConnections: Int = 1024) {
+                maxMessageSize: Int = 1_000_000, maxConnections: Int = 1024,
+                maxConnectionsPerAddress: Int = 64, upgradeTimeout: TimeAmount = .seconds(10)) {
         self.host = host
         self.port = port
         self.tls = tls
         self.maxMessageSize = maxMessageSize
         self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.upgradeTimeout = upgradeTimeout
     }
 }
 
@@ -49,9 +57,12 @@ public final class WebSocketServer: Sendable {
     public static func bind(configuration: WebSocketServerConfiguration, group: EventLoopGroup,
                             callbacks: WebSocketCallbacks, logger: Logger = Logger(label: "vertophone.ws.server")) async throws -> WebSocketServer {
         let count = NIOLockedValueBox(0)
+        let perAddress = NIOLockedValueBox([String: Int]())
         let tls = configuration.tls
         let maxMessage = configuration.maxMessageSize
         let maxConnections = configuration.maxConnections
+        let maxPerAddress = configuration.maxConnectionsPerAddress
+        let upgradeTimeout = configuration.upgradeTimeout
         let wrapped = callbacks
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -68,11 +79,33 @@ public final class WebSocketServer: Sendable {
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in count.withLockedValue { $0 -= 1 } }
+                let address = channel.remoteAddress?.ipAddress ?? "?"
+                let admittedHere = perAddress.withLockedValue { m -> Bool in
+                    guard m[address, default: 0] < maxPerAddress else { return false }
+                    m[address, default: 0] += 1
+                    return true
+                }
+                guard admittedHere else {
+                    logger.warning("per-address connection limit reached, refusing", metadata: ["limit": "\(maxPerAddress)"])
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in
+                    perAddress.withLockedValue { m in
+                        m[address, default: 1] -= 1
+                        if m[address] == 0 { m[address] = nil }
+                    }
+                }
+                let upgradeDeadline = channel.eventLoop.scheduleTask(in: upgradeTimeout) {
+                    logger.info("no WebSocket upgrade in time, closing")
+                    channel.close(promise: nil)
+                }
+                channel.closeFuture.whenComplete { _ in upgradeDeadline.cancel() }
                 let upgrader = NIOWebSocketServerUpgrader(
                     maxFrameSize: maxMessage,
                     shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
                     upgradePipelineHandler: { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
+                        upgradeDeadline.cancel()
+                        return channel.eventLoop.makeCompletedFuture {
                             let ops = channel.pipeline.syncOperations
                             try ops.addHandler(NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: maxMessage))

@@ -2,7 +2,9 @@ import CoreSupport
 import Foundation
 import Logging
 import MediaNIO
+import Metrics
 import NIOCore
+import NIOPosix
 import PeerCore
 import SDPCore
 import VertoCore
@@ -45,6 +47,12 @@ final class EndpointState: @unchecked Sendable {
     var timer: Scheduled<Void>?
     var timerDeadline: NIODeadline?
     var stopped = false
+    /// Failed logins per user and per client address (exponential back-off).
+    var throttle: LoginThrottle
+    /// Password checks running on the thread pool now.
+    var verifying = 0
+    let loginFailures = Counter(label: "verto_server_login_failures_total")
+    let loginThrottled = Counter(label: "verto_server_login_throttled_total")
     /// One bound socket + PeerSession kept ready for the next call leg.
     lazy var peers = PeerPool(loop: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: { [] })
 
@@ -57,6 +65,50 @@ final class EndpointState: @unchecked Sendable {
         // serno = unix time, as mod_verto's (the core reads no clock; the shell gives the offset once).
         verto.sernoEpochOffset = Int64(Date().timeIntervalSince1970) - Int64(loop.now.uptimeNanoseconds / 1_000_000_000)
         self.core = VertoServerCore(configuration: verto, random: .system, logger: logger)
+        self.throttle = LoginThrottle(policy: configuration.loginThrottle)
+    }
+
+    // MARK: - logins
+
+    /// Throttled, and hashed on the thread pool: a PBKDF2 check never runs on the event loop that
+    /// carries every call's signalling and media.
+    private func authenticate(_ req: LoginRequest) {
+        let login = req.params.login ?? ""
+        let address = sockets[req.connection]?.remoteAddress?.ipAddress ?? "unknown"
+        let keys = ["user:" + UserDirectory.userID(of: login), "address:" + address]
+        if throttle.blockedUntil(keys, now: loop.now) != nil {
+            loginThrottled.increment()
+            logger.notice("login refused: too many failures", metadata: ["login": "\(Redact.number(login))"])
+            rejectLogin(req, login)
+            return
+        }
+        guard verifying < configuration.maxConcurrentPasswordChecks else {
+            logger.warning("login refused: password checks saturated")
+            rejectLogin(req, login)
+            return
+        }
+        verifying += 1
+        let users = configuration.users, password = req.params.passwd ?? ""
+        NIOThreadPool.singleton.runIfActive(eventLoop: loop) { users.verify(login: login, password: password) }
+            .whenComplete { [self] result in
+                verifying -= 1
+                guard !stopped else { return }
+                if case .success(let user?) = result {
+                    throttle.recordSuccess(keys)
+                    core.completeLogin(req, decision: .accept(VertoUser(id: user.id)), now: loop.now)
+                } else {
+                    throttle.recordFailure(keys, now: loop.now)
+                    rejectLogin(req, login)
+                }
+                pump()
+            }
+    }
+
+    private func rejectLogin(_ req: LoginRequest, _ login: String) {
+        loginFailures.increment()
+        logger.notice("login rejected", metadata: ["login": "\(Redact.number(login))"])
+        events.yield(.loginRejected(login: login))
+        core.completeLogin(req, decision: .reject(message: "Authentication Failure"), now: loop.now)
     }
 
     // MARK: - transport inputs
@@ -112,14 +164,7 @@ final class EndpointState: @unchecked Sendable {
     private func handle(_ e: VertoServerEvent) {
         switch e {
         case .authenticate(let req):
-            let login = req.params.login ?? ""
-            if let user = configuration.users.verify(login: login, password: req.params.passwd ?? "") {
-                core.completeLogin(req, decision: .accept(VertoUser(id: user.id)), now: loop.now)
-            } else {
-                logger.notice("login rejected", metadata: ["login": "\(Redact.number(login))"])
-                events.yield(.loginRejected(login: login))
-                core.completeLogin(req, decision: .reject(message: "Authentication Failure"), now: loop.now)
-            }
+            authenticate(req)
         case .loggedIn(_, let sessid, let user):
             userOfSessid[sessid] = user
             peers.refill()
@@ -179,7 +224,7 @@ final class EndpointState: @unchecked Sendable {
         let info = ServerCallInfo(callID: callID, user: userOfSessid[sessid], destination: destination,
                                   callerIDNumber: params.dialogParams.callerIDNumber ?? userOfSessid[sessid],
                                   callerIDName: params.dialogParams.callerIDName, outbound: false)
-        let media = MediaSession(callID: callID, eventLoop: loop)
+        let media = makeMedia(callID)
         let call = ServerCall(info: info, media: media, route: route)
         calls[callID] = call
         peers.take()
@@ -206,6 +251,20 @@ final class EndpointState: @unchecked Sendable {
                     }
                 }
             }
+    }
+
+    /// A call's media session, ending the call (MEDIA_TIMEOUT) when its peer connection fails or is
+    /// not up within `mediaSetupTimeout` — unless the call is detached and waits for its client to
+    /// come back with a new peer connection.
+    private func makeMedia(_ callID: String) -> MediaSession {
+        let media = MediaSession(callID: callID, eventLoop: loop)
+        media.setupTimeout = configuration.mediaSetupTimeout
+        media.onFailure = { [weak self] reason in
+            guard let self, self.calls[callID] != nil, self.core.dialog(callID)?.state != .recovering else { return }
+            self.logger.notice("media failed: ending the call", metadata: ["callID": "\(Redact.identifier(callID))", "reason": "\(reason)"])
+            self.hangup(callID, cause: .mediaTimeout)
+        }
+        return media
     }
 
     private func answer(_ call: ServerCall, withSDP: Bool = true) {
@@ -286,7 +345,7 @@ final class EndpointState: @unchecked Sendable {
                     if let p = partner { hangup(p, cause: .normalTemporaryFailure) }
                     throw error
                 }
-                let media = MediaSession(callID: callID, eventLoop: loop)
+                let media = makeMedia(callID)
                 media.attach(driver)
                 media.setSourceOnLoop(source)
                 let info = ServerCallInfo(callID: callID, user: user, destination: user, callerIDNumber: callerIDNumber,

@@ -60,6 +60,13 @@ public final class MediaSession: @unchecked Sendable {
     private var observers: [(AudioFrame) -> Void] = []
     /// Sample rate of the negotiated codec (48 kHz Opus, 8 kHz G.711).
     public private(set) var sampleRate = 48_000
+    /// Engine side: called on the loop when the current peer connection fails (ICE, DTLS, consent)
+    /// or is not connected within `setupTimeout` of being attached. The call layer ends the call.
+    var onFailure: ((String) -> Void)?
+    /// Bound on ICE + DTLS for each attached peer connection (nil: none).
+    var setupTimeout: TimeAmount?
+    private var setupDeadline: Scheduled<Void>?
+    private var peerConnected = false
 
     init(callID: String, eventLoop: EventLoop) {
         self.callID = callID
@@ -78,6 +85,14 @@ public final class MediaSession: @unchecked Sendable {
         driver.afterInput = { [weak self] core in self?.drainPeer(core) }
         driver.withCoreOnLoop { core in sampleRate = core.audioFormat.sampleRate }
         if ticker == nil { restartClock() }
+        peerConnected = false
+        setupDeadline?.cancel()
+        if let setupTimeout {
+            setupDeadline = eventLoop.scheduleTask(in: setupTimeout) { [weak self] in
+                guard let self, !self.closed, !self.peerConnected else { return }
+                self.onFailure?("media not connected within \(setupTimeout)")
+            }
+        }
     }
 
     private func restartClock() {
@@ -109,6 +124,8 @@ public final class MediaSession: @unchecked Sendable {
         closed = true
         ticker?.cancel()
         ticker = nil
+        setupDeadline?.cancel()
+        setupDeadline = nil
         if let driver {
             driver.withCoreOnLoop { $0.close(now: eventLoop.now) }
             _ = driver.close()
@@ -127,6 +144,9 @@ public final class MediaSession: @unchecked Sendable {
             case .connected:
                 sampleRate = core.audioFormat.sampleRate
                 if !connectedOnce { connectedOnce = true }
+                peerConnected = true
+                setupDeadline?.cancel()
+                setupDeadline = nil
                 eventContinuation.yield(.connected)
                 // No timer on the setup path (performance.md §4): the first frame leaves now and
                 // the 20 ms send clock is re-phased to this moment.
@@ -136,7 +156,10 @@ public final class MediaSession: @unchecked Sendable {
                 eventContinuation.yield(.dtmf(d.description))
             case .failed(let err):
                 eventContinuation.yield(.failed("\(err)"))
+                onFailure?("\(err)")
             case .closed:
+                // A clean close_notify comes with a hangup, whose verto.bye may still be on its way:
+                // not a failure of the call (if no bye follows, consent freshness fails in 30 s).
                 eventContinuation.yield(.failed("peer closed DTLS"))
             case .iceConnected, .gatheringComplete:
                 break

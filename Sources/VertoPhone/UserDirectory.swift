@@ -38,13 +38,32 @@ public struct UserDirectory: Sendable {
         return UserDirectory(entries: users, isDemo: true)
     }
 
-    /// `login` is `user` or `user@domain`; the part before `@` is the id (mod_verto's chop-domain).
+    /// The user id of a login: the part before `@` (mod_verto's chop-domain).
+    public static func userID(of login: String) -> String {
+        String(login.split(separator: "@", maxSplits: 1).first ?? "")
+    }
+
+    /// `login` is `user` or `user@domain`. An unknown user costs the same hash as a known one (against
+    /// a stand-in entry with the directory's largest iteration count), so the time of a refusal
+    /// does not tell which users exist.
     public func verify(login: String, password: String) -> Entry? {
-        let id = String(login.split(separator: "@", maxSplits: 1).first ?? "")
-        guard let e = entries[id], let h = try? PBKDF2.sha256(password: password, salt: e.salt, iterations: e.iterations) else {
-            return nil
+        verify(login: login, password: password) { password, salt, iterations in
+            try PBKDF2.sha256(password: password, salt: salt, iterations: iterations)
         }
-        return SecureBytes.equal(h, e.hash) ? e : nil
+    }
+
+    func verify(login: String, password: String,
+                hash: (String, [UInt8], Int) throws -> [UInt8]) -> Entry? {
+        let known = entries[Self.userID(of: login)]
+        let e = known ?? standIn
+        guard let h = try? hash(password, e.salt, e.iterations) else { return nil }
+        return SecureBytes.equal(h, e.hash) && known != nil ? e : nil
+    }
+
+    /// Hashed for unknown users; matches no password.
+    private var standIn: Entry {
+        Entry(id: "", salt: [UInt8](repeating: 0x5A, count: 16), iterations: entries.values.map(\.iterations).max() ?? 10_000,
+              hash: [UInt8](repeating: 0, count: 32), displayName: nil)
     }
 
     // MARK: - Users file: one user a line, `id:pbkdf2-sha256:iterations:salt-hex:hash-hex[:display name]`.

@@ -24,6 +24,15 @@ public struct VertoEndpointConfiguration: Sendable {
     public var media: PeerSessionConfiguration = .serverRole
     public var verto: VertoServerConfiguration = VertoServerConfiguration()
     public var maxConnections: Int = 1024
+    /// Connections from one client address at most.
+    public var maxConnectionsPerAddress: Int = 64
+    /// Back-off after failed logins, per user and per client address.
+    public var loginThrottle = LoginThrottle.Policy()
+    /// Password checks (PBKDF2, off the event loop) in flight at once; logins beyond are refused.
+    public var maxConcurrentPasswordChecks = 32
+    /// A call whose media (ICE + DTLS) is not up this long after its peer connection was made, or
+    /// whose media fails later, ends with MEDIA_TIMEOUT and `verto.bye`: its socket and buffers go.
+    public var mediaSetupTimeout: TimeAmount = .seconds(30)
 
     public init(users: UserDirectory) {
         self.users = users
@@ -109,13 +118,14 @@ public final class VertoEndpoint: Sendable {
         let server = try await WebSocketServer.bind(
             configuration: WebSocketServerConfiguration(host: configuration.host, port: configuration.port, tls: configuration.tls,
                                                         maxMessageSize: configuration.verto.maxMessageBytes,
-                                                        maxConnections: configuration.maxConnections),
+                                                        maxConnections: configuration.maxConnections,
+                                                        maxConnectionsPerAddress: configuration.maxConnectionsPerAddress),
             group: loop, callbacks: callbacks, logger: logger)
         logger.info("verto endpoint listening", metadata: ["address": "\(server.localAddress)"])
         return VertoEndpoint(eventLoop: loop, server: server, state: state, events: events)
     }
 
-    static func isLoopback(_ host: String) -> Bool {
+    public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host.hasPrefix("127.") || host == "::1"
     }
 

@@ -45,9 +45,9 @@ struct Demo: AsyncParsableCommand {
         tl.log("verto.invite accepted (CALL CREATED)", ["callID": call.callID, "destination": "9196 (echo)"])
         try await call.wait { $0 == .active }
         tl.log("answered")
-        let echo = try await call.media.listen(seconds: 1.0)
-        let heard = GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [tone, 660, 1000], in: Array(echo.suffix(24_000)))
-        check(heard == tone, "echo of our \(Int(tone)) Hz tone detected by frequency (heard \(heard.map { "\(Int($0)) Hz" } ?? "nothing"))")
+        let (heard, after) = try await Demo.listenFor(tone, on: call.media)
+        check(heard == tone, "echo of our \(Int(tone)) Hz tone detected by frequency (heard \(heard.map { "\(Int($0)) Hz" } ?? "nothing")"
+              + " after \(Demo.format(after)) of audio)")
 
         if let stats = try await call.media.stats(), let server = await calleeMedia.value, let s = try await server.stats() {
             func ms(_ d: NIODeadline?) -> String { d.map { String(format: "%.2f ms", Double(($0 - t0).nanoseconds) / 1e6) } ?? "-" }
@@ -65,9 +65,8 @@ struct Demo: AsyncParsableCommand {
         check(call.state == .held, "hold confirmed by the server (holdState held)")
         try await call.unhold()
         check(call.state == .active, "unhold confirmed (holdState active)")
-        let again = try await call.media.listen(seconds: 1.0)
-        let heard2 = GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [tone, 660, 1000], in: Array(again.suffix(24_000)))
-        check(heard2 == tone, "echo again after unhold")
+        let (heard2, after2) = try await Demo.listenFor(tone, on: call.media)
+        check(heard2 == tone, "echo again after unhold (after \(Demo.format(after2)) of audio)")
 
         let seen = Task { () -> String in
             for await e in endpoint.events { if case .dtmf(_, let d) = e { return d } }
@@ -89,4 +88,23 @@ struct Demo: AsyncParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+extension Demo {
+    /// Listens in 0.5 s windows (counted in received samples) until `frequency` dominates one, for at
+    /// most 5 s of audio; returns the last dominant frequency and how much audio it took.
+    static func listenFor(_ frequency: Double, on media: MediaSession) async throws -> (Double?, Double) {
+        var heard: Double?
+        var seconds = 0.0
+        let detector = GoertzelDetector(sampleRate: 48_000)
+        while seconds < 5 {
+            let window = try await media.listen(seconds: 0.5)
+            seconds += 0.5
+            heard = detector.dominantFrequency(among: [frequency, 660, 1000], in: window)
+            if heard == frequency { break }
+        }
+        return (heard, seconds)
+    }
+
+    static func format(_ seconds: Double) -> String { String(format: "%.1f s", seconds) }
 }

@@ -44,6 +44,9 @@ struct Serve: AsyncParsableCommand {
         let directory: UserDirectory
         if let users {
             directory = try UserDirectory(fileContents: String(contentsOfFile: users, encoding: .utf8))
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: users))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                tl.log("warning", ["message": "the users file \(users) is readable by other users (chmod 600 it)"])
+            }
         } else {
             directory = .demo()
         }
@@ -52,10 +55,16 @@ struct Serve: AsyncParsableCommand {
         config.host = host
         config.port = port
         config.mediaHost = mediaHost
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together (wss needs both)")
+        }
         if let tlsCert, let tlsKey {
             config.tls = try NIOSSLContext(configuration: .makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCert).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem))))
+        }
+        if config.tls == nil, !VertoEndpoint.isLoopback(host) {
+            tl.log("warning", ["message": "plain ws on \(host): logins and calls cross the network unencrypted (give --tls-cert and --tls-key)"])
         }
         let endpoint = try await VertoEndpoint.start(configuration: config)
         tl.log("listening", ["url": "\(config.tls == nil ? "ws" : "wss")://\(host):\(endpoint.port)/",

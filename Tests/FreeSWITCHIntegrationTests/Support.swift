@@ -3,6 +3,7 @@ import MediaCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import TestSupport
 import VertoCore
 import VertoNIO
 import VertoPhone
@@ -111,80 +112,12 @@ func dominatesSomeWindow(_ pcm: [Int16], _ frequency: Double, rate: Int = 48_000
 
 // MARK: - waiting with a bound
 
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// `body`'s result, or `TimedOut` after `timeout`.
-func within<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
-        return value
-    }
-}
-
 /// The next call offered to `client` (`verto.invite` from the server).
 func nextIncomingCall(_ client: VertoClient, timeout: Duration = .seconds(20)) async throws -> Call {
     try await within(timeout, "an incoming call") {
         for await call in client.incomingCalls { return call }
         throw TimedOut(what: "an incoming call (stream ended)")
     }
-}
-
-// MARK: - raw Verto over a WebSocket (for what the engine never sends on purpose)
-
-/// A WebSocket speaking raw JSON-RPC, for the protocol checks the engine's client cannot make:
-/// a method before login, a silent client waiting for the server's `verto.ping`.
-final class RawVertoSocket: Sendable {
-    let connection: WebSocketConnection
-    let messages: AsyncStream<String>
-
-    private init(connection: WebSocketConnection, messages: AsyncStream<String>) {
-        self.connection = connection
-        self.messages = messages
-    }
-
-    static func connect(_ url: String) async throws -> RawVertoSocket {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(100))
-        let callbacks = WebSocketCallbacks(onText: { _, text in continuation.yield(text) },
-                                           onClose: { _ in continuation.finish() })
-        let trust: WebSocketClientConfiguration.Trust = url.lowercased().hasPrefix("wss:") ? .insecureAcceptAnyCertificate : .system
-        let c = try await WebSocketClient.connect(url: url, configuration: WebSocketClientConfiguration(trust: trust, connectTimeout: .seconds(5)),
-                                                  group: MultiThreadedEventLoopGroup.singleton, callbacks: callbacks)
-        return RawVertoSocket(connection: c, messages: stream)
-    }
-
-    func send(_ message: JSONValue) { connection.send(text: JSONCodec.serialize(message)) }
-
-    /// A JSON-RPC request.
-    func request(id: Int, method: String, params: JSONObject) {
-        send(.object(["jsonrpc": "2.0", "id": .int(id), "method": .string(method), "params": .object(params)]))
-    }
-
-    /// The next message (parsed as a JSON object) for which `match` holds, within `timeout`.
-    func next(timeout: Duration = .seconds(20), _ what: String,
-              where match: @escaping @Sendable (JSONObject) -> Bool) async throws -> JSONObject {
-        try await within(timeout, what) { [messages] in
-            for await text in messages {
-                if let o = (try? JSONCodec.parse(text))?.objectValue, match(o) { return o }
-            }
-            throw TimedOut(what: "\(what) (socket closed)")
-        }
-    }
-
-    /// The reply to request `id`.
-    func reply(to id: Int, timeout: Duration = .seconds(20)) async throws -> JSONObject {
-        try await next(timeout: timeout, "the reply to request \(id)") { $0["id"]?.intValue == id && $0["method"] == nil }
-    }
-
-    func close() { connection.close() }
 }
 
 extension JSONObject {

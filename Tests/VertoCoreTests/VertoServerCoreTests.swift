@@ -121,6 +121,84 @@ import Testing
         _ = drain(&s)
     }
 
+    /// A client may send its next request without waiting for the login's reply: it is handled
+    /// after the (asynchronous) login decision, never refused with -32000.
+    @Test func framesPipelinedBehindALoginAreHandledAfterTheDecision() {
+        var s = VertoServerCore(configuration: VertoServerConfiguration(), random: .seeded(5))
+        let c = s.connectionOpened(now: at(0))
+        s.receive(c, rpc(1, "login", ["login": "1008@example.test", "passwd": "pw", "sessid": .string(testSessid)]), now: at(1))
+        s.receive(c, rpc(2, "verto.invite", ["sdp": "v=0 o", "dialogParams": ["callID": "P", "destination_number": "9196"]]), now: at(2))
+        var req: LoginRequest?
+        var out = drain(&s)
+        for e in out.events { if case .authenticate(let r) = e { req = r } }
+        #expect(out.sent.isEmpty, "nothing answered before the decision")
+        s.completeLogin(req!, decision: .accept(VertoUser(id: "1008")), now: at(3))
+        out = drain(&s)
+        let replies = out.sent.compactMap { $0.1.objectValue }.filter { $0["method"] == nil }.compactMap { $0["id"]?.intValue }
+        #expect(replies == [1, 2], "the login's reply, then the invite's")
+        #expect(out.events.contains { if case .incomingCall = $0 { return true } else { return false } })
+    }
+
+    @Test func aConnectionThatNeverLogsInIsClosedAtTheLoginTimeout() {
+        var cfg = VertoServerConfiguration()
+        cfg.loginTimeout = .seconds(10)
+        var s = VertoServerCore(configuration: cfg, random: .seeded(5))
+        let idle = s.connectionOpened(now: at(0))
+        let user = s.connectionOpened(now: at(0))
+        login(&s, user, sessid: testSessid, now: at(5))
+        _ = drain(&s)
+        #expect(s.nextDeadline() == at(10_000))
+        s.handleTimeout(now: at(9_999))
+        #expect(drain(&s).closed.isEmpty)
+        s.handleTimeout(now: at(10_000))
+        let out = drain(&s)
+        #expect(out.closed == [idle], "only the connection without a login is closed")
+        #expect(out.events.contains(.badInput(connection: idle, error: .loginTimeout)))
+        #expect(s.isAuthenticated(user))
+    }
+
+    @Test func connectionsWithoutLoginAreCappedByClosingTheOldest() {
+        var cfg = VertoServerConfiguration()
+        cfg.maxUnauthenticatedConnections = 2
+        var s = VertoServerCore(configuration: cfg, random: .seeded(5))
+        let first = s.connectionOpened(now: at(0))
+        let user = s.connectionOpened(now: at(1))
+        login(&s, user, sessid: testSessid, now: at(1))
+        let second = s.connectionOpened(now: at(2))
+        #expect(drain(&s).closed.isEmpty, "two without login (and one logged in) are within the cap")
+        let third = s.connectionOpened(now: at(3))
+        #expect(drain(&s).closed == [first], "the oldest without login goes")
+        let fourth = s.connectionOpened(now: at(4))
+        #expect(drain(&s).closed == [second])
+        #expect(s.openConnections == [user, third, fourth].sorted(), "the logged-in connection is never evicted")
+    }
+
+    @Test func largeFramesBeforeLoginAreRefusedUnparsedAndTheSocketClosed() {
+        var s = VertoServerCore(configuration: VertoServerConfiguration(), random: .seeded(5))
+        let c = s.connectionOpened(now: at(0))
+        let padding = String(repeating: "x", count: 9_000)
+        s.receive(c, rpc(1, "login", ["login": "1008@example.test", "passwd": "pw", "pad": .string(padding)]), now: at(1))
+        let out = drain(&s)
+        #expect(out.closed == [c])
+        #expect(!out.events.contains { if case .authenticate = $0 { return true } else { return false } })
+        #expect(out.sent.first?.1.objectValue?.object("error")?.int("code") == VertoErrorCode.invalid)
+        // After a login the same size is fine.
+        var (t, d) = loggedInServer()
+        t.receive(d, rpc(2, "verto.ping", ["pad": .string(padding)]), now: at(100))
+        #expect(drain(&t).closed.isEmpty)
+    }
+
+    @Test func oversizedBatchesAreRefusedAsAWhole() {
+        var (s, c) = loggedInServer()
+        let item = JSONRPCMessage.request(JSONRPCRequest(id: .int(7), method: "verto.ping", params: [:])).json
+        s.receive(c, JSONCodec.serialize(.array(Array(repeating: item, count: 65))), now: at(100))
+        let out = drain(&s)
+        #expect(out.sent.count == 1)
+        #expect(out.sent.first?.1.objectValue?.object("error")?.int("code") == VertoErrorCode.invalid)
+        s.receive(c, JSONCodec.serialize(.array(Array(repeating: item, count: 64))), now: at(200))
+        #expect(drain(&s).sent.first?.1.arrayValue?.count == 64)
+    }
+
     /// A detached call's sessid stays bound to its user: another user presenting it is refused
     /// and never sees the call; the owner can still reattach.
     @Test func anotherUserCannotTakeOverADetachedSessid() throws {

@@ -1,4 +1,7 @@
 import CryptoCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -115,6 +118,68 @@ func echoServer(_ config: WebSocketServerConfiguration, group: EventLoopGroup) a
         try await server.close()
     }
 
+    /// A half-sent upgrade request (slowloris) is closed at the upgrade timeout instead of holding
+    /// a connection slot for ever.
+    @Test func aHalfSentUpgradeIsClosedAtTheUpgradeTimeout() async throws {
+        let server = try await echoServer(.init(port: 0, upgradeTimeout: .milliseconds(300)), group: group)
+        let port = try #require(server.localAddress.port)
+        let channel = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
+        var buf = channel.allocator.buffer(capacity: 64)
+        buf.writeString("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: web")
+        try await channel.writeAndFlush(buf).get()
+        let closed = try await boundedWait(.seconds(15)) { try await channel.closeFuture.get() }
+        #expect(closed, "the server closed the half-sent upgrade")
+        // A complete upgrade within the timeout stays open and works.
+        let inbox = Inbox()
+        let ok = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/", group: group,
+                                                   callbacks: WebSocketCallbacks(onText: { _, t in inbox.received(t) }))
+        ok.send(text: "hi")
+        #expect(await inbox.wait(count: 1) == ["echo:hi"])
+        ok.close()
+        try await server.close()
+    }
+
+    @Test func connectionsPerAddressAreCapped() async throws {
+        let server = try await echoServer(.init(port: 0, maxConnectionsPerAddress: 2), group: group)
+        let port = try #require(server.localAddress.port)
+        var open: [WebSocketConnection] = []
+        for _ in 0..<2 {
+            open.append(try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/", group: group,
+                                                          callbacks: WebSocketCallbacks(onText: { _, _ in })))
+        }
+        await #expect(throws: (any Error).self) {
+            _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/", configuration: .init(connectTimeout: .seconds(15)),
+                                                  group: group, callbacks: WebSocketCallbacks(onText: { _, _ in }))
+        }
+        // A slot freed is a slot regained.
+        open.removeFirst().close()
+        let again = try await retryUntil(.seconds(15)) {
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/", group: group, callbacks: WebSocketCallbacks(onText: { _, _ in }))
+        }
+        again.close()
+        open.forEach { $0.close() }
+        try await server.close()
+    }
+
+    /// RFC 6455: an unmasked client frame or an RSV bit without an extension fails the connection
+    /// with 1002, a text message that is not UTF-8 with 1007.
+    @Test(arguments: [
+        ("unmasked", [UInt8]([0x81, 0x02, 0x68, 0x69]), UInt16(1002)),
+        ("rsv1", [UInt8]([0xC1, 0x82, 1, 2, 3, 4, 0x68 ^ 1, 0x69 ^ 2]), UInt16(1002)),
+        ("invalid UTF-8", [UInt8]([0x81, 0x82, 0, 0, 0, 0, 0xC3, 0x28]), UInt16(1007)),
+        ("reserved opcode", [UInt8]([0x83, 0x80, 0, 0, 0, 0]), UInt16(1002)),
+    ])
+    func protocolViolationsFailTheConnectionWithTheRightCode(what: String, frame: [UInt8], code: UInt16) async throws {
+        let received = NIOLockedValueBox<[String]>([])
+        let server = try await WebSocketServer.bind(configuration: .init(port: 0), group: group,
+                                                    callbacks: WebSocketCallbacks(onText: { _, t in received.withLockedValue { $0.append(t) } }))
+        let port = try #require(server.localAddress.port)
+        let close = try await RawWebSocket.sendAfterUpgrade(port: port, frame: frame)
+        #expect(close == code, "\(what): close code")
+        #expect(received.withLockedValue { $0 }.isEmpty, "\(what): nothing delivered")
+        try await server.close()
+    }
+
     @Test func plainHTTPGets426() async throws {
         let server = try await echoServer(.init(port: 0), group: group)
         let port = try #require(server.localAddress.port)
@@ -158,3 +223,74 @@ final class RawCollector: ChannelInboundHandler, Sendable {
         inbox.received(b.readString(length: b.readableBytes) ?? "")
     }
 }
+
+/// True when `body` finishes within `bound`, false when the bound passes first.
+func boundedWait(_ bound: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws -> Bool {
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask { try await body(); return true }
+        group.addTask { try await Task.sleep(for: bound); return false }
+        let first = try await group.next()!
+        group.cancelAll()
+        return first
+    }
+}
+
+/// `body`'s value once it stops throwing (the server may not have seen a close yet), within `bound`.
+func retryUntil<T: Sendable>(_ bound: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let deadline = ContinuousClock.now + bound
+    while true {
+        do { return try await body() } catch {
+            if ContinuousClock.now >= deadline { throw error }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// A WebSocket client written by hand (blocking POSIX socket on a thread of its own), for frames
+/// no real client library would send.
+enum RawWebSocket {
+    /// Upgrades, sends `frame` as is, and returns the status code of the server's close frame
+    /// (nil when the connection ended without one within 15 s).
+    static func sendAfterUpgrade(port: Int, frame: [UInt8]) async throws -> UInt16? {
+        try await withCheckedThrowingContinuation { c in
+            Thread.detachNewThread { c.resume(with: Result { try blocking(port: port, frame: frame) }) }
+        }
+    }
+
+    private static func blocking(port: Int, frame: [UInt8]) throws -> UInt16? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RawSocketError() }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 15, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = loopbackSockaddr(port: port)
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else { throw RawSocketError() }
+        let request = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        // The 101 response, up to its blank line.
+        while !(buffer.count >= 4 && buffer.suffix(4) == [13, 10, 13, 10]) {
+            let n = recv(fd, &chunk, 1, 0)
+            guard n > 0 else { return nil }
+            buffer.append(chunk[0])
+        }
+        guard String(decoding: buffer, as: UTF8.self).hasPrefix("HTTP/1.1 101") else { throw RawSocketError() }
+        _ = frame.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        buffer = []
+        while true {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            guard n > 0 else { break }
+            buffer += chunk[0..<n]
+            // An unmasked server close frame: 0x88, length, then the 2-byte code.
+            if buffer.count >= 4, buffer[0] == 0x88 { return UInt16(buffer[2]) << 8 | UInt16(buffer[3]) }
+        }
+        return nil
+    }
+}
+
+struct RawSocketError: Error {}

@@ -1,6 +1,9 @@
 import Foundation
 import MediaCore
 import Testing
+import NIOPosix
+import VertoCore
+import VertoNIO
 import TestSupport
 @testable import VertoPhone
 
@@ -56,28 +59,8 @@ import TestSupport
     /// The `vertophone serve` binary itself (the built-in applications of the test contract) with
     /// our client: login, 9196 echo and 9664 tone heard by frequency, 9197 digits, wrong password.
     @Test func serveBinaryAnswersTheContractExtensions() async throws {
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = ["serve", "--port", "0", "--json", "--duration", "60"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try ChildProcesses.start(p)
+        let (p, url) = try await startServe()
         defer { ChildProcesses.stopBlocking(p) }
-        let first: String = await withCheckedContinuation { c in
-            Thread.detachNewThread {
-                var line = Data()
-                while true {
-                    let b = out.fileHandleForReading.readData(ofLength: 1)
-                    if b.isEmpty || b == Data([0x0A]) { break }
-                    line += b
-                }
-                c.resume(returning: String(decoding: line, as: UTF8.self))
-            }
-        }
-        let banner = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any], "\(first)")
-        let url = try #require(banner["url"] as? String)
-        #expect(url.hasPrefix("ws://127.0.0.1:"))
 
         var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
         o.mediaHost = "127.0.0.1"
@@ -97,6 +80,81 @@ import TestSupport
         bad.password = "nope"
         bad.autoReconnect = false
         await #expect(throws: VertoPhoneError.self) { try await VertoClient(options: bad).connect(timeout: .seconds(15)) }
+    }
+
+    /// Starts `vertophone serve` on a free port and returns it with its ws:// URL (from its banner).
+    func startServe() async throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = ["serve", "--port", "0", "--json", "--duration", "120"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try ChildProcesses.start(p)
+        let first: String = await withCheckedContinuation { c in
+            Thread.detachNewThread {
+                var line = Data()
+                while true {
+                    let b = out.fileHandleForReading.readData(ofLength: 1)
+                    if b.isEmpty || b == Data([0x0A]) { break }
+                    line += b
+                }
+                c.resume(returning: String(decoding: line, as: UTF8.self))
+            }
+        }
+        let banner = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any], "\(first)")
+        let url = try #require(banner["url"] as? String)
+        #expect(url.hasPrefix("ws://127.0.0.1:"))
+        return (p, url)
+    }
+
+    /// Hostile clients against the `serve` binary while a call runs: a 900 KB object of 100k keys
+    /// before login is refused unparsed and its socket closed; a password guesser is throttled (the
+    /// right password is refused right after four wrong ones); another user presenting our sessid is
+    /// refused; and through all of it our call's echo keeps coming back.
+    @Test func hostileClientsDoNotDisturbARunningCall() async throws {
+        let (p, url) = try await startServe()
+        defer { ChildProcesses.stopBlocking(p) }
+        var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "127.0.0.1"
+        o.sessid = "abuse-test-owner-sessid"
+        let client = VertoClient(options: o)
+        try await client.connect()
+        let call = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 440))
+
+        // 1. 100k distinct keys before login.
+        let flood = try await RawVertoSocket.connect(url)
+        let keys = (0..<100_000).map { "\"k\($0)\":1" }.joined(separator: ",")
+        flood.send(text: #"{"jsonrpc":"2.0","id":1,"method":"login","params":{"# + keys + "}}")
+        #expect(try await flood.closed(within: .seconds(15)), "the flood's socket is closed")
+
+        // 2. Password guessing on one socket, then the right password (the server's defaults: three
+        //    free failures, then 1 s of back-off doubling per failure).
+        let guesser = try await RawVertoSocket.connect(url)
+        var codes: [Int?] = []
+        for i in 0..<5 {
+            let password = i == 4 ? "verto-test" : "guess\(i)"
+            guesser.send(text: #"{"jsonrpc":"2.0","id":\#(i + 1),"method":"login","params":{"login":"1000@127.0.0.1","passwd":"\#(password)"}}"#)
+            codes.append(try await guesser.reply(to: i + 1).object("error")?.int("code"))
+        }
+        #expect(codes.allSatisfy { $0 == -32001 }, "every guess refused, the right password too while throttled: \(codes)")
+
+        // 3. Another user presenting our sessid.
+        let thief = try await RawVertoSocket.connect(url)
+        thief.send(text: #"{"jsonrpc":"2.0","id":1,"method":"login","params":{"login":"1002@127.0.0.1","passwd":"verto-test","sessid":"abuse-test-owner-sessid"}}"#)
+        #expect(try await thief.reply(to: 1).object("error")?.int("code") == -32001)
+
+        #expect(try await hears(call.media, 440), "the echo still comes back")
+        #expect(call.state == .active)
+        try await call.hangup()
+        try await client.disconnect()
+    }
+
+    @Test func serveRefusesACertificateWithoutItsKey() async throws {
+        let (status, _) = try await runAsync(["serve", "--port", "0", "--tls-cert", "/nonexistent.pem", "--duration", "1"])
+        #expect(status != 0, "wss needs both files; plain ws must not be served instead")
     }
 
     @Test func versionNamesTheSRTPBackend() async throws {

@@ -1,3 +1,4 @@
+import CryptoCore
 import Foundation
 import Testing
 @testable import VertoPhone
@@ -29,5 +30,21 @@ import Testing
         #expect(!dir.isDemo)
         #expect(!UserDirectory.fileLine(e).contains("s3cret"))
         #expect(throws: UserDirectory.FileError.malformedLine(1)) { try UserDirectory(fileContents: "2000:md5:1:aa:bb") }
+    }
+
+    /// An unknown user costs the same password hash as a known one (the largest iteration count of
+    /// the directory), so a refusal's timing does not reveal which users exist.
+    @Test func unknownUsersCostTheSameHashAsKnownOnes() throws {
+        let dir = UserDirectory(entries: [try UserDirectory.makeEntry(id: "1000", password: "right", iterations: 1_000),
+                                          try UserDirectory.makeEntry(id: "1001", password: "right", iterations: 2_000)])
+        var work: [Int] = []
+        let hash = { (p: String, salt: [UInt8], n: Int) throws -> [UInt8] in
+            work.append(n)
+            return try PBKDF2.sha256(password: p, salt: salt, iterations: n)
+        }
+        #expect(dir.verify(login: "nobody@x", password: "right", hash: hash) == nil)
+        #expect(dir.verify(login: "1001@x", password: "wrong", hash: hash) == nil)
+        #expect(dir.verify(login: "1001@x", password: "right", hash: hash)?.id == "1001")
+        #expect(work == [2_000, 2_000, 2_000])
     }
 }

@@ -2,6 +2,8 @@ import Foundation
 import MediaCore
 import NIOCore
 import Testing
+import NIOPosix
+import VertoNIO
 import TestSupport
 import VertoCore
 @testable import VertoPhone
@@ -16,6 +18,67 @@ import VertoCore
         let bad = client(endpoint, password: "wrong")
         await #expect(throws: VertoPhoneError.self) { try await bad.connect(timeout: .seconds(15)) }
         try await good.disconnect()
+        try await endpoint.stop()
+    }
+
+    /// After a few wrong passwords the user is blocked for a growing delay: even the right password
+    /// is refused until it passes, then accepted.
+    @Test func failedLoginsBackOffAndEvenTheRightPasswordWaits() async throws {
+        var config = VertoEndpointConfiguration(users: .demo())
+        config.port = 0
+        config.loginThrottle.freeFailures = 2
+        config.loginThrottle.baseDelay = .seconds(3)
+        let endpoint = try await VertoEndpoint.start(configuration: config)
+        func attempt(_ password: String) async -> Bool {
+            var o = VertoClientOptions(url: "ws://127.0.0.1:\(endpoint.port)/", login: "1001@127.0.0.1", password: password)
+            o.autoReconnect = false
+            o.connectTimeout = .seconds(15)
+            let c = VertoClient(options: o)
+            do {
+                try await c.connect(timeout: .seconds(15))
+                try? await c.disconnect()
+                return true
+            } catch {
+                return false
+            }
+        }
+        for _ in 0..<3 { #expect(await attempt("wrong") == false) }
+        #expect(await attempt("verto-test") == false, "blocked after the third failure: the right password waits too")
+        let deadline = ContinuousClock.now + .seconds(15)
+        var accepted = false
+        while !accepted, ContinuousClock.now < deadline {
+            accepted = await attempt("verto-test")
+            if !accepted { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(accepted, "accepted once the back-off passed")
+        try await endpoint.stop()
+    }
+
+    /// A call whose media never comes up (the offer's only candidate answers nothing) is ended by
+    /// the server with MEDIA_TIMEOUT and verto.bye once the media setup bound passes, instead of
+    /// holding its socket until the WebSocket closes.
+    @Test func aCallWhoseMediaNeverConnectsIsEndedWithMediaTimeout() async throws {
+        var config = VertoEndpointConfiguration(users: .demo())
+        config.port = 0
+        config.mediaSetupTimeout = .seconds(1)
+        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let ended = Task { try await nextEvent(endpoint) { e -> (String, HangupCause)? in
+            if case .ended(let id, let cause) = e { return (id, cause) } else { return nil }
+        } }
+        let ws = try await RawVertoSocket.connect("ws://127.0.0.1:\(endpoint.port)/")
+        // The candidate port is closed: ICE checks get no answer.
+        let sdp = try Fixtures.text("sdp/chromium-offer.sdp")
+            .split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("a=candidate") || $0.contains(" 127.0.0.1 ") && $0.contains(" udp ") }
+            .joined(separator: "\n")
+        // Pipelined: the invite goes out before the login's reply (the server holds it until then).
+        ws.request(id: 1, method: "login", params: ["login": "1001@127.0.0.1", "passwd": "verto-test", "sessid": "media-timeout-test"])
+        ws.request(id: 2, method: "verto.invite", params: ["sdp": .string(sdp), "dialogParams": ["callID": "mt-1", "destination_number": "9196"]])
+        let bye = try await ws.next("verto.bye") { $0.string("method") == "verto.bye" }.object("params")
+        #expect(bye?.int("causeCode") == 604, "verto.bye with MEDIA_TIMEOUT: \(String(describing: bye))")
+        let (id, cause) = try await ended.value
+        #expect(id == "mt-1" && cause == .mediaTimeout)
+        ws.close()
         try await endpoint.stop()
     }
 
