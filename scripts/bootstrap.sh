@@ -14,6 +14,8 @@ VP_DEPS="$VP_ROOT/.deps"
 VP_PREFIX="$VP_DEPS/prefix"
 VP_LOG="$VP_DEPS/logs"
 mkdir -p "$VP_LOG"
+# Warnings are errors in our own builds (Package.swift reads it; a consumer's build never sets it).
+export VERTOPHONE_STRICT=1
 
 vp_say() { printf '[setup] %s\n' "$*" >&2; }
 vp_sudo() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -1,7 +1,7 @@
 import NIOCore
 
-/// Exponential back-off for failed logins, per key (the server uses one key for the user and one for
-/// the client's address), sans-IO: `now` is passed in.
+/// Exponential back-off for failed logins, per key (the server keeps one throttle keyed by user id
+/// and one keyed by client address, with their own policies), sans-IO: `now` is passed in.
 ///
 /// The first `freeFailures` failures of a key cost nothing; each further one blocks the key for
 /// `baseDelay` doubled per failure, up to `maxDelay`. While a key is blocked every login on it is

@@ -1,4 +1,4 @@
-/// The per-callID dialog state machine shared by both roles (issue 3 item 5).
+/// The per-callID dialog state machine shared by both roles.
 ///
 /// ```
 ///  new ──invite──▶ trying ──ringing──▶ ringing ──earlyMedia──▶ early ──answer──▶ active ⇄ held

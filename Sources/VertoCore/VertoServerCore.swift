@@ -33,6 +33,8 @@ public struct VertoServerCore: Sendable {
         /// Frames that arrived while the login was being decided, handled once it is (in order, as
         /// mod_verto, which decides a login before it reads the next frame).
         var held: [String] = []
+        /// Bad inputs seen on this connection (only the first few are logged).
+        var badInputs = 0
         /// Detached calls waiting for the application's fresh offer before `verto.clientReady`.
         var awaitingOffers: [String] = []
         /// Calls re-offered during this login, listed in `verto.clientReady`.
@@ -356,9 +358,21 @@ public struct VertoServerCore: Sendable {
         send(connection, .error(id: id ?? .null, error: JSONRPCErrorObject(code: code, message: message, data: data)))
     }
 
+    /// Counts every bad input; logs the first few of each connection only, so a flood of garbage
+    /// cannot turn into a flood of log lines written on the event loop.
     mutating func noteBadInput(_ connection: VertoConnectionID, _ error: VertoError) {
         badInput.increment()
-        logger.warning("bad input", metadata: ["connection": "\(connection)", "error": "\(error)"])
+        var seen = 0
+        if var c = connections[connection] {
+            c.badInputs += 1
+            seen = c.badInputs
+            connections[connection] = c
+        }
+        if seen <= 3 {
+            logger.warning("bad input", metadata: ["connection": "\(connection)", "error": "\(error)"])
+        } else if seen == 4 {
+            logger.warning("more bad input from this connection: counted, no longer logged", metadata: ["connection": "\(connection)"])
+        }
         emit(.badInput(connection: connection, error: error))
     }
 

@@ -145,5 +145,5 @@ public enum VertoServerOutput: Sendable, Equatable {
     case event(VertoServerEvent)
 }
 
-/// The name for the server role: one `VertoServerCore` holds every connection's session.
+/// Another name for the server role's core: one `VertoServerCore` holds every connection's session.
 public typealias VertoServerSession = VertoServerCore

@@ -46,6 +46,15 @@ public final class WebSocketConnection: Sendable, Hashable, CustomStringConverti
         }
     }
 
+    /// Lifts the frame-size limit a server applies before the peer is authenticated (see
+    /// `WebSocketServerConfiguration.maxFrameSizeBeforeAuthentication`).
+    public func peerAuthenticated() {
+        let channel = self.channel
+        channel.eventLoop.execute {
+            _ = channel.pipeline.removeHandler(name: PreAuthenticationFrameLimit.name)
+        }
+    }
+
     /// Sends a close frame (RFC 6455 §5.5.1) and closes the channel.
     public func close(code: WebSocketErrorCode = .normalClosure) {
         let channel = self.channel

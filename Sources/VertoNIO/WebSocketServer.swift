@@ -23,10 +23,15 @@ public struct WebSocketServerConfiguration: Sendable {
     /// The TLS handshake and the HTTP upgrade must be complete this long after the TCP accept, or
     /// the socket is closed (a half-sent request must not hold a slot).
     public var upgradeTimeout: TimeAmount
+    /// Until the application calls `WebSocketConnection.peerAuthenticated()`, a frame whose header
+    /// announces more payload than this closes the connection with 1009 before the payload is read
+    /// (nil: no such limit).
+    public var maxFrameSizeBeforeAuthentication: Int?
 
     public init(host: String = "127.0.0.1", port: Int = 5066, tls: NIOSSLContext? = nil,
                 maxMessageSize: Int = 1_000_000, maxConnections: Int = 1024,
-                maxConnectionsPerAddress: Int = 64, upgradeTimeout: TimeAmount = .seconds(10)) {
+                maxConnectionsPerAddress: Int = 64, upgradeTimeout: TimeAmount = .seconds(10),
+                maxFrameSizeBeforeAuthentication: Int? = nil) {
         self.host = host
         self.port = port
         self.tls = tls
@@ -34,6 +39,7 @@ public struct WebSocketServerConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.upgradeTimeout = upgradeTimeout
+        self.maxFrameSizeBeforeAuthentication = maxFrameSizeBeforeAuthentication
     }
 }
 
@@ -63,6 +69,7 @@ public final class WebSocketServer: Sendable {
         let maxConnections = configuration.maxConnections
         let maxPerAddress = configuration.maxConnectionsPerAddress
         let upgradeTimeout = configuration.upgradeTimeout
+        let preAuthenticationLimit = configuration.maxFrameSizeBeforeAuthentication
         let wrapped = callbacks
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -107,6 +114,11 @@ public final class WebSocketServer: Sendable {
                         upgradeDeadline.cancel()
                         return channel.eventLoop.makeCompletedFuture {
                             let ops = channel.pipeline.syncOperations
+                            if let preAuthenticationLimit {
+                                let decoder = try ops.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                                try ops.addHandler(PreAuthenticationFrameLimit(limit: preAuthenticationLimit),
+                                                   name: PreAuthenticationFrameLimit.name, position: .before(decoder))
+                            }
                             try ops.addHandler(NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: maxMessage))
                             try ops.addHandler(WebSocketFrameHandler(callbacks: wrapped, isClient: false, logger: logger))

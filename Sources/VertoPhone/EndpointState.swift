@@ -48,7 +48,8 @@ final class EndpointState: @unchecked Sendable {
     var timerDeadline: NIODeadline?
     var stopped = false
     /// Failed logins per user and per client address (exponential back-off).
-    var throttle: LoginThrottle
+    var userThrottle: LoginThrottle
+    var addressThrottle: LoginThrottle
     /// Password checks running on the thread pool now.
     var verifying = 0
     let loginFailures = Counter(label: "verto_server_login_failures_total")
@@ -65,7 +66,8 @@ final class EndpointState: @unchecked Sendable {
         // serno = unix time, as mod_verto's (the core reads no clock; the shell gives the offset once).
         verto.sernoEpochOffset = Int64(Date().timeIntervalSince1970) - Int64(loop.now.uptimeNanoseconds / 1_000_000_000)
         self.core = VertoServerCore(configuration: verto, random: .system, logger: logger)
-        self.throttle = LoginThrottle(policy: configuration.loginThrottle)
+        self.userThrottle = LoginThrottle(policy: configuration.loginThrottle)
+        self.addressThrottle = LoginThrottle(policy: configuration.addressLoginThrottle)
     }
 
     // MARK: - logins
@@ -75,8 +77,8 @@ final class EndpointState: @unchecked Sendable {
     private func authenticate(_ req: LoginRequest) {
         let login = req.params.login ?? ""
         let address = sockets[req.connection]?.remoteAddress?.ipAddress ?? "unknown"
-        let keys = ["user:" + UserDirectory.userID(of: login), "address:" + address]
-        if throttle.blockedUntil(keys, now: loop.now) != nil {
+        let userKey = [UserDirectory.userID(of: login)], addressKey = [address]
+        if userThrottle.blockedUntil(userKey, now: loop.now) != nil || addressThrottle.blockedUntil(addressKey, now: loop.now) != nil {
             loginThrottled.increment()
             logger.notice("login refused: too many failures", metadata: ["login": "\(Redact.number(login))"])
             rejectLogin(req, login)
@@ -94,10 +96,12 @@ final class EndpointState: @unchecked Sendable {
                 verifying -= 1
                 guard !stopped else { return }
                 if case .success(let user?) = result {
-                    throttle.recordSuccess(keys)
+                    userThrottle.recordSuccess(userKey)
+                    addressThrottle.recordSuccess(addressKey)
                     core.completeLogin(req, decision: .accept(VertoUser(id: user.id)), now: loop.now)
                 } else {
-                    throttle.recordFailure(keys, now: loop.now)
+                    userThrottle.recordFailure(userKey, now: loop.now)
+                    addressThrottle.recordFailure(addressKey, now: loop.now)
                     rejectLogin(req, login)
                 }
                 pump()
@@ -165,7 +169,8 @@ final class EndpointState: @unchecked Sendable {
         switch e {
         case .authenticate(let req):
             authenticate(req)
-        case .loggedIn(_, let sessid, let user):
+        case .loggedIn(let connection, let sessid, let user):
+            sockets[connection]?.peerAuthenticated()
             userOfSessid[sessid] = user
             peers.refill()
             events.yield(.loggedIn(user: user, sessid: sessid))

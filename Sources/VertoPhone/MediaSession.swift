@@ -43,7 +43,11 @@ public final class MediaSession: @unchecked Sendable {
     private let frameContinuation: AsyncStream<AudioFrame>.Continuation
     private let eventContinuation: AsyncStream<MediaEvent>.Continuation
     private var driver: DatagramDriver<PeerSession>?
-    private var ticker: RepeatedTask?
+    private var ticker: Scheduled<Void>?
+    /// When the next 20 ms frame is due. Absolute deadlines, not a fixed delay after each run: a
+    /// fixed delay adds the tick's own run time to every period (measured: 48.2 frames/s instead
+    /// of 50) and drops the ticks of a stall, so the peer's jitter buffer runs dry.
+    private var nextTick: NIODeadline?
     private var queue = CircularBuffer<[Int16]>()
     private var source: MediaSource = .silence
     private var tone: ToneGenerator?
@@ -97,9 +101,25 @@ public final class MediaSession: @unchecked Sendable {
 
     private func restartClock() {
         ticker?.cancel()
-        ticker = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(20)) { [weak self] _ in
-            self?.tick()
+        let now = eventLoop.now
+        nextTick = now
+        // Due now, run as the loop's next task (not inside the caller, which may be draining the peer).
+        ticker = eventLoop.scheduleTask(deadline: now) { [weak self] in self?.clockFired() }
+    }
+
+    /// Sends every frame that is due (at most a few after a stall: later ones are skipped, not
+    /// sent in a burst), then arms the timer for the next deadline.
+    private func clockFired() {
+        guard !closed, var due = nextTick else { return }
+        let now = eventLoop.now
+        let period = TimeAmount.milliseconds(20)
+        if now - due > period * 5 { due = now - period * 2 }  // too far behind: catch up on the last 3 only
+        while due <= now {
+            tick()
+            due = due + period
         }
+        nextTick = due
+        ticker = eventLoop.scheduleTask(deadline: due) { [weak self] in self?.clockFired() }
     }
 
     var peer: DatagramDriver<PeerSession>? { driver }
@@ -124,6 +144,7 @@ public final class MediaSession: @unchecked Sendable {
         closed = true
         ticker?.cancel()
         ticker = nil
+        nextTick = nil
         setupDeadline?.cancel()
         setupDeadline = nil
         if let driver {

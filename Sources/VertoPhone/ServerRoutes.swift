@@ -79,6 +79,9 @@ public struct ServerConfigFile: Sendable, Equatable {
     public var port: Int?
     public var mediaHost: String?
     public var usersFile: String?
+    /// PEM certificate chain and private key for wss (both or neither).
+    public var tlsCert: String?
+    public var tlsKey: String?
     public var routing: ServerRoutingTable
 
     public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -104,6 +107,9 @@ public struct ServerConfigFile: Sendable, Equatable {
         host = try string("host")
         mediaHost = try string("mediaHost")
         usersFile = try string("users")
+        tlsCert = try string("tlsCert")
+        tlsKey = try string("tlsKey")
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw .badField(tlsCert == nil ? "tlsCert" : "tlsKey") }
         if let p = obj["port"] {
             guard let n = p as? Int, (0...65535).contains(n) else { throw .badField("port") }
             port = n

@@ -26,8 +26,15 @@ public struct VertoEndpointConfiguration: Sendable {
     public var maxConnections: Int = 1024
     /// Connections from one client address at most.
     public var maxConnectionsPerAddress: Int = 64
-    /// Back-off after failed logins, per user and per client address.
+    /// Back-off after failed logins of one user (from anywhere).
     public var loginThrottle = LoginThrottle.Policy()
+    /// Back-off after failed logins from one client address (for any user): more free failures,
+    /// since many users may share an address behind a NAT.
+    public var addressLoginThrottle: LoginThrottle.Policy = {
+        var p = LoginThrottle.Policy()
+        p.freeFailures = 20
+        return p
+    }()
     /// Password checks (PBKDF2, off the event loop) in flight at once; logins beyond are refused.
     public var maxConcurrentPasswordChecks = 32
     /// A call whose media (ICE + DTLS) is not up this long after its peer connection was made, or
@@ -119,7 +126,8 @@ public final class VertoEndpoint: Sendable {
             configuration: WebSocketServerConfiguration(host: configuration.host, port: configuration.port, tls: configuration.tls,
                                                         maxMessageSize: configuration.verto.maxMessageBytes,
                                                         maxConnections: configuration.maxConnections,
-                                                        maxConnectionsPerAddress: configuration.maxConnectionsPerAddress),
+                                                        maxConnectionsPerAddress: configuration.maxConnectionsPerAddress,
+                                                        maxFrameSizeBeforeAuthentication: configuration.verto.maxMessageBytesBeforeLogin),
             group: loop, callbacks: callbacks, logger: logger)
         logger.info("verto endpoint listening", metadata: ["address": "\(server.localAddress)"])
         return VertoEndpoint(eventLoop: loop, server: server, state: state, events: events)

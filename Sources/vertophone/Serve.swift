@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import NIOSSL
 import VertoPhone
@@ -10,11 +11,11 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Bind address. Loopback unless told otherwise.")
-    var host = "127.0.0.1"
+    @Option(help: "Bind address (default 127.0.0.1: loopback unless told otherwise). Overrides the config file.")
+    var host: String?
 
-    @Option(help: "Port (Webitel/Creatio web phones use 5066).")
-    var port = 5066
+    @Option(help: "Port (default 5066, the port Webitel/Creatio web phones use). Overrides the config file.")
+    var port: Int?
 
     @Option(help: "Users file (`vertophone adduser` writes its lines). Without it the demo users 1000–1002 / verto-test are used, on loopback only.")
     var users: String?
@@ -25,10 +26,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM private key for wss.")
     var tlsKey: String?
 
-    @Option(help: "Address media sockets bind to and advertise.")
-    var mediaHost = "127.0.0.1"
+    @Option(help: "Address media sockets bind to and advertise (default 127.0.0.1). Overrides the config file.")
+    var mediaHost: String?
 
-    @Option(help: "JSON config file: host, port, mediaHost, users (file), routes {\"9196\": \"echo\", \"5000\": \"tone 800\"}.")
+    @Option(help: "JSON config file: host, port, mediaHost, users (file), tlsCert, tlsKey, routes {\"9196\": \"echo\", \"5000\": \"tone 800\"}. Options given on the command line win.")
     var config: String?
 
     @Option(help: "Stop after this many seconds (0 = run until interrupted).")
@@ -40,7 +41,10 @@ struct Serve: AsyncParsableCommand {
         var file: ServerConfigFile?
         if let config { file = try ServerConfigFile(json: Data(contentsOf: URL(fileURLWithPath: config))) }
         let users = self.users ?? file?.usersFile
-        let host = file?.host ?? self.host, port = file?.port ?? self.port, mediaHost = file?.mediaHost ?? self.mediaHost
+        // The command line wins over the file, the file over the defaults.
+        let host = self.host ?? file?.host ?? "127.0.0.1", port = self.port ?? file?.port ?? 5066
+        let mediaHost = self.mediaHost ?? file?.mediaHost ?? "127.0.0.1"
+        let tlsCert = self.tlsCert ?? file?.tlsCert, tlsKey = self.tlsKey ?? file?.tlsKey
         let directory: UserDirectory
         if let users {
             directory = try UserDirectory(fileContents: String(contentsOfFile: users, encoding: .utf8))
@@ -86,13 +90,43 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         }
-        if duration > 0 {
-            try await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-        } else {
-            while true { try await Task.sleep(for: .seconds(3600)) }
-        }
-        watcher.cancel()
+        // Runs until SIGINT or SIGTERM (or --duration): then every call gets verto.bye
+        // (MANAGER_REQUEST), the sockets close and the process exits 0.
+        let reason = await Serve.waitForStop(duration: duration)
+        tl.log("stopping", ["reason": reason])
         try await endpoint.stop()
+        watcher.cancel()
+        tl.log("stopped")
+    }
+
+    /// "SIGINT", "SIGTERM" or "duration", whichever comes first.
+    static func waitForStop(duration: Double) async -> String {
+        let (signals, continuation) = AsyncStream.makeStream(of: String.self)
+        var sources: [DispatchSourceSignal] = []
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)  // delivered to the dispatch source instead of ending the process
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(name) }
+            source.resume()
+            sources.append(source)
+        }
+        defer { sources.forEach { $0.cancel() } }
+        return await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                for await name in signals { return name }
+                return nil
+            }
+            if duration > 0 {
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+                    return "duration"
+                }
+            }
+            let first = await group.next() ?? nil
+            continuation.finish()
+            group.cancelAll()
+            return first ?? "duration"
+        }
     }
 }
 

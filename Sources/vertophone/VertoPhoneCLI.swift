@@ -10,7 +10,7 @@ struct VertoPhoneCLI: AsyncParsableCommand {
             commandName: "vertophone",
             abstract: "A Verto (FreeSWITCH mod_verto) WebRTC phone: server, client, demo and load generator.",
             version: VertoPhoneVersion.summary,
-            subcommands: [Demo.self, Serve.self, CallCommand.self, Answer.self, Load.self, AddUser.self],
+            subcommands: [Demo.self, Serve.self, CallCommand.self, Answer.self, Load.self, Abuse.self, AddUser.self],
             defaultSubcommand: nil)
     }
 }

@@ -121,12 +121,12 @@ enum ProviderScenarios {
     static func earlyMedia(_ s: ProviderScope) async throws {
         let user = s.target.users[1]
         let (p, log) = try await s.connected(user)
+        // Everything received until onAcceptCall is kept: the ringback must dominate some 0.5 s of
+        // it (the server plays it only before the answer).
+        try await recordFromEarlyMedia(p.client)
         let call = try await p.makeCall("9198")
         let media = try await log.media()
         media.setSource(.tone(frequencies: [660], amplitude: 0.3))
-        // Everything received until onAcceptCall is kept: the ringback must dominate some 0.5 s of
-        // it (the server plays it only before the answer).
-        media.startRecording()
         let accepted = try await log.next(.onAcceptCall, timeout: .seconds(15)).call
         let beforeAnswer = try await media.stopRecording()
         #expect(dominatesSomeWindow(beforeAnswer, 425, rate: try await media.stats()?.sampleRate ?? 48_000),

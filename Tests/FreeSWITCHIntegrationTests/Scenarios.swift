@@ -129,9 +129,9 @@ enum Scenarios {
     static func earlyMedia(_ s: Scope) async throws {
         let c = s.client(s.target.users[1])
         try await c.connect()
-        let call = try await c.call("9198", source: .tone(frequencies: [660], amplitude: 0.3))
         // Everything received before the answer is kept: the ringback must dominate some 0.5 s of it.
-        call.media.startRecording()
+        try await recordFromEarlyMedia(c)
+        let call = try await c.call("9198", source: .tone(frequencies: [660], amplitude: 0.3))
         #expect(try await call.wait { $0 == .early || $0 == .active } == .early, "verto.media before verto.answer")
         #expect(try await call.wait(timeout: .seconds(15)) { $0 == .active } == .active)
         let beforeAnswer = try await call.media.stopRecording()

@@ -99,6 +99,15 @@ func stops(_ frequency: Double, on media: MediaSession, within: Duration = .seco
     return false
 }
 
+/// Makes every call of `client` start recording the moment its early media is announced
+/// (`verto.media`, before any audio can flow), on the client's event loop: what the call receives
+/// before its answer is all kept, however late the test itself gets to run.
+func recordFromEarlyMedia(_ client: VertoClient) async throws {
+    try await client.observe { event, call in
+        if case .earlyMedia = event { call?.media.startRecording() }
+    }
+}
+
 /// True when `frequency` dominates some 0.5 s window (stepped by 0.25 s) of `pcm`.
 func dominatesSomeWindow(_ pcm: [Int16], _ frequency: Double, rate: Int = 48_000) -> Bool {
     let window = rate / 2

@@ -180,6 +180,32 @@ func echoServer(_ config: WebSocketServerConfiguration, group: EventLoopGroup) a
         try await server.close()
     }
 
+    /// Before the peer is authenticated, a frame header announcing more than the limit closes the
+    /// connection with 1009 at once, without waiting for (or reading) the payload; afterwards large
+    /// messages pass.
+    @Test func largeFramesBeforeAuthenticationCloseWith1009AtTheHeader() async throws {
+        let server = try await WebSocketServer.bind(
+            configuration: .init(port: 0, maxFrameSizeBeforeAuthentication: 1_000), group: group,
+            callbacks: WebSocketCallbacks(onText: { c, t in
+                if t == "login" { c.peerAuthenticated() }
+                c.send(text: "echo:\(t.count)")
+            }))
+        let port = try #require(server.localAddress.port)
+        // A masked text frame announcing 100,000 bytes (64-bit length), of which none is sent.
+        let header: [UInt8] = [0x81, 0xFF, 0, 0, 0, 0, 0, 0x01, 0x86, 0xA0, 1, 2, 3, 4]
+        #expect(try await RawWebSocket.sendAfterUpgrade(port: port, frame: header) == 1009)
+
+        let inbox = Inbox()
+        let client = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/", group: group,
+                                                       callbacks: WebSocketCallbacks(onText: { _, t in inbox.received(t) }))
+        client.send(text: "login")
+        _ = await inbox.wait(count: 1)
+        client.send(text: String(repeating: "x", count: 100_000))
+        #expect(await inbox.wait(count: 2).last == "echo:100000", "after authentication the limit is gone")
+        client.close()
+        try await server.close()
+    }
+
     @Test func plainHTTPGets426() async throws {
         let server = try await echoServer(.init(port: 0), group: group)
         let port = try #require(server.localAddress.port)

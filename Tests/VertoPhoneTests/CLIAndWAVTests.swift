@@ -83,10 +83,10 @@ import TestSupport
     }
 
     /// Starts `vertophone serve` on a free port and returns it with its ws:// URL (from its banner).
-    func startServe() async throws -> (Process, String) {
+    func startServe(_ extra: [String] = []) async throws -> (Process, String) {
         let p = Process()
         p.executableURL = Self.binary
-        p.arguments = ["serve", "--port", "0", "--json", "--duration", "120"]
+        p.arguments = ["serve", "--port", "0", "--json", "--duration", "120"] + extra
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -100,6 +100,8 @@ import TestSupport
                     line += b
                 }
                 c.resume(returning: String(decoding: line, as: UTF8.self))
+                // Keep draining, so a full pipe never blocks the server.
+                _ = out.fileHandleForReading.readDataToEndOfFile()
             }
         }
         let banner = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any], "\(first)")
@@ -148,6 +150,45 @@ import TestSupport
 
         #expect(try await hears(call.media, 440), "the echo still comes back")
         #expect(call.state == .active)
+        try await call.hangup()
+        try await client.disconnect()
+    }
+
+    /// SIGTERM stops `serve` cleanly: the running call gets verto.bye (MANAGER_REQUEST) and the
+    /// process exits 0.
+    @Test func serveStopsCleanlyOnSIGTERM() async throws {
+        let (p, url) = try await startServe()
+        var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "127.0.0.1"
+        o.autoReconnect = false
+        let client = VertoClient(options: o)
+        try await client.connect()
+        let call = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        p.terminate()
+        let end = try await call.wait(timeout: .seconds(20)) { $0.isEnded }
+        #expect(end == .ended(.managerRequest))
+        await ChildProcesses.stop(p, exitWithin: .seconds(20))
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0, "exit \(p.terminationStatus)")
+    }
+
+    /// Options on the command line win over the config file, which wins over the defaults.
+    @Test func serveCommandLineWinsOverTheConfigFile() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vp-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("server.json")
+        try Data(#"{"port": 5999, "routes": {"5000": "tone 1000"}}"#.utf8).write(to: config)
+        let (p, url) = try await startServe(["--config", config.path])
+        defer { ChildProcesses.stopBlocking(p) }
+        #expect(!url.hasSuffix(":5999/"), "--port 0 from the command line, not the file's 5999: \(url)")
+        var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "127.0.0.1"
+        let client = VertoClient(options: o)
+        try await client.connect()
+        let call = try await client.call("5000")
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 1000), "the file's route is still used")
         try await call.hangup()
         try await client.disconnect()
     }

@@ -1,6 +1,7 @@
 import CryptoCore
 import Foundation
 import Testing
+import TestSupport
 @testable import VertoPhone
 
 @Suite struct ConfigAndUsersTests {
@@ -46,5 +47,19 @@ import Testing
         #expect(dir.verify(login: "1001@x", password: "wrong", hash: hash) == nil)
         #expect(dir.verify(login: "1001@x", password: "right", hash: hash)?.id == "1001")
         #expect(work == [2_000, 2_000, 2_000])
+    }
+
+    @Test func theChangelogsNewestEntryIsTheEngineVersion() throws {
+        let changelog = try String(contentsOf: Fixtures.root.deletingLastPathComponent().appendingPathComponent("CHANGELOG.md"), encoding: .utf8)
+        let newest = changelog.split(separator: "\n").first { $0.hasPrefix("## ") }.map(String.init) ?? ""
+        #expect(newest.hasPrefix("## \(VertoPhoneVersion.engine) "), "\(newest)")
+    }
+
+    @Test func configFileTLSNeedsBothFiles() throws {
+        let both = try ServerConfigFile(json: Data(#"{"tlsCert":"c.pem","tlsKey":"k.pem"}"#.utf8))
+        #expect(both.tlsCert == "c.pem" && both.tlsKey == "k.pem")
+        #expect(throws: ServerConfigFile.ParseError.badField("tlsKey")) {
+            _ = try ServerConfigFile(json: Data(#"{"tlsCert":"c.pem"}"#.utf8))
+        }
     }
 }

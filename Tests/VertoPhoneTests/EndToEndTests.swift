@@ -129,10 +129,12 @@ import VertoCore
         let endpoint = try await startEndpoint()
         let c = client(endpoint)
         try await c.connect()
+        // Everything received before the answer is kept (recording starts on the client's loop the
+        // moment verto.media arrives): the ringback must dominate some 0.5 s of it.
+        try await c.observe { event, call in
+            if case .earlyMedia = event { call?.media.startRecording() }
+        }
         let call = try await c.call("9198", source: .tone(frequencies: [660], amplitude: 0.3))
-        // Everything received before the answer is kept: the ringback must dominate some 0.5 s of it,
-        // however late media started on a loaded machine.
-        call.media.startRecording()
         try await call.wait { $0 == .early }
         try await call.wait(timeout: .seconds(15)) { $0 == .active }
         let beforeAnswer = try await call.media.stopRecording()

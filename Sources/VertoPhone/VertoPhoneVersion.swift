@@ -4,7 +4,8 @@ import SRTPCore
 
 /// Versions of the engine and of the C libraries it runs on (for `vertophone --version`).
 public enum VertoPhoneVersion {
-    public static let engine = "0.1.0"
+    /// The one place the version is written; CHANGELOG.md's newest entry must carry it (a test checks).
+    public static let engine = "0.2.0"
 
     public static var summary: String {
         """
@@ -14,16 +15,4 @@ public enum VertoPhoneVersion {
         libopus: \(OpusLibrary.version)
         """
     }
-}
-
-/// One-time process costs moved off the first call's setup path: the DTLS certificate and context
-/// (~0.25 ms), libsrtp2's crypto-kernel self-tests (milliseconds), and the first Opus codec.
-enum EngineWarmUp {
-    static let done: Bool = {
-        _ = DTLSIdentity.shared
-        SRTPLibrary.initialize()
-        _ = try? OpusEncoder()
-        _ = try? OpusDecoder()
-        return true
-    }()
 }
