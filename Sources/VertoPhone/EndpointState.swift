@@ -305,10 +305,14 @@ final class EndpointState: @unchecked Sendable {
             call.media.setSourceOnLoop(.tone(frequencies: [ringback], amplitude: 0.3))
             try? core.earlyMedia(callID: callID, sdp: call.localSDP ?? "", now: loop.now)
             pump()
-            after(seconds, call) { [self] in
-                guard calls[callID] === call else { return }
-                call.media.setSourceOnLoop(.echo)
-                answer(call, withSDP: false)
+            // The ringback lasts `seconds` of media: its time counts from the moment media is up,
+            // so the caller hears all of it however long ICE and DTLS took.
+            call.media.whenConnected { [self] in
+                after(seconds, call) { [self] in
+                    guard calls[callID] === call else { return }
+                    call.media.setSourceOnLoop(.echo)
+                    answer(call, withSDP: false)
+                }
             }
         case .answerAfter(let seconds):
             after(seconds, call) { [self] in

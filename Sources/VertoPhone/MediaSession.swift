@@ -71,6 +71,7 @@ public final class MediaSession: @unchecked Sendable {
     var setupTimeout: TimeAmount?
     private var setupDeadline: Scheduled<Void>?
     private var peerConnected = false
+    private var connectedWaiters: [() -> Void] = []
 
     init(callID: String, eventLoop: EventLoop) {
         self.callID = callID
@@ -124,6 +125,12 @@ public final class MediaSession: @unchecked Sendable {
 
     var peer: DatagramDriver<PeerSession>? { driver }
 
+    /// Engine side: runs `body` on the loop once the current peer connection is up (at once if it is).
+    func whenConnected(_ body: @escaping () -> Void) {
+        eventLoop.preconditionInEventLoop()
+        if peerConnected { body() } else { connectedWaiters.append(body) }
+    }
+
     func addObserver(_ observer: @escaping (AudioFrame) -> Void) {
         eventLoop.preconditionInEventLoop()
         observers.append(observer)
@@ -147,6 +154,7 @@ public final class MediaSession: @unchecked Sendable {
         nextTick = nil
         setupDeadline?.cancel()
         setupDeadline = nil
+        connectedWaiters = []
         if let driver {
             driver.withCoreOnLoop { $0.close(now: eventLoop.now) }
             _ = driver.close()
@@ -168,6 +176,9 @@ public final class MediaSession: @unchecked Sendable {
                 peerConnected = true
                 setupDeadline?.cancel()
                 setupDeadline = nil
+                let waiters = connectedWaiters
+                connectedWaiters = []
+                waiters.forEach { $0() }
                 eventContinuation.yield(.connected)
                 // No timer on the setup path (performance.md §4): the first frame leaves now and
                 // the 20 ms send clock is re-phased to this moment.

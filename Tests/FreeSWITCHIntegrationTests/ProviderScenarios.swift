@@ -130,7 +130,7 @@ enum ProviderScenarios {
         let accepted = try await log.next(.onAcceptCall, timeout: .seconds(15)).call
         let beforeAnswer = try await media.stopRecording()
         #expect(dominatesSomeWindow(beforeAnswer, 425, rate: try await media.stats()?.sampleRate ?? 48_000),
-                "425 Hz ringback during early media, before onAcceptCall")
+                "425 Hz ringback during early media, before onAcceptCall: \(windowReport(beforeAnswer))")
         let answered = try #require(accepted.answeredTime)
         #expect(answered.timeIntervalSince(accepted.createdTime) >= 1.5, "accepted at the answer, after ~2 s of early media")
         #expect(try await hear(660, on: media) == 660, "echo after the answer")

@@ -136,7 +136,7 @@ enum Scenarios {
         #expect(try await call.wait(timeout: .seconds(15)) { $0 == .active } == .active)
         let beforeAnswer = try await call.media.stopRecording()
         #expect(dominatesSomeWindow(beforeAnswer, 425, rate: try await call.media.stats()?.sampleRate ?? 48_000),
-                "ringback during early media")
+                "ringback during early media: \(windowReport(beforeAnswer))")
         #expect(try await hear(660, on: call.media) == 660, "echo after the answer")
         try await call.hangup()
     }

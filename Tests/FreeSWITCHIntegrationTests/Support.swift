@@ -135,3 +135,12 @@ extension JSONObject {
     /// `result` of a JSON-RPC reply.
     var result: JSONObject? { self["result"]?.objectValue }
 }
+
+/// The dominant frequency of each 0.5 s window of `pcm`, for failure messages.
+func windowReport(_ pcm: [Int16], rate: Int = 48_000) -> String {
+    let window = rate / 2
+    let dominants = stride(from: 0, to: max(0, pcm.count - window + 1), by: window / 2).map {
+        dominantFrequency(Array(pcm[$0..<$0 + window]), rate: rate).map { "\(Int($0))" } ?? "-"
+    }
+    return "\(pcm.count) samples, windows: \(dominants.joined(separator: " "))"
+}
