@@ -3,8 +3,8 @@ import NIOWebSocket
 
 /// Sits in front of the WebSocket frame decoder of a server connection until the application says
 /// the peer is authenticated: it reads each frame's header as the bytes go by (RFC 6455 §5.2) and
-/// closes the connection with 1009 as soon as a header announces a payload over `limit`, before a
-/// byte of that payload is buffered, unmasked or parsed. Every byte is forwarded unchanged, so the
+/// closes the connection with 1009 as soon as a header announces a payload — or a message's
+/// fragments add up to one — over `limit`, before a byte of it is buffered, unmasked or parsed. Every byte is forwarded unchanged, so the
 /// handler can be removed at any point.
 final class PreAuthenticationFrameLimit: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -14,6 +14,8 @@ final class PreAuthenticationFrameLimit: ChannelInboundHandler, RemovableChannel
     private let limit: Int
     private var header: [UInt8] = []
     private var payloadLeft: UInt64 = 0
+    /// Payload of the data message being received so far (its fragments add up).
+    private var messageSoFar: UInt64 = 0
     private var failed = false
 
     init(limit: Int) {
@@ -35,11 +37,15 @@ final class PreAuthenticationFrameLimit: ChannelInboundHandler, RemovableChannel
             header.append(bytes[i])
             i += 1
             guard let length = Self.payloadLength(header) else { continue }
+            let fin = header[0] & 0x80 != 0, control = header[0] & 0x08 != 0
             header.removeAll(keepingCapacity: true)
-            if length > UInt64(limit) {
+            // Control frames (≤ 125 bytes) may come between fragments; data fragments add up.
+            let total = control ? length : messageSoFar + length
+            if total > UInt64(limit) {
                 fail(context)
                 return
             }
+            if !control { messageSoFar = fin ? 0 : total }
             payloadLeft = length
         }
         context.fireChannelRead(data)

@@ -103,7 +103,10 @@ public enum WebSocketClient {
             promise.fail(WebSocketError.timeout)
         }
         let channelFuture = bootstrap.connect(host: host, port: port)
-        channelFuture.whenFailure { promise.fail($0) }
+        channelFuture.whenFailure { error in
+            // The TCP connect's own bound and ours are the same: either way it is our timeout.
+            if case ChannelError.connectTimeout = error { promise.fail(WebSocketError.timeout) } else { promise.fail(error) }
+        }
         promise.futureResult.whenComplete { result in
             timeout.cancel()
             if case .failure = result { channelFuture.whenSuccess { $0.close(promise: nil) } }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 /// A counting semaphore for async code: `acquire` suspends (it never blocks a thread) until one of
@@ -47,8 +50,9 @@ public actor AsyncGate {
 ///   cores stretches every one of them; at most `realTimePermits` run together, whatever suite
 ///   they are in (a suite's own `.serialized` still orders the tests inside it).
 /// - **CPU bound**: property and fuzz tests that run a parser millions of times without suspending.
-///   They run on threads of their own (`CPUBoundExecutor`, a task executor preference), never on
-///   the cooperative pool, so the pool stays free for the async tests; the OS shares the cores.
+///   They run on threads of their own (`CPUBoundExecutor`, a task executor preference) at the lowest
+///   priority, never on the cooperative pool: the pool stays free for the async tests, and the
+///   real-time tests' event loops get the CPU first.
 public enum TestGates {
     /// 6 by default; `VERTOPHONE_TEST_REALTIME_PERMITS` overrides it (1 runs them one by one).
     public static let realTimePermits = ProcessInfo.processInfo.environment["VERTOPHONE_TEST_REALTIME_PERMITS"].flatMap { Int($0) } ?? 6
@@ -138,6 +142,11 @@ final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     private func run() {
+        // Lowest priority (nice 19; on Linux the nice value is per thread): a CPU-bound test takes
+        // only the CPU the event loops of the real-time tests leave over.
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+        #endif
         while true {
             condition.lock()
             while jobs.isEmpty { condition.wait() }
