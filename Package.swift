@@ -115,6 +115,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
 
+        // Fuzzing: the parsers a peer can reach, one entry point each (scripts/fuzz), and the
+        // libFuzzer / replay executable.
+        .target(name: "FuzzTargets", dependencies: [
+            "CryptoCore", "ICECore", "RTPCore", "SDPCore", "VertoCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "vertophone-fuzz", dependencies: ["FuzzTargets"], swiftSettings: strict),
+
         // Tests (Swift Testing). Fixtures live in /Fixtures and are found relative to #filePath.
         .target(name: "TestSupport", dependencies: [
             "CoreSupport", "VertoCore", "VertoNIO",
@@ -150,6 +158,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )
