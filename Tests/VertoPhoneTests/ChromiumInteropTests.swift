@@ -36,16 +36,24 @@ import TestSupport
 
     @Test func ourServerCallsTheBrowser() async throws {
         let endpoint = try await startEndpoint()
-        let loggedIn = Task { try await nextEvent(endpoint, timeout: .seconds(30)) { e -> Bool? in
-            if case .loggedIn(let user, _) = e, user == "1001" { return true } else { return nil }
-        } }
-        let heard = Task { try await nextEvent(endpoint, timeout: .seconds(40)) { e -> MediaSession? in
-            if case .newWebRTCCall(_, let m) = e { return m } else { return nil }
-        } }
+        // One consumer of the endpoint's events for the whole flow (two iterating the same stream
+        // would each take events from the other): the page's login, then our call's media.
+        let flow = Task { () throws -> MediaSession? in
+            for await e in endpoint.events {
+                switch e {
+                case .loggedIn(let user, _) where user == "1001":
+                    _ = try await endpoint.call(user: "1001", callerIDNumber: "9000", source: .tone(frequencies: [1000], amplitude: 0.3))
+                case .newWebRTCCall(_, let m):
+                    return m
+                default:
+                    break
+                }
+            }
+            return nil
+        }
         let page = try runPage(endpoint, ["--mode", "answer", "--tone", "440", "--expect-hz", "1000", "--hangup-after", "2"])
-        _ = try await loggedIn.value
-        _ = try await endpoint.call(user: "1001", callerIDNumber: "9000", source: .tone(frequencies: [1000], amplitude: 0.3))
-        let media = try await heard.value
+        let found = try await within(.seconds(40), "the page's login and our call's media") { try await flow.value }
+        let media = try #require(found)
         #expect(try await hears(media, 440), "our server hears the browser's 440 Hz")
         let r = try await result(page)
         #expect(abs((r["dominantHz"] as? Double ?? 0) - 1000) < 20, "the browser hears our 1 kHz")
