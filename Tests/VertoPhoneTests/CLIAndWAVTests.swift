@@ -82,6 +82,16 @@ import TestSupport
         await #expect(throws: VertoPhoneError.self) { try await VertoClient(options: bad).connect(timeout: .seconds(15)) }
     }
 
+    /// User 1001 (demo password) logged in to `url`, media on loopback.
+    static func connectedClient(_ url: String, _ configure: (inout VertoClientOptions) -> Void = { _ in }) async throws -> VertoClient {
+        var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "127.0.0.1"
+        configure(&o)
+        let client = VertoClient(options: o)
+        try await client.connect()
+        return client
+    }
+
     /// Starts `vertophone serve` on a free port and returns it with its ws:// URL (from its banner).
     func startServe(_ extra: [String] = []) async throws -> (Process, String) {
         let p = Process()
@@ -117,11 +127,7 @@ import TestSupport
     @Test func hostileClientsDoNotDisturbARunningCall() async throws {
         let (p, url) = try await startServe()
         defer { ChildProcesses.stopBlocking(p) }
-        var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
-        o.mediaHost = "127.0.0.1"
-        o.sessid = "abuse-test-owner-sessid"
-        let client = VertoClient(options: o)
-        try await client.connect()
+        let client = try await Self.connectedClient(url) { $0.sessid = "abuse-test-owner-sessid" }
         let call = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
         try await call.wait { $0 == .active }
         #expect(try await hears(call.media, 440))
@@ -160,11 +166,7 @@ import TestSupport
     /// process exits 0.
     @Test func serveStopsCleanlyOnSIGTERM() async throws {
         let (p, url) = try await startServe()
-        var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
-        o.mediaHost = "127.0.0.1"
-        o.autoReconnect = false
-        let client = VertoClient(options: o)
-        try await client.connect()
+        let client = try await Self.connectedClient(url) { $0.autoReconnect = false }
         let call = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
         try await call.wait { $0 == .active }
         p.terminate()
@@ -184,10 +186,7 @@ import TestSupport
         let (p, url) = try await startServe(["--config", config.path])
         defer { ChildProcesses.stopBlocking(p) }
         #expect(!url.hasSuffix(":5999/"), "--port 0 from the command line, not the file's 5999: \(url)")
-        var o = VertoClientOptions(url: url, login: "1001@127.0.0.1", password: "verto-test")
-        o.mediaHost = "127.0.0.1"
-        let client = VertoClient(options: o)
-        try await client.connect()
+        let client = try await Self.connectedClient(url)
         let call = try await client.call("5000")
         try await call.wait { $0 == .active }
         #expect(try await hears(call.media, 1000), "the file's route is still used")
