@@ -1,9 +1,13 @@
 import CryptoCore
 import ICECore
+import Logging
 import NIOCore
+import NIOEmbedded
+import NIOWebSocket
 import RTPCore
 import SDPCore
 import VertoCore
+import VertoNIO
 
 /// The parsers a peer can reach, one entry point each, for libFuzzer (`vertophone-fuzz`, built by
 /// scripts/fuzz) and for the replay of saved inputs in the tests. Each must return for any bytes:
@@ -19,6 +23,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case rtp
     /// DTLS records into a server endpoint waiting for a ClientHello.
     case dtls
+    /// Bytes after the HTTP upgrade into a server connection's WebSocket handlers (RFC 6455 framing,
+    /// the pre-login size limit, fragment aggregation, UTF-8 and masking rules); each message that
+    /// comes out goes on to the JSON-RPC decoder.
+    case websocket
 
     public func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -30,6 +38,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try? RTCPCompoundPacket(parsing: bytes, requireReportFirst: false)
             _ = try? TelephoneEvent(parsing: bytes)
         case .dtls: Self.dtls(bytes)
+        case .websocket: Self.websocket(bytes)
         }
     }
 
@@ -50,6 +59,32 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
         core.receive(user, text, now: t0)
         while core.pollOutput() != nil {}
+    }
+
+    private static let quiet = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    private static func websocket(_ bytes: UnsafeRawBufferPointer) {
+        let channel = EmbeddedChannel()
+        let maxMessage = 65_536
+        do {
+            let ops = channel.pipeline.syncOperations
+            try ops.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxMessage)))
+            try ops.addHandler(WebSocketProtocolErrorHandler())
+            try WebSocketServerPipeline.addMessageHandlers(
+                to: ops, maxMessageBytes: maxMessage, preAuthenticationLimit: 8_192,
+                callbacks: WebSocketCallbacks(onText: { _, text in _ = JSONRPC.decode(text, maxBytes: maxMessage) }),
+                logger: quiet)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5066)).wait()
+        } catch {
+            fatalError("the fuzz pipeline could not be built: \(error)")
+        }
+        // Two writes, split in the middle, so frame headers also arrive cut in two.
+        var buffer = channel.allocator.buffer(bytes: bytes)
+        let first = buffer.readSlice(length: bytes.count / 2)!
+        _ = try? channel.writeInbound(first)
+        _ = try? channel.writeInbound(buffer)
+        while (try? channel.readOutbound(as: WebSocketFrame.self)) ?? nil != nil {}
+        _ = try? channel.finish()
     }
 
     private static func sdp(_ bytes: UnsafeRawBufferPointer) {

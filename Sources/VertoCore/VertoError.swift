@@ -8,6 +8,9 @@ public enum VertoErrorCode {
     public static let authFailed = -32001
     /// `-32002` per-call and event-channel handler failures (`CALL DOES NOT EXIST`, …).
     public static let sessionError = -32002
+    /// `-32700` Parse error: the text is not JSON (JSON-RPC 2.0 §5.1). mod_verto answers these with
+    /// `-32600` "Invalid Request"; clients (verto.js) treat both alike.
+    public static let parseError = -32700
     /// `-32600` Invalid message / Invalid Request (envelope errors).
     public static let invalid = -32600
     /// `-32601` Invalid Method, Missing Method or Permission Denied.
@@ -56,18 +59,21 @@ public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
     case loginTimeout
     /// More connections without a login than the server allows; the oldest was closed.
     case tooManyConnections(limit: Int)
+    /// A call over the server's per-session or global call cap.
+    case tooManyCalls(limit: Int)
 
     /// The JSON-RPC error code a server replies with for this error (§2.3).
     public var jsonRPCCode: Int {
         switch self {
-        case .malformedJSON, .invalidMessage, .payloadTooLarge: return VertoErrorCode.invalid
+        case .malformedJSON: return VertoErrorCode.parseError
+        case .invalidMessage, .payloadTooLarge: return VertoErrorCode.invalid
         case .unknownMethod: return VertoErrorCode.methodNotFound
         case .notLoggedIn: return VertoErrorCode.authRequired
         case .authenticationFailed(let code, _): return code
         case .permissionDenied: return VertoErrorCode.methodNotFound
         case .remoteError(_, let code, _, _): return code ?? VertoErrorCode.sessionError
         case .missingField, .wrongType, .unknownCall, .duplicateCall, .invalidTransition, .invalidState,
-            .requestTimedOut, .connectionLost, .unknownConnection, .loginTimeout, .tooManyConnections:
+            .requestTimedOut, .connectionLost, .unknownConnection, .loginTimeout, .tooManyConnections, .tooManyCalls:
             return VertoErrorCode.sessionError
         }
     }
@@ -75,7 +81,7 @@ public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The `message` text mod_verto uses for the corresponding failure (§2.3).
     public var jsonRPCMessage: String {
         switch self {
-        case .malformedJSON: return "Invalid Request"
+        case .malformedJSON: return "Parse error"
         case .invalidMessage: return "Invalid message"
         case .payloadTooLarge: return "Invalid Request"
         case .unknownMethod, .permissionDenied: return "Invalid Method, Missing Method or Permission Denied"
@@ -108,6 +114,7 @@ public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownConnection: return "Unexpected Error"
         case .loginTimeout: return "Login timeout"
         case .tooManyConnections: return "Too many connections"
+        case .tooManyCalls: return "Too many calls"
         }
     }
 
@@ -132,6 +139,7 @@ public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownConnection(let id): return "unknown connection \(id)"
         case .loginTimeout: return "no login within the login timeout"
         case .tooManyConnections(let l): return "more than \(l) connections without a login"
+        case .tooManyCalls(let l): return "call cap of \(l) reached"
         }
     }
 }

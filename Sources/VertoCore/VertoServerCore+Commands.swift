@@ -19,6 +19,7 @@ extension VertoServerCore {
         var o = offer
         if o.callID.isEmpty { o.callID = newUUID() }
         guard callRecord(o.callID) == nil else { throw .duplicateCall(callID: o.callID) }
+        guard admitsCall(for: sessid) else { throw .tooManyCalls(limit: min(configuration.maxCalls, configuration.maxCallsPerSession)) }
         guard !o.sdp.isEmpty else { throw .missingField(method: VertoMethod.invite.rawValue, field: "sdp") }
         var d = VertoDialog(callID: o.callID, direction: .serverOriginated)
         d.callInfo = o

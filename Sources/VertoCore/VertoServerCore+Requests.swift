@@ -193,6 +193,11 @@ extension VertoServerCore {
             return .error(id: id, error: JSONRPCErrorObject(code: VertoErrorCode.sessionError, message: "Cannot create channel",
                                                             data: ["callID": .string(callID), "cause": .string(cause.name), "causeCode": .int(cause.code)]))
         }
+        guard admitsCall(for: sessid) else {
+            let cause = HangupCause.callRejected
+            return .error(id: id, error: JSONRPCErrorObject(code: VertoErrorCode.sessionError, message: "Too many calls",
+                                                            data: ["callID": .string(callID), "cause": .string(cause.name), "causeCode": .int(cause.code)]))
+        }
         var d = VertoDialog(callID: callID, direction: .clientOriginated)
         d.dialogParams = p.dialogParams
         d.recoverCall = p.dialogParams.recoverCall ?? true

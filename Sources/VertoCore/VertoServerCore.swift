@@ -62,6 +62,8 @@ public struct VertoServerCore: Sendable {
     /// (detached calls included): a sessid never changes hands between users.
     private var sessionOwners: [String: String] = [:]
     private var calls: [String: Call] = [:]
+    /// Live calls per sessid (connected or detached), for the per-session cap and owner release.
+    private var callCounts: [String: Int] = [:]
     private var outputs: [VertoServerOutput] = []
     private var outputHead = 0
     private let logger: Logger
@@ -190,6 +192,7 @@ public struct VertoServerCore: Sendable {
     /// Ends a call: optionally sends `verto.bye` to its connection, then emits `.callEnded`.
     mutating func endCall(_ callID: String, cause: HangupCause, reason: ServerCallEndReason, notify: Bool) {
         guard var call = calls.removeValue(forKey: callID) else { return }
+        countCall(of: call.sessid, by: -1)
         if notify, call.dialog.state != .recovering, let conn = sessions[call.sessid] {
             sendRequest(conn, .bye(ServerByeParams(callID: callID, cause: cause)))
         }
@@ -207,7 +210,7 @@ public struct VertoServerCore: Sendable {
 
     /// Forgets a sessid's user once no connection and no call uses it.
     private mutating func releaseOwnerIfUnused(_ sessid: String) {
-        guard sessionOwners[sessid] != nil, sessions[sessid] == nil, !calls.values.contains(where: { $0.sessid == sessid }) else { return }
+        guard sessionOwners[sessid] != nil, sessions[sessid] == nil, callCounts[sessid] == nil else { return }
         sessionOwners[sessid] = nil
     }
 
@@ -381,7 +384,27 @@ public struct VertoServerCore: Sendable {
     func connectionState(_ id: VertoConnectionID) -> Connection? { connections[id] }
     mutating func setConnection(_ c: Connection) { connections[c.id] = c }
     func callRecord(_ callID: String) -> Call? { calls[callID] }
-    mutating func setCall(_ callID: String, _ call: Call?) { calls[callID] = call }
+    mutating func setCall(_ callID: String, _ call: Call?) {
+        let old = calls[callID]
+        calls[callID] = call
+        if old?.sessid != call?.sessid {
+            if let old { countCall(of: old.sessid, by: -1) }
+            if let call { countCall(of: call.sessid, by: 1) }
+        }
+    }
+
+    private mutating func countCall(of sessid: String, by delta: Int) {
+        let n = callCounts[sessid, default: 0] + delta
+        callCounts[sessid] = n > 0 ? n : nil
+    }
+
+    /// Whether one more call may start for `sessid`: under both the per-session and the global cap.
+    func admitsCall(for sessid: String) -> Bool {
+        calls.count < configuration.maxCalls && callCounts[sessid, default: 0] < configuration.maxCallsPerSession
+    }
+
+    /// Calls the core holds now (live or detached).
+    public var callCount: Int { calls.count }
     func boundConnection(_ sessid: String) -> VertoConnectionID? { sessions[sessid] }
     mutating func newUUID() -> String { random.uuidString() }
     var log: Logger { logger }

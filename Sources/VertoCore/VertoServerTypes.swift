@@ -31,6 +31,11 @@ public struct VertoServerConfiguration: Sendable {
     public var maxMessageBytesBeforeLogin: Int = 8192
     /// Requests in one JSON-RPC batch; a larger batch is refused as a whole.
     public var maxBatchRequests: Int = 64
+    /// Calls one session (sessid) may hold at once, live or detached; a `verto.invite` over it is
+    /// refused with `-32002` and cause CALL_REJECTED, an originate toward it throws.
+    public var maxCallsPerSession: Int = 32
+    /// Calls the server holds at once, all sessions together; the same refusal over it.
+    public var maxCalls: Int = 10_000
 
     public init() {}
 }

@@ -113,15 +113,9 @@ public final class WebSocketServer: Sendable {
                     upgradePipelineHandler: { channel, _ in
                         upgradeDeadline.cancel()
                         return channel.eventLoop.makeCompletedFuture {
-                            let ops = channel.pipeline.syncOperations
-                            if let preAuthenticationLimit {
-                                let decoder = try ops.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-                                try ops.addHandler(PreAuthenticationFrameLimit(limit: preAuthenticationLimit),
-                                                   name: PreAuthenticationFrameLimit.name, position: .before(decoder))
-                            }
-                            try ops.addHandler(NIOWebSocketFrameAggregator(
-                                minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: maxMessage))
-                            try ops.addHandler(WebSocketFrameHandler(callbacks: wrapped, isClient: false, logger: logger))
+                            try WebSocketServerPipeline.addMessageHandlers(
+                                to: channel.pipeline.syncOperations, maxMessageBytes: maxMessage,
+                                preAuthenticationLimit: preAuthenticationLimit, callbacks: wrapped, logger: logger)
                         }
                     })
                 return channel.eventLoop.makeCompletedFuture {
@@ -169,4 +163,22 @@ public enum WebSocketError: Error, Sendable, Equatable {
     case invalidURL(String)
     case upgradeFailed(String)
     case timeout
+}
+
+/// The handlers after the upgrade of a server connection, shared by the server and the fuzz target of
+/// the frame handling: the pre-authentication size check (in front of the frame decoder the upgrader
+/// installed), the fragment aggregator and the frame handler.
+package enum WebSocketServerPipeline {
+    package static func addMessageHandlers(to ops: ChannelPipeline.SynchronousOperations, maxMessageBytes: Int,
+                                           preAuthenticationLimit: Int?, callbacks: WebSocketCallbacks,
+                                           logger: Logger) throws {
+        if let preAuthenticationLimit {
+            let decoder = try ops.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+            try ops.addHandler(PreAuthenticationFrameLimit(limit: preAuthenticationLimit),
+                               name: PreAuthenticationFrameLimit.name, position: .before(decoder))
+        }
+        try ops.addHandler(NIOWebSocketFrameAggregator(
+            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: maxMessageBytes))
+        try ops.addHandler(WebSocketFrameHandler(callbacks: callbacks, isClient: false, logger: logger))
+    }
 }

@@ -11,7 +11,7 @@ import TestSupport
     func savedInputsNeverTrap(_ target: FuzzTarget) throws {
         let inputs = try Self.inputs(for: target)
         for bytes in inputs { bytes.withUnsafeBytes { target.run($0) } }
-        if [.sdp, .verto, .rtp].contains(target) { #expect(!inputs.isEmpty, "seeds for \(target.rawValue)") }
+        if [.sdp, .verto, .rtp, .websocket].contains(target) { #expect(!inputs.isEmpty, "seeds for \(target.rawValue)") }
     }
 
     static func inputs(for target: FuzzTarget) throws -> [[UInt8]] {
@@ -31,9 +31,37 @@ import TestSupport
                     UInt8(String(hex[hex.index(hex.startIndex, offsetBy: $0)...].prefix(2)), radix: 16)
                 })
             }
+        case .websocket:
+            // Each transcript line as the masked frames a browser sends: one frame, then three
+            // fragments, then with a ping between the fragments and a close after.
+            for url in Fixtures.files(in: "verto", withExtension: "jsonl") {
+                for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
+                    let payload = Array(line.utf8)
+                    let third = max(1, payload.count / 3)
+                    let parts = [payload.prefix(third), payload.dropFirst(third).prefix(third), payload.dropFirst(2 * third)].map(Array.init)
+                    inputs.append(Self.frame(opcode: 1, fin: true, payload))
+                    inputs.append(Self.frame(opcode: 1, fin: false, parts[0]) + Self.frame(opcode: 0, fin: false, parts[1])
+                        + Self.frame(opcode: 9, fin: true, Array("p".utf8)) + Self.frame(opcode: 0, fin: true, parts[2])
+                        + Self.frame(opcode: 8, fin: true, [0x03, 0xE8]))
+                }
+            }
         case .stun, .dtls:
             break
         }
         return inputs
+    }
+
+    /// A client frame (RFC 6455 §5.2): masked, with the 7-, 16- or 64-bit length form its size needs.
+    static func frame(opcode: UInt8, fin: Bool, _ payload: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        switch payload.count {
+        case ..<126: out.append(0x80 | UInt8(payload.count))
+        case ..<65_536: out += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: out.append(0x80 | 127); out += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        }
+        let mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        out += mask
+        out += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        return out
     }
 }

@@ -87,10 +87,10 @@ import TestSupport
                 }
             }
             // A request-shaped object with a method gets exactly one reply unless it is a credentialed
-            // login (deferred) or a deferred modify; anything unparseable gets a -32600 reply.
+            // login (deferred) or a deferred modify; anything unparseable gets a -32700 reply.
             if (try? JSONCodec.parse(text)) == nil {
                 #expect(out.sent.count == 1)
-                #expect(out.sent.first?.1.objectValue?.object("error")?.int("code") == -32600)
+                #expect(out.sent.first?.1.objectValue?.object("error")?.int("code") == -32700)
             }
             // Keep the pending logins from piling up: refuse them.
             for case .authenticate(let r) in out.events {

@@ -421,8 +421,8 @@ import Testing
         s.receive(c, String(repeating: " ", count: 101), now: at(1))
         s.receive(c, #"{"jsonrpc":"2.0","id":{"x":1},"method":"login"}"#, now: at(1))
         let out = drain(&s)
-        #expect(out.sent.map { errorOf($0.1).code } == [-32600, -32600, -32600, -32600])
-        #expect(out.sent.map { errorOf($0.1).message } == ["Invalid Request", "Invalid message", "Invalid Request", "Invalid message"])
+        #expect(out.sent.map { errorOf($0.1).code } == [-32700, -32600, -32600, -32600])
+        #expect(out.sent.map { errorOf($0.1).message } == ["Parse error", "Invalid message", "Invalid Request", "Invalid message"])
         #expect(out.sent.map { errorOf($0.1).id } == [.null, .int(4), .null, .null])
         #expect(out.events.count == 4)
     }
@@ -477,5 +477,38 @@ import Testing
         let out = drain(&s)
         #expect(errorOf(out.sent[0].1).code == -32001)
         #expect(!out.events.contains { caseName($0) == "authenticate" })
+    }
+
+    /// Per-session and global call caps: the call over a cap is refused with -32002 and cause
+    /// CALL_REJECTED (or, for an originate, a typed error); ending a call frees its slot.
+    @Test func callCapsPerSessionAndGlobal() throws {
+        var (s, c) = loggedInServer { $0.maxCallsPerSession = 2; $0.maxCalls = 3 }
+        _ = drain(&s)
+        func invite(_ id: Int, _ callID: String, on conn: VertoConnectionID) -> (code: Int?, cause: String?, message: String?) {
+            s.receive(conn, rpc(id, "verto.invite", ["sdp": "v=0", "dialogParams": ["callID": .string(callID)]]), now: at(Int64(id)))
+            let reply = drain(&s).sent.last { $0.0 == conn }?.1.objectValue
+            return (reply?.object("error")?.int("code"), reply?.object("error")?.string("cause"),
+                    reply?.object("result")?.string("message"))
+        }
+        #expect(invite(2, "a", on: c).message == "CALL CREATED")
+        #expect(invite(3, "b", on: c).message == "CALL CREATED")
+        let third = invite(4, "c", on: c)
+        #expect(third.code == -32002 && third.cause == "CALL_REJECTED", "per-session cap: \(third)")
+        #expect(s.dialog("c") == nil)
+        #expect(throws: VertoError.tooManyCalls(limit: 2)) {
+            try s.originate(toSessid: testSessid, offer: CallOffer(callID: "o", sdp: "v=0"), now: at(5))
+        }
+        // A second session may still call, up to the global cap of 3.
+        let other = s.connectionOpened(now: at(6))
+        login(&s, other, sessid: "22222222-2222-4333-8444-555555555555", user: "1009", now: at(6))
+        _ = drain(&s)
+        #expect(invite(7, "d", on: other).message == "CALL CREATED")
+        let global = invite(8, "e", on: other)
+        #expect(global.code == -32002 && global.cause == "CALL_REJECTED", "global cap: \(global)")
+        // Ending one of the first session's calls frees a slot for it.
+        s.receive(c, rpc(9, "verto.bye", ["dialogParams": ["callID": "a"]]), now: at(9))
+        _ = drain(&s)
+        #expect(s.callCount == 2)
+        #expect(invite(10, "f", on: c).message == "CALL CREATED")
     }
 }

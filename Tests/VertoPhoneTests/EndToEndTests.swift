@@ -82,6 +82,34 @@ import VertoCore
         try await endpoint.stop()
     }
 
+    /// The per-session call cap over a real socket: the call over it is refused with -32002 and
+    /// CALL_REJECTED, and hanging up the first call frees the slot.
+    @Test func aSessionOverItsCallCapIsRefused() async throws {
+        var config = VertoEndpointConfiguration(users: .demo())
+        config.port = 0
+        config.verto.maxCallsPerSession = 1
+        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let ws = try await RawVertoSocket.connect("ws://127.0.0.1:\(endpoint.port)/")
+        let sdp = try Fixtures.text("sdp/chromium-offer.sdp")
+        func invite(_ id: Int, _ callID: String) {
+            ws.request(id: id, method: "verto.invite", params: ["sdp": .string(sdp), "dialogParams": ["callID": .string(callID), "destination_number": "9196"]])
+        }
+        ws.request(id: 1, method: "login", params: ["login": "1001@127.0.0.1", "passwd": "verto-test", "sessid": "call-cap-test"])
+        #expect(try await ws.reply(to: 1).object("result") != nil)
+        invite(2, "cap-1")
+        #expect(try await ws.reply(to: 2).object("result")?.string("message") == "CALL CREATED")
+        invite(3, "cap-2")
+        let refused = try await ws.reply(to: 3).object("error")
+        #expect(refused?.int("code") == -32002)
+        #expect(refused?.string("cause") == "CALL_REJECTED")
+        ws.request(id: 4, method: "verto.bye", params: ["dialogParams": ["callID": "cap-1"]])
+        #expect(try await ws.reply(to: 4).object("result") != nil)
+        invite(5, "cap-3")
+        #expect(try await ws.reply(to: 5).object("result")?.string("message") == "CALL CREATED")
+        ws.close()
+        try await endpoint.stop()
+    }
+
     @Test func echoReturnsOurTone() async throws {
         let endpoint = try await startEndpoint()
         let c = client(endpoint)
