@@ -101,6 +101,7 @@ public final class Call: Sendable {
     /// Rejects an inbound call (`verto.bye` with CALL_REJECTED).
     public func reject(cause: HangupCause = .callRejected) async throws { try await client.hangup(self, cause: cause) }
 
+    /// Hangs up (`verto.bye`). A call that has already ended is left as it is: no error.
     public func hangup(cause: HangupCause = .normalClearing) async throws { try await client.hangup(self, cause: cause) }
 
     /// Server-side hold (`verto.modify hold`); returns when the server confirmed `holdState: held`.

@@ -24,11 +24,18 @@ final class ServerCall: @unchecked Sendable {
     var pendingReattach: DatagramDriver<PeerSession>?
     /// Our answer SDP, kept until the route decides to answer.
     var localSDP: String?
+    /// The endpoint's logger with this call's `call_id`, `user` and `sessid` (shortened) as metadata.
+    let logger: Logger
 
-    init(info: ServerCallInfo, media: MediaSession, route: ServerRoute) {
+    init(info: ServerCallInfo, media: MediaSession, route: ServerRoute, sessid: String, logger: Logger) {
         self.info = info
         self.media = media
         self.route = route
+        var l = logger
+        l[metadataKey: "call_id"] = "\(info.callID)"
+        l[metadataKey: "user"] = "\(info.user ?? "-")"
+        l[metadataKey: "sessid"] = "\(Redact.identifier(sessid))"
+        self.logger = l
     }
 }
 
@@ -44,6 +51,8 @@ final class EndpointState: @unchecked Sendable {
     var connectionOf: [Int: VertoConnectionID] = [:]
     var userOfSessid: [String: String] = [:]
     var calls: [String: ServerCall] = [:]
+    /// Connections that have logged in and not closed (the sessions gauge).
+    var loggedInConnections: Set<VertoConnectionID> = []
     var timer: Scheduled<Void>?
     var timerDeadline: NIODeadline?
     var stopped = false
@@ -54,6 +63,8 @@ final class EndpointState: @unchecked Sendable {
     var verifying = 0
     let loginFailures = Counter(label: "verto_server_login_failures_total")
     let loginThrottled = Counter(label: "verto_server_login_throttled_total")
+    /// The frame trace (`traceJSONRPC`), nil when off.
+    let trace: Logger?
     /// One bound socket + PeerSession kept ready for the next call leg.
     lazy var peers = PeerPool(loop: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: { [] })
 
@@ -62,6 +73,7 @@ final class EndpointState: @unchecked Sendable {
         self.loop = loop
         self.events = events
         self.logger = logger
+        self.trace = configuration.traceJSONRPC ? Logger(label: "verto.trace") : nil
         var verto = configuration.verto
         // serno = unix time, as mod_verto's (the core reads no clock; the shell gives the offset once).
         verto.sernoEpochOffset = Int64(Date().timeIntervalSince1970) - Int64(loop.now.uptimeNanoseconds / 1_000_000_000)
@@ -126,6 +138,7 @@ final class EndpointState: @unchecked Sendable {
 
     func received(_ ws: WebSocketConnection, _ text: String) {
         guard let id = connectionOf[ws.id] else { return }
+        if let trace { trace.info("in", metadata: ["connection": "\(id)", "frame": "\(Redact.jsonRPCFrame(text))"]) }
         core.receive(id, text, now: loop.now)
         pump()
     }
@@ -142,7 +155,9 @@ final class EndpointState: @unchecked Sendable {
     func pump() {
         while let out = core.pollOutput() {
             switch out {
-            case .send(let c, let text): sockets[c]?.send(text: text)
+            case .send(let c, let text):
+                if let trace { trace.info("out", metadata: ["connection": "\(c)", "frame": "\(Redact.jsonRPCFrame(text))"]) }
+                sockets[c]?.send(text: text)
             case .close(let c):
                 if let ws = sockets[c] { ws.close() }
             case .event(let e): handle(e)
@@ -172,11 +187,14 @@ final class EndpointState: @unchecked Sendable {
         case .loggedIn(let connection, let sessid, let user):
             sockets[connection]?.peerAuthenticated()
             userOfSessid[sessid] = user
+            loggedInConnections.insert(connection)
+            EngineMetrics.sessionsActive.record(loggedInConnections.count)
             peers.refill()
             events.yield(.loggedIn(user: user, sessid: sessid))
         case .punted:
             break
-        case .connectionClosed(_, let sessid):
+        case .connectionClosed(let connection, let sessid):
+            if loggedInConnections.remove(connection) != nil { EngineMetrics.sessionsActive.record(loggedInConnections.count) }
             events.yield(.disconnected(sessid: sessid))
         case .incomingCall(_, let sessid, let params):
             incomingCall(sessid: sessid, params: params)
@@ -230,8 +248,9 @@ final class EndpointState: @unchecked Sendable {
                                   callerIDNumber: params.dialogParams.callerIDNumber ?? userOfSessid[sessid],
                                   callerIDName: params.dialogParams.callerIDName, outbound: false)
         let media = makeMedia(callID)
-        let call = ServerCall(info: info, media: media, route: route)
+        let call = ServerCall(info: info, media: media, route: route, sessid: sessid, logger: logger)
         calls[callID] = call
+        callStarted(call)
         peers.take()
             .whenComplete { [self] result in
                 guard calls[callID] === call else {
@@ -240,7 +259,7 @@ final class EndpointState: @unchecked Sendable {
                 }
                 switch result {
                 case .failure(let error):
-                    logger.error("media socket failed", metadata: ["error": "\(error)"])
+                    call.logger.error("media socket failed", metadata: ["error": "\(error)"])
                     hangup(callID, cause: .normalTemporaryFailure)
                 case .success(let driver):
                     do {
@@ -250,7 +269,7 @@ final class EndpointState: @unchecked Sendable {
                         events.yield(.newWebRTCCall(info, media))
                         start(route, call)
                     } catch {
-                        logger.info("cannot answer offer", metadata: ["error": "\(error)"])
+                        call.logger.info("cannot answer offer", metadata: ["error": "\(error)"])
                         _ = driver.close()
                         hangup(callID, cause: .incompatibleDestination)
                     }
@@ -266,7 +285,7 @@ final class EndpointState: @unchecked Sendable {
         media.setupTimeout = configuration.mediaSetupTimeout
         media.onFailure = { [weak self] reason in
             guard let self, self.calls[callID] != nil, self.core.dialog(callID)?.state != .recovering else { return }
-            self.logger.notice("media failed: ending the call", metadata: ["callID": "\(Redact.identifier(callID))", "reason": "\(reason)"])
+            self.calls[callID]?.logger.notice("media failed: ending the call", metadata: ["reason": "\(reason)"])
             self.hangup(callID, cause: .mediaTimeout)
         }
         return media
@@ -359,9 +378,10 @@ final class EndpointState: @unchecked Sendable {
                 media.setSourceOnLoop(source)
                 let info = ServerCallInfo(callID: callID, user: user, destination: user, callerIDNumber: callerIDNumber,
                                           callerIDName: callerIDName, outbound: true)
-                let call = ServerCall(info: info, media: media, route: route)
+                let call = ServerCall(info: info, media: media, route: route, sessid: sessid, logger: logger)
                 call.partner = partner
                 calls[callID] = call
+                callStarted(call)
                 if let p = partner { calls[p]?.partner = callID }
                 events.yield(.newWebRTCCall(info, media))
                 pump()
@@ -375,7 +395,7 @@ final class EndpointState: @unchecked Sendable {
             let answer = try SessionDescription(parsing: sdp)
             try driver.withCoreOnLoop { try $0.applyAnswer(answer, now: loop.now) }
         } catch {
-            logger.info("bad answer from client", metadata: ["error": "\(error)"])
+            call.logger.info("bad answer from client", metadata: ["error": "\(error)"])
             hangup(callID, cause: .incompatibleDestination)
             return
         }
@@ -422,8 +442,18 @@ final class EndpointState: @unchecked Sendable {
         ended(callID, cause: cause)
     }
 
+    private func callStarted(_ call: ServerCall) {
+        (call.info.outbound ? EngineMetrics.outboundCalls : EngineMetrics.inboundCalls).increment()
+        EngineMetrics.callsActive.record(calls.count)
+        call.logger.info("call started", metadata: ["destination": "\(call.info.destination)",
+                                                    "direction": "\(call.info.outbound ? "to client" : "from client")"])
+    }
+
     private func ended(_ callID: String, cause: HangupCause) {
         guard let call = calls.removeValue(forKey: callID) else { return }
+        EngineMetrics.callsActive.record(calls.count)
+        EngineMetrics.callEnded(cause: cause.name)
+        call.logger.info("call ended", metadata: ["cause": "\(cause.name)"])
         call.timers.forEach { $0.cancel() }
         call.media.closeOnLoop()
         events.yield(.ended(callID: callID, cause: cause))

@@ -72,6 +72,10 @@ public final class MediaSession: @unchecked Sendable {
     private var setupDeadline: Scheduled<Void>?
     private var peerConnected = false
     private var connectedWaiters: [() -> Void] = []
+    /// What this session's current peer connection has added to the media counters so far.
+    private var counterMark = MediaCounterMark()
+    private var setupRecorded = false
+    private var ticksSinceFlush = 0
 
     init(callID: String, eventLoop: EventLoop) {
         self.callID = callID
@@ -85,7 +89,14 @@ public final class MediaSession: @unchecked Sendable {
     /// Puts a (new) peer connection under this session, replacing the previous one (re-attach).
     func attach(_ driver: DatagramDriver<PeerSession>) {
         eventLoop.preconditionInEventLoop()
-        if let old = self.driver, old !== driver { _ = old.close() }
+        if let old = self.driver, old !== driver {
+            old.withCoreOnLoop { counterMark.flush($0.statistics) }
+            _ = old.close()
+        }
+        if self.driver !== driver {
+            counterMark = MediaCounterMark()
+            setupRecorded = false
+        }
         self.driver = driver
         driver.afterInput = { [weak self] core in self?.drainPeer(core) }
         driver.withCoreOnLoop { core in sampleRate = core.audioFormat.sampleRate }
@@ -156,7 +167,7 @@ public final class MediaSession: @unchecked Sendable {
         setupDeadline = nil
         connectedWaiters = []
         if let driver {
-            driver.withCoreOnLoop { $0.close(now: eventLoop.now) }
+            driver.withCoreOnLoop { counterMark.flush($0.statistics); $0.close(now: eventLoop.now) }
             _ = driver.close()
         }
         driver = nil
@@ -213,6 +224,10 @@ public final class MediaSession: @unchecked Sendable {
             for o in observers { o(frame) }
             frameContinuation.yield(frame)
         }
+        if !setupRecorded, core.milestones.firstFrameDecoded != nil {
+            setupRecorded = true
+            EngineMetrics.recordSetup(core.milestones)
+        }
     }
 
     private func tick() {
@@ -242,7 +257,13 @@ public final class MediaSession: @unchecked Sendable {
         if pcm.count != count { pcm = Array(pcm.prefix(count)) + [Int16](repeating: 0, count: max(0, count - pcm.count)) }
         if muted { pcm = [Int16](repeating: 0, count: count) }
         let now = eventLoop.now
-        driver.withCoreOnLoop { $0.sendAudio(pcm, now: now) }
+        ticksSinceFlush += 1
+        let flush = ticksSinceFlush >= 50  // the media counters grow once a second
+        if flush { ticksSinceFlush = 0 }
+        driver.withCoreOnLoop { core in
+            core.sendAudio(pcm, now: now)
+            if flush { counterMark.flush(core.statistics) }
+        }
     }
 
     /// Digits received so far (RFC 4733 and `verto.info`), on the event loop.

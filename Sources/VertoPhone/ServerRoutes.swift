@@ -83,14 +83,22 @@ public struct ServerConfigFile: Sendable, Equatable {
     public var tlsCert: String?
     public var tlsKey: String?
     public var routing: ServerRoutingTable
+    /// `HOST:PORT` of the Prometheus scrape endpoint (`vertophone serve --metrics`).
+    public var metrics: String?
+
+    /// The keys a config file may have; any other is an error (a typo must not pass silently).
+    public static let keys: Set<String> = ["host", "port", "mediaHost", "users", "tlsCert", "tlsKey", "routes",
+                                           "replaceDefaultRoutes", "metrics"]
 
     public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         case notJSONObject
+        case unknownKey(String)
         case badField(String)
         case badRoute(destination: String, value: String)
         public var description: String {
             switch self {
             case .notJSONObject: return "the config file is not a JSON object"
+            case .unknownKey(let k): return "unknown key \"\(k)\" in the config file (known: \(ServerConfigFile.keys.sorted().joined(separator: ", ")))"
             case .badField(let f): return "bad value for \(f)"
             case .badRoute(let d, let v): return "bad route for \(d): \(v)"
             }
@@ -99,6 +107,7 @@ public struct ServerConfigFile: Sendable, Equatable {
 
     public init(json: Data) throws(ParseError) {
         guard let obj = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else { throw .notJSONObject }
+        if let unknown = obj.keys.sorted().first(where: { !Self.keys.contains($0) }) { throw .unknownKey(unknown) }
         func string(_ k: String) throws(ParseError) -> String? {
             guard let v = obj[k] else { return nil }
             guard let s = v as? String else { throw .badField(k) }
@@ -109,6 +118,7 @@ public struct ServerConfigFile: Sendable, Equatable {
         usersFile = try string("users")
         tlsCert = try string("tlsCert")
         tlsKey = try string("tlsKey")
+        metrics = try string("metrics")
         guard (tlsCert == nil) == (tlsKey == nil) else { throw .badField(tlsCert == nil ? "tlsCert" : "tlsKey") }
         if let p = obj["port"] {
             guard let n = p as? Int, (0...65535).contains(n) else { throw .badField("port") }

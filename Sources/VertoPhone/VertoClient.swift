@@ -28,6 +28,9 @@ public struct VertoClientOptions: Sendable {
     public var media = PeerSessionConfiguration()
     public var callerIDName: String?
     public var callerIDNumber: String?
+    /// Logs every Verto frame in and out (logger `verto.trace`, level info) with passwords, ICE
+    /// passwords and keys redacted and sessids shortened.
+    public var traceJSONRPC = false
 
     public init(url: String, login: String, password: String) {
         self.url = url
@@ -121,6 +124,8 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                                   options.mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: false) : [options.mediaHost]
                               })
     var observers: [@Sendable (VertoClientEvent, Call?) -> Void] = []
+    /// The frame trace (`traceJSONRPC`), nil when off.
+    lazy var trace: Logger? = options.traceJSONRPC ? Logger(label: "verto.trace") : nil
 
     init(options: VertoClientOptions, loop: EventLoop, events: AsyncStream<VertoClientEngineEvent>.Continuation,
          incoming: AsyncStream<Call>.Continuation, logger: Logger) {
@@ -163,7 +168,9 @@ final class ClientState: @unchecked Sendable, ClientCommands {
         while let out = session.pollOutput() {
             switch out {
             case .connect: openSocket()
-            case .send(let text): ws?.send(text: text)
+            case .send(let text):
+                if let trace { trace.info("out", metadata: ["frame": "\(Redact.jsonRPCFrame(text))"]) }
+                ws?.send(text: text)
             case .close:
                 ws?.close()
                 ws = nil
@@ -197,6 +204,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             onText: { [self] c, text in
                 loop.execute {
                     guard self.ws === c else { return }
+                    if let trace = self.trace { trace.info("in", metadata: ["frame": "\(Redact.jsonRPCFrame(text))"]) }
                     self.session.receive(text, now: self.loop.now)
                     self.pump()
                 }
@@ -394,6 +402,8 @@ final class ClientState: @unchecked Sendable, ClientCommands {
 
     func hangup(_ call: Call, cause: HangupCause) async throws {
         try await loop.submit { [self] in
+            // Hanging up a call that has already ended (the far end was first) does nothing.
+            if call.state.isEnded { return }
             try session.hangup(callID: call.callID, cause: cause, now: loop.now)
             pump()
             endCall(call.callID, cause: cause)

@@ -40,6 +40,9 @@ public struct VertoEndpointConfiguration: Sendable {
     /// A call whose media (ICE + DTLS) is not up this long after its peer connection was made, or
     /// whose media fails later, ends with MEDIA_TIMEOUT and `verto.bye`: its socket and buffers go.
     public var mediaSetupTimeout: TimeAmount = .seconds(30)
+    /// Logs every Verto frame in and out (logger `verto.trace`, level info) with passwords, ICE
+    /// passwords and keys redacted and sessids shortened.
+    public var traceJSONRPC = false
 
     public init(users: UserDirectory) {
         self.users = users

@@ -37,6 +37,10 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     }
 
     private var tracked: [String: Tracked] = [:]
+    /// The uuids of the calls that ended most recently (at most `recentlyEndedLimit`): dropping one
+    /// of them again is not an error — the far end may hang up while the app drops the call.
+    private var recentlyEnded: [String] = []
+    private static let recentlyEndedLimit = 64
     private var order: [String] = []
     private weak var delegate: (any CtiEventHandler)?
     private var observing = false
@@ -170,7 +174,10 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         try await engine { try await c.answer() }
     }
 
+    /// Hangs up a call. Dropping a call that has just ended (the far end hung up first) does nothing.
     public func dropCall(_ call: CtiCall) async throws {
+        let ended = try await loop.submit { self.tracked[call.uuid] == nil && self.recentlyEnded.contains(call.uuid) }.get()
+        if ended { return }
         let c = try await require(.canDrop, call, "dropCall")
         let state = await currentCall(call.uuid)?.state
         let ringingInbound = call.direction == .inbound && state == .ringing
@@ -319,6 +326,8 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         case .callEnded(let id, let cause, _):
             guard var t = tracked.removeValue(forKey: id) else { return }
             order.removeAll { $0 == id }
+            recentlyEnded.append(id)
+            if recentlyEnded.count > Self.recentlyEndedLimit { recentlyEnded.removeFirst() }
             mediaWatchers.removeValue(forKey: id)?.cancel()
             if let c = t.info.attendedTransferCallUuid { tracked[c]?.info.consultForUuid = nil }
             if let m = t.info.consultForUuid { tracked[m]?.info.attendedTransferCallUuid = nil }

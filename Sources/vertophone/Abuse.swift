@@ -30,6 +30,10 @@ struct Abuse: AsyncParsableCommand {
 
     func run() async throws {
         output.bootstrapLogging()
+        try await reportingErrors(output) { try await execute() }
+    }
+
+    private func execute() async throws {
         let tl = Timeline(json: output.json)
         var endpoint: VertoEndpoint?
         var target = url ?? ""
@@ -86,9 +90,9 @@ struct Abuse: AsyncParsableCommand {
             var sent = 0
             for t in floodTasks { sent += await t.value }
             let g = await gaps.summary(), p = await pings.summary()
-            tl.log(phase, ["frames": "\(g.count)", "frameGapP50Ms": g.p50, "frameGapP99Ms": g.p99, "frameGapMaxMs": g.max,
-                           "pings": "\(p.count)", "pingP50Ms": p.p50, "pingP99Ms": p.p99, "pingMaxMs": p.max,
-                           "hostileMessages": "\(sent)"])
+            tl.log(phase, ["frames": .count(g.count), "frameGapP50Ms": .ms(g.p50), "frameGapP99Ms": .ms(g.p99), "frameGapMaxMs": .ms(g.max),
+                           "pings": .count(p.count), "pingP50Ms": .ms(p.p50), "pingP99Ms": .ms(p.p99), "pingMaxMs": .ms(p.max),
+                           "hostileMessages": .count(sent)])
         }
         pingLoop.cancel()
         frameWatch.cancel()
@@ -105,10 +109,9 @@ actor Samples {
     private var values: [Double] = []
     func add(_ d: Duration) { values.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15) }
     func reset() { values = [] }
-    func summary() -> (count: Int, p50: String, p99: String, max: String) {
+    func summary() -> (count: Int, p50: Double?, p99: Double?, max: Double?) {
         let s = values.sorted()
-        func at(_ q: Double) -> String { s.isEmpty ? "-" : String(format: "%.1f", s[min(s.count - 1, Int(Double(s.count - 1) * q))]) }
-        return (s.count, at(0.5), at(0.99), s.last.map { String(format: "%.1f", $0) } ?? "-")
+        return (s.count, Percentile.of(s, 0.5), Percentile.of(s, 0.99), s.last)
     }
 }
 
@@ -180,5 +183,12 @@ enum Flooder {
             c.close()
         }
         return sent
+    }
+}
+
+/// The nearest-rank percentile of sorted values (nil when there are none).
+enum Percentile {
+    static func of(_ sorted: [Double], _ q: Double) -> Double? {
+        sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * q))]
     }
 }

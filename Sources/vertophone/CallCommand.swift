@@ -29,12 +29,13 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "STUN server ip:port for a server-reflexive candidate (bounded 500 ms wait; default: none).")
     var stun: String?
 
-    func makeClient() throws -> VertoClient {
+    func makeClient(trace: Bool = false) throws -> VertoClient {
         guard let pw = password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] else {
             throw ValidationError("give --password or VERTOPHONE_PASSWORD")
         }
         var o = VertoClientOptions(url: url, login: login, password: pw)
         o.mediaHost = mediaHost
+        o.traceJSONRPC = trace
         if let stun {
             let parts = stun.split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]), let addr = try? SocketAddress(ipAddress: String(parts[0]), port: port) else {
@@ -82,17 +83,21 @@ struct CallCommand: AsyncParsableCommand {
 
     func run() async throws {
         output.bootstrapLogging()
+        try await reportingErrors(output) { try await execute() }
+    }
+
+    private func execute() async throws {
         if events { return try await runThroughProvider() }
         let tl = Timeline(json: output.json)
-        let phone = try client.makeClient()
+        let phone = try client.makeClient(trace: output.traceJSONRPC)
         try await phone.connect()
-        tl.log("logged in", ["url": client.url])
+        tl.log("logged in", ["url": .text(client.url)])
         let source: MediaSource = tone.map { .tone(frequencies: [$0], amplitude: 0.3) } ?? .silence
         let t0 = NIODeadline.now()
         let call = try await phone.call(destination, source: source)
         if let wav { try call.media.playWAV(at: wav, loop: true) }
         if record != nil { call.media.startRecording() }
-        tl.log("call created", ["callID": call.callID])
+        tl.log("call created", ["callID": .text(call.callID)])
         let states = Task {
             for await s in call.states { tl.log("state", ["state": "\(s)"]) }
         }
@@ -101,14 +106,23 @@ struct CallCommand: AsyncParsableCommand {
             tl.log("call failed", ["state": "\(answered)"])
             throw ExitCode(2)
         }
-        if let stats = try await call.media.stats() {
-            func ms(_ d: NIODeadline?) -> String { d.map { String(format: "%.1f ms", Double(($0 - t0).nanoseconds) / 1e6) } ?? "-" }
-            tl.log("setup", ["ICE": ms(stats.milestones.iceConnected), "DTLS": ms(stats.milestones.dtlsConnected),
-                             "first frame": ms(stats.milestones.firstFrameDecoded), "codec": stats.codec])
+        // The setup line once media is up (the first frame decoded, within 10 s), with the milestones
+        // measured from the invite.
+        var stats = try await call.media.stats()
+        let mediaBound = Date().addingTimeInterval(10)
+        while stats?.milestones.firstFrameDecoded == nil, !call.state.isEnded, Date() < mediaBound {
+            try await Task.sleep(for: .milliseconds(10))
+            stats = try await call.media.stats()
+        }
+        if let stats {
+            func ms(_ d: NIODeadline?) -> TimelineValue { .ms(d.map { Double(($0 - t0).nanoseconds) / 1e6 }) }
+            tl.log(stats.milestones.firstFrameDecoded == nil ? "setup (no audio within 10 s)" : "setup",
+                   ["iceMs": ms(stats.milestones.iceConnected), "dtlsMs": ms(stats.milestones.dtlsConnected),
+                    "firstFrameMs": ms(stats.milestones.firstFrameDecoded), "codec": .text(stats.codec)])
         }
         if let dtmf {
             try await call.sendDTMF(dtmf)
-            tl.log("dtmf sent", ["digits": dtmf])
+            tl.log("dtmf sent", ["digits": .text(dtmf)])
         }
         // Live statistics every 2 s on a terminal (not in --json mode, not when piped).
         let live = Task {
@@ -116,9 +130,9 @@ struct CallCommand: AsyncParsableCommand {
             while !Task.isCancelled, !call.state.isEnded {
                 try? await Task.sleep(for: .seconds(2))
                 if let s = try? await call.media.stats() {
-                    let rtt = s.peer.roundTripTime.map { String(format: "%.1f ms", Double($0.nanoseconds) / 1e6) } ?? "-"
-                    tl.log("stats", ["sent": "\(s.peer.packetsSent)", "received": "\(s.peer.packetsReceived)",
-                                     "lost": "\(s.peer.packetsLost)", "jitter": "\(s.peer.jitter)", "rtt": rtt])
+                    tl.log("stats", ["sent": .count(s.peer.packetsSent), "received": .count(s.peer.packetsReceived),
+                                     "lost": .count(s.peer.packetsLost), "jitter": .count(s.peer.jitter),
+                                     "rttMs": .ms(s.peer.roundTripTime.map { Double($0.nanoseconds) / 1e6 })])
                 }
             }
         }
@@ -134,10 +148,12 @@ struct CallCommand: AsyncParsableCommand {
         if remaining > 0 {
             _ = try? await call.wait(timeout: .milliseconds(Int64(remaining * 1000))) { $0.isEnded }
         }
+        // The figures before the hangup closes the media session.
+        let final = try? await call.media.stats()
         if !call.state.isEnded { try await call.hangup() }
-        if let record { try await call.media.stopRecording(toWAV: record); tl.log("recorded", ["file": record]) }
-        if let s = try? await call.media.stats() {
-            tl.log("stats", ["sent": "\(s.peer.packetsSent)", "received": "\(s.peer.packetsReceived)", "lost": "\(s.peer.packetsLost)"])
+        if let record { try await call.media.stopRecording(toWAV: record); tl.log("recorded", ["file": .text(record)]) }
+        if let s = final ?? nil {
+            tl.log("stats", ["sent": .count(s.peer.packetsSent), "received": .count(s.peer.packetsReceived), "lost": .count(s.peer.packetsLost)])
         }
         states.cancel()
         tl.log("ended", ["state": "\(call.state)"])
@@ -162,15 +178,15 @@ extension CallCommand {
         let provider = WebitelCtiProvider(configuration: settings)
         let printer = Task {
             for await e in provider.events {
-                var fields = ["uuid": e.call.uuid, "state": e.call.state.rawValue]
-                if case .dtmfCall(_, let d) = e { fields["digits"] = d }
-                if case .uuidCall(_, let n) = e { fields["newId"] = n }
-                if case .hangupCall(let c) = e { fields["cause"] = c.hangupCause ?? "" }
+                var fields: [String: TimelineValue] = ["uuid": .text(e.call.uuid), "state": .text(e.call.state.rawValue)]
+                if case .dtmfCall(_, let d) = e { fields["digits"] = .text(d) }
+                if case .uuidCall(_, let n) = e { fields["newId"] = .text(n) }
+                if case .hangupCall(let c) = e { fields["cause"] = c.hangupCause.map { .text($0) } ?? .absent }
                 tl.log(e.kind.rawValue, fields)
             }
         }
         try await provider.connect()
-        tl.log("logged in", ["url": settings.vertoURL])
+        tl.log("logged in", ["url": .text(settings.vertoURL)])
         let call = try await provider.makeCall(destination)
         if let tone, let engineCall = await provider.engineCall(for: call) {
             engineCall.media.setSource(.tone(frequencies: [tone], amplitude: 0.3))
@@ -178,12 +194,13 @@ extension CallCommand {
         if let engineCall = await provider.engineCall(for: call) {
             _ = try? await engineCall.wait(timeout: .seconds(60)) { $0 == .active }
         }
-        if let dtmf { try await provider.sendDtmf(call, digits: dtmf) }
+        // The far end may end the call at any point: each step is taken only while it is up.
+        if let dtmf, await provider.engineCall(for: call) != nil { try await provider.sendDtmf(call, digits: dtmf) }
         if let holdAfter, holdAfter < hangupAfter {
             try await Task.sleep(for: .milliseconds(Int(holdAfter * 1000)))
-            try await provider.holdCall(call)
+            if await provider.engineCall(for: call) != nil { try await provider.holdCall(call) }
             try await Task.sleep(for: .seconds(1))
-            try await provider.unholdCall(call)
+            if await provider.engineCall(for: call) != nil { try await provider.unholdCall(call) }
         }
         if let engineCall = await provider.engineCall(for: call) {
             _ = try? await engineCall.wait(timeout: .milliseconds(Int64(hangupAfter * 1000))) { $0.isEnded }
@@ -212,19 +229,23 @@ struct Answer: AsyncParsableCommand {
 
     func run() async throws {
         output.bootstrapLogging()
+        try await reportingErrors(output) { try await execute() }
+    }
+
+    private func execute() async throws {
         let tl = Timeline(json: output.json)
-        let phone = try client.makeClient()
+        let phone = try client.makeClient(trace: output.traceJSONRPC)
         try await phone.connect()
-        tl.log("logged in, waiting for calls", ["url": client.url])
+        tl.log("logged in, waiting for calls", ["url": .text(client.url)])
         var handled = 0
         for await call in phone.incomingCalls {
-            tl.log("incoming", ["callID": call.callID, "from": call.remoteNumber])
+            tl.log("incoming", ["callID": .text(call.callID), "from": .text(call.remoteNumber)])
             if let tone { call.media.setSource(.tone(frequencies: [tone], amplitude: 0.3)) } else if wav == nil { call.media.setSource(.echo) }
             try await call.answer()
             if let wav { try call.media.playWAV(at: wav, loop: true) }
-            tl.log("answered", ["callID": call.callID])
+            tl.log("answered", ["callID": .text(call.callID)])
             let end = try? await call.wait(timeout: .seconds(3600)) { $0.isEnded }
-            tl.log("ended", ["callID": call.callID, "state": "\(end.map { "\($0)" } ?? "timeout")"])
+            tl.log("ended", ["callID": .text(call.callID), "state": "\(end.map { "\($0)" } ?? "timeout")"])
             handled += 1
             if count > 0 && handled >= count { break }
         }

@@ -17,10 +17,14 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         output.bootstrapLogging()
+        try await reportingErrors(output) { try await execute() }
+    }
+
+    private func execute() async throws {
         let tl = Timeline(json: output.json)
         var failures: [String] = []
         func check(_ ok: Bool, _ what: String) {
-            tl.log(ok ? "PASS" : "FAIL", ["check": what])
+            tl.log(ok ? "PASS" : "FAIL", ["check": .text(what)])
             if !ok { failures.append(what) }
         }
 
@@ -38,11 +42,11 @@ struct Demo: AsyncParsableCommand {
         options.callerIDNumber = "1001"
         let client = VertoClient(options: options)
         try await client.connect()
-        tl.log("logged in", ["user": "1001", "sessid": try await client.sessid])
+        tl.log("logged in", ["user": "1001", "sessid": .text(try await client.sessid)])
 
         let t0 = NIODeadline.now()
         let call = try await client.call("9196", source: .tone(frequencies: [tone], amplitude: 0.3))
-        tl.log("verto.invite accepted (CALL CREATED)", ["callID": call.callID, "destination": "9196 (echo)"])
+        tl.log("verto.invite accepted (CALL CREATED)", ["callID": .text(call.callID), "destination": "9196 (echo)"])
         try await call.wait { $0 == .active }
         tl.log("answered")
         let (heard, after) = try await Demo.listenFor(tone, on: call.media)
@@ -50,15 +54,15 @@ struct Demo: AsyncParsableCommand {
               + " after \(Demo.format(after)) of audio)")
 
         if let stats = try await call.media.stats(), let server = await calleeMedia.value, let s = try await server.stats() {
-            func ms(_ d: NIODeadline?) -> String { d.map { String(format: "%.2f ms", Double(($0 - t0).nanoseconds) / 1e6) } ?? "-" }
-            tl.log("setup (caller)", ["answer applied": ms(stats.milestones.remoteDescriptionApplied), "ICE": ms(stats.milestones.iceConnected),
-                                      "DTLS": ms(stats.milestones.dtlsConnected), "first RTP sent": ms(stats.milestones.firstRTPSent),
-                                      "first frame decoded": ms(stats.milestones.firstFrameDecoded)])
-            tl.log("setup (callee)", ["offer applied": ms(s.milestones.remoteDescriptionApplied), "ICE": ms(s.milestones.iceConnected),
-                                      "DTLS": ms(s.milestones.dtlsConnected),
-                                      "first frame decoded (G1)": ms(s.milestones.firstFrameDecoded)])
-            tl.log("media", ["codec": stats.codec, "packets sent": "\(stats.peer.packetsSent)",
-                             "packets received": "\(stats.peer.packetsReceived)"])
+            func ms(_ d: NIODeadline?) -> TimelineValue { .ms(d.map { Double(($0 - t0).nanoseconds) / 1e6 }) }
+            tl.log("setup (caller)", ["answerAppliedMs": ms(stats.milestones.remoteDescriptionApplied), "iceMs": ms(stats.milestones.iceConnected),
+                                      "dtlsMs": ms(stats.milestones.dtlsConnected), "firstRTPSentMs": ms(stats.milestones.firstRTPSent),
+                                      "firstFrameDecodedMs": ms(stats.milestones.firstFrameDecoded)])
+            tl.log("setup (callee)", ["offerAppliedMs": ms(s.milestones.remoteDescriptionApplied), "iceMs": ms(s.milestones.iceConnected),
+                                      "dtlsMs": ms(s.milestones.dtlsConnected),
+                                      "firstFrameDecodedMs": ms(s.milestones.firstFrameDecoded)])
+            tl.log("media", ["codec": .text(stats.codec), "packets sent": .count(stats.peer.packetsSent),
+                             "packets received": .count(stats.peer.packetsReceived)])
         }
 
         try await call.hold()
@@ -84,7 +88,7 @@ struct Demo: AsyncParsableCommand {
         if failures.isEmpty {
             tl.log("demo passed")
         } else {
-            tl.log("demo failed", ["failures": failures.joined(separator: "; ")])
+            tl.log("demo failed", ["failures": .text(failures.joined(separator: "; "))])
             throw ExitCode(1)
         }
     }

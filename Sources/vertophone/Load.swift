@@ -42,6 +42,10 @@ struct Load: AsyncParsableCommand {
 
     func run() async throws {
         output.bootstrapLogging()
+        try await reportingErrors(output) { try await execute() }
+    }
+
+    private func execute() async throws {
         let tl = Timeline(json: output.json)
         var endpoint: VertoEndpoint?
         var target = url ?? ""
@@ -57,22 +61,22 @@ struct Load: AsyncParsableCommand {
         o.mediaHost = "127.0.0.1"
         let client = VertoClient(options: o)
         try await client.connect()
-        tl.log("load started", ["url": target, "calls": "\(calls)", "concurrency": "\(concurrency)"])
+        tl.log("load started", ["url": .text(target), "calls": .count(calls), "concurrency": .count(concurrency)])
         let results = LatencyStore()
         let cpu0 = Load.cpuSeconds()
         let wall0 = Date()
         let reportEvery = self.reportEvery, watchPid = self.watchPid, maxSeconds = self.maxSeconds
-        func report(_ event: String, _ extra: [String: String] = [:]) async {
+        func report(_ event: String, _ extra: [String: TimelineValue] = [:]) async {
             let (lat, failed, causes) = await results.snapshot()
             var fields = extra
-            fields["completed"] = "\(lat.count)"
-            fields["failed"] = "\(failed)"
-            fields["causes"] = causes.isEmpty ? "-" : causes.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: "; ")
-            fields["fds"] = ProcessProbe.openFDs(pid: nil).map(String.init) ?? "-"
-            fields["rssKB"] = ProcessProbe.rssKB(pid: nil).map(String.init) ?? "-"
+            fields["completed"] = .count(lat.count)
+            fields["failed"] = .count(failed)
+            fields["causes"] = causes.isEmpty ? .absent : .text(causes.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: "; "))
+            fields["fds"] = .count(ProcessProbe.openFDs(pid: nil))
+            fields["rssKB"] = .count(ProcessProbe.rssKB(pid: nil))
             if let watchPid {
-                fields["watchedFds"] = ProcessProbe.openFDs(pid: watchPid).map(String.init) ?? "-"
-                fields["watchedRssKB"] = ProcessProbe.rssKB(pid: watchPid).map(String.init) ?? "-"
+                fields["watchedFds"] = .count(ProcessProbe.openFDs(pid: watchPid))
+                fields["watchedRssKB"] = .count(ProcessProbe.rssKB(pid: watchPid))
             }
             tl.log(event, fields)
         }
@@ -94,7 +98,7 @@ struct Load: AsyncParsableCommand {
                         try await call.hangup()
                     } catch {
                         await results.fail(cause: Load.cause(of: error))
-                        tl.log("call failed", ["index": "\(i)", "error": "\(error)"])
+                        tl.log("call failed", ["index": .count(i), "error": "\(error)"])
                     }
                 }
             }
@@ -112,12 +116,9 @@ struct Load: AsyncParsableCommand {
         let cpu = Load.cpuSeconds() - cpu0
         let (lat, failed, _) = await results.snapshot()
         let sorted = lat.sorted()
-        func pct(_ p: Double) -> String {
-            sorted.isEmpty ? "-" : String(format: "%.3f", sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))])
-        }
         await report("load finished", [
-            "p50Ms": pct(0.5), "p99Ms": pct(0.99), "wallS": String(format: "%.2f", wall),
-            "cpuMsPerCall": String(format: "%.3f", lat.isEmpty ? 0 : cpu * 1000 / Double(lat.count)),
+            "p50Ms": .ms(Percentile.of(sorted, 0.5)), "p99Ms": .ms(Percentile.of(sorted, 0.99)), "wallMs": .ms(wall * 1000),
+            "cpuMsPerCall": .ms(lat.isEmpty ? nil : cpu * 1000 / Double(lat.count)),
         ])
         try await client.disconnect()
         if let endpoint { try await endpoint.stop() }

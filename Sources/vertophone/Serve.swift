@@ -1,7 +1,10 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Metrics
+import NIOCore
 import NIOSSL
+import Prometheus
 import VertoPhone
 
 /// The server role with the built-in applications of the test contract (9196 echo, 9664 tone,
@@ -11,10 +14,10 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Bind address (default 127.0.0.1: loopback unless told otherwise). Overrides the config file.")
+    @Option(help: "Bind address (default 127.0.0.1: loopback unless told otherwise). Also VERTOPHONE_HOST.")
     var host: String?
 
-    @Option(help: "Port (default 5066, the port Webitel/Creatio web phones use). Overrides the config file.")
+    @Option(help: "Port (default 5066, the port Webitel/Creatio web phones use). Also VERTOPHONE_PORT.")
     var port: Int?
 
     @Option(help: "Users file (`vertophone adduser` writes its lines). Without it the demo users 1000–1002 / verto-test are used, on loopback only.")
@@ -26,25 +29,40 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM private key for wss.")
     var tlsKey: String?
 
-    @Option(help: "Address media sockets bind to and advertise (default 127.0.0.1). Overrides the config file.")
+    @Option(help: "Address media sockets bind to and advertise (default 127.0.0.1). Also VERTOPHONE_MEDIA_HOST.")
     var mediaHost: String?
 
-    @Option(help: "JSON config file: host, port, mediaHost, users (file), tlsCert, tlsKey, routes {\"9196\": \"echo\", \"5000\": \"tone 800\"}. Options given on the command line win.")
+    @Option(help: "JSON config file: host, port, mediaHost, users (file), tlsCert, tlsKey, metrics, routes {\"9196\": \"echo\", \"5000\": \"tone 800\"}, replaceDefaultRoutes. Unknown keys are an error. Precedence: command line > environment (VERTOPHONE_HOST, …) > file > defaults.")
     var config: String?
 
     @Option(help: "Stop after this many seconds (0 = run until interrupted).")
     var duration: Double = 0
 
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464). Overrides the config file.")
+    var metrics: String?
+
     func run() async throws {
         output.bootstrapLogging()
+        try await reportingErrors(output) { try await execute() }
+    }
+
+    private func execute() async throws {
         let tl = Timeline(json: output.json)
         var file: ServerConfigFile?
         if let config { file = try ServerConfigFile(json: Data(contentsOf: URL(fileURLWithPath: config))) }
-        let users = self.users ?? file?.usersFile
-        // The command line wins over the file, the file over the defaults.
-        let host = self.host ?? file?.host ?? "127.0.0.1", port = self.port ?? file?.port ?? 5066
-        let mediaHost = self.mediaHost ?? file?.mediaHost ?? "127.0.0.1"
-        let tlsCert = self.tlsCert ?? file?.tlsCert, tlsKey = self.tlsKey ?? file?.tlsKey
+        // The command line wins over the environment (VERTOPHONE_HOST, …), the environment over the
+        // file, the file over the defaults.
+        let env = Serve.environment()
+        var envPort: Int?
+        if let p = env.port {
+            guard let n = Int(p), (0...65_535).contains(n) else { throw ValidationError("VERTOPHONE_PORT must be a port number, not \(p)") }
+            envPort = n
+        }
+        let users = self.users ?? env.users ?? file?.usersFile
+        let host = self.host ?? env.host ?? file?.host ?? "127.0.0.1", port = self.port ?? envPort ?? file?.port ?? 5066
+        let mediaHost = self.mediaHost ?? env.mediaHost ?? file?.mediaHost ?? "127.0.0.1"
+        let tlsCert = self.tlsCert ?? env.tlsCert ?? file?.tlsCert, tlsKey = self.tlsKey ?? env.tlsKey ?? file?.tlsKey
+        let metricsAddress = self.metrics ?? env.metrics ?? file?.metrics
         let directory: UserDirectory
         if let users {
             directory = try UserDirectory(fileContents: String(contentsOfFile: users, encoding: .utf8))
@@ -67,6 +85,21 @@ struct Serve: AsyncParsableCommand {
                 certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCert).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem))))
         }
+        config.traceJSONRPC = output.traceJSONRPC
+        var exporter: Channel?
+        if let metrics = metricsAddress {
+            guard let (metricsHost, metricsPort) = MetricsExporter.parse(metrics) else {
+                throw ValidationError("--metrics takes HOST:PORT, e.g. 127.0.0.1:9464")
+            }
+            // Before the engine makes its first metric.
+            let registry = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.defaultDurationHistogramBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000].map { .milliseconds($0) }
+            MetricsSystem.bootstrap(factory)
+            let channel = try await MetricsExporter.start(host: metricsHost, port: metricsPort, registry: registry)
+            exporter = channel
+            tl.log("metrics", ["scrapeURL": "http://\(metrics.contains("[") ? "[\(metricsHost)]" : metricsHost):\(channel.localAddress?.port ?? metricsPort)/metrics"])
+        }
         if config.tls == nil, !VertoEndpoint.isLoopback(host) {
             tl.log("warning", ["message": "plain ws on \(host): logins and calls cross the network unencrypted (give --tls-cert and --tls-key)"])
         }
@@ -76,16 +109,16 @@ struct Serve: AsyncParsableCommand {
         let watcher = Task {
             for await e in endpoint.events {
                 switch e {
-                case .loggedIn(let user, _): tl.log("login", ["user": user])
-                case .loginRejected(let login): tl.log("login rejected", ["login": login])
+                case .loggedIn(let user, _): tl.log("login", ["user": .text(user)])
+                case .loginRejected(let login): tl.log("login rejected", ["login": .text(login)])
                 case .newWebRTCCall(let info, _):
-                    tl.log("new call", ["callID": info.callID, "destination": info.destination, "from": info.callerIDNumber ?? "-",
+                    tl.log("new call", ["callID": .text(info.callID), "destination": .text(info.destination), "from": info.callerIDNumber.map { .text($0) } ?? .absent,
                                         "direction": info.outbound ? "to client" : "from client"])
-                case .answered(let id): tl.log("answered", ["callID": id])
-                case .hold(let id, let held): tl.log(held ? "hold" : "unhold", ["callID": id])
-                case .dtmf(let id, let d): tl.log("dtmf", ["callID": id, "digits": d])
-                case .bridged(let a, let b): tl.log("bridged", ["callID": a, "other": b])
-                case .ended(let id, let cause): tl.log("ended", ["callID": id, "cause": cause.name])
+                case .answered(let id): tl.log("answered", ["callID": .text(id)])
+                case .hold(let id, let held): tl.log(held ? "hold" : "unhold", ["callID": .text(id)])
+                case .dtmf(let id, let d): tl.log("dtmf", ["callID": .text(id), "digits": .text(d)])
+                case .bridged(let a, let b): tl.log("bridged", ["callID": .text(a), "other": .text(b)])
+                case .ended(let id, let cause): tl.log("ended", ["callID": .text(id), "cause": .text(cause.name)])
                 case .disconnected: tl.log("disconnected")
                 }
             }
@@ -93,10 +126,19 @@ struct Serve: AsyncParsableCommand {
         // Runs until SIGINT or SIGTERM (or --duration): then every call gets verto.bye
         // (MANAGER_REQUEST), the sockets close and the process exits 0.
         let reason = await Serve.waitForStop(duration: duration)
-        tl.log("stopping", ["reason": reason])
+        tl.log("stopping", ["reason": .text(reason)])
         try await endpoint.stop()
+        try? await exporter?.close()
         watcher.cancel()
         tl.log("stopped")
+    }
+
+    /// The settings the environment gives: VERTOPHONE_HOST, VERTOPHONE_PORT, VERTOPHONE_MEDIA_HOST,
+    /// VERTOPHONE_USERS, VERTOPHONE_TLS_CERT, VERTOPHONE_TLS_KEY, VERTOPHONE_METRICS (empty = unset).
+    static func environment(_ env: [String: String] = ProcessInfo.processInfo.environment)
+        -> (host: String?, port: String?, mediaHost: String?, users: String?, tlsCert: String?, tlsKey: String?, metrics: String?) {
+        func v(_ name: String) -> String? { env["VERTOPHONE_" + name].flatMap { $0.isEmpty ? nil : $0 } }
+        return (v("HOST"), v("PORT"), v("MEDIA_HOST"), v("USERS"), v("TLS_CERT"), v("TLS_KEY"), v("METRICS"))
     }
 
     /// "SIGINT", "SIGTERM" or "duration", whichever comes first.

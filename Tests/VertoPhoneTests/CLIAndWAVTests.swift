@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import MediaCore
 import Testing
 import NIOPosix
@@ -39,9 +42,13 @@ import TestSupport
         let (status, out) = try await runAsync(["demo", "--json"])
         #expect(status == 0, "\(out)")
         let events = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(events.filter { $0["event"] as? String == "PASS" }.count == 5)
-        #expect(events.contains { $0["event"] as? String == "demo passed" })
-        #expect(events.contains { $0["event"] as? String == "setup (callee)" })
+        #expect(events.filter { $0["event"] as? String == "pass" }.count == 5)
+        #expect(events.contains { $0["event"] as? String == "demo_passed" })
+        // Machine-readable: snake_case keys, times as numbers (milliseconds).
+        let setup = try #require(events.first { $0["event"] as? String == "setup_callee" }, "\(out)")
+        #expect(setup["first_frame_decoded_ms"] is Double, "\(setup)")
+        #expect(setup["ice_ms"] is Double && setup["dtls_ms"] is Double, "\(setup)")
+        for e in events { for key in e.keys { #expect(key.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }, "key \(key)") } }
     }
 
     @Test func callWithEventsPrintsTheProviderEvents() async throws {
@@ -51,8 +58,40 @@ import TestSupport
                                                 "--media-host", "127.0.0.1", "--events", "--json", "--dtmf", "12", "--hangup-after", "1"])
         #expect(status == 0, "\(out)")
         let kinds = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            .compactMap { $0["event"] as? String }.filter { $0.hasPrefix("on") }
-        #expect(kinds == ["onNewCall", "onNewWebRTCCall", "onAcceptCall", "onDtmfCall", "onDtmfCall", "onHangupCall"], "\(kinds)")
+            .compactMap { $0["event"] as? String }.filter { $0.hasPrefix("on_") }
+        #expect(kinds == ["on_new_call", "on_new_web_rtc_call", "on_accept_call", "on_dtmf_call", "on_dtmf_call", "on_hangup_call"], "\(kinds)")
+        try await endpoint.stop()
+    }
+
+    /// `call --events` to a destination that hangs up by itself (9199: answer, hang up after 3 s)
+    /// while the CLI still waits to hang up: the call ends with the server's bye and the command
+    /// exits 0, with no error about an unknown call.
+    @Test func callWithEventsWhenTheServerHangsUpFirst() async throws {
+        let endpoint = try await startEndpoint()
+        let url = "ws://127.0.0.1:\(endpoint.port)/"
+        let (status, out) = try await runAsync(["call", "9199", "--url", url, "--login", "1001@127.0.0.1", "--password", "verto-test",
+                                                "--media-host", "127.0.0.1", "--events", "--json", "--hangup-after", "20"])
+        #expect(status == 0, "\(out)")
+        let events = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!events.contains { $0["event"] as? String == "error" }, "\(out)")
+        let hangup = try #require(events.first { $0["event"] as? String == "on_hangup_call" }, "\(out)")
+        #expect(hangup["cause"] as? String == "NORMAL_CLEARING")
+        try await endpoint.stop()
+    }
+
+    /// An error in --json mode is a JSON line too, and the exit code says what went wrong:
+    /// a refused login exits 1 with {"event":"error",...}; bad usage exits 64.
+    @Test func errorsInJSONModeAreJSONWithDocumentedExitCodes() async throws {
+        let endpoint = try await startEndpoint()
+        let url = "ws://127.0.0.1:\(endpoint.port)/"
+        let (status, out) = try await runAsync(["call", "9196", "--url", url, "--login", "1001@127.0.0.1", "--password", "wrong",
+                                                "--media-host", "127.0.0.1", "--json"])
+        #expect(status == 1, "\(out)")
+        let last = try #require(out.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }, "\(out)")
+        #expect(last["event"] as? String == "error")
+        #expect((last["message"] as? String)?.isEmpty == false)
+        let (usage, _) = try await runAsync(["serve", "--json", "--metrics", "nonsense"])
+        #expect(usage == 64)
         try await endpoint.stop()
     }
 
@@ -94,30 +133,44 @@ import TestSupport
 
     /// Starts `vertophone serve` on a free port and returns it with its ws:// URL (from its banner).
     func startServe(_ extra: [String] = []) async throws -> (Process, String) {
+        let (p, url, _) = try await startServeWithBanner(extra)
+        return (p, url)
+    }
+
+    /// As `startServe`, with every JSON line the server printed up to its "listening" line.
+    func startServeWithBanner(_ extra: [String] = [], environment: [String: String]? = nil, portZero: Bool = true,
+                              standardError: FileHandle = FileHandle.nullDevice) async throws
+        -> (Process, String, [[String: Any]]) {
         let p = Process()
         p.executableURL = Self.binary
-        p.arguments = ["serve", "--port", "0", "--json", "--duration", "120"] + extra
+        p.arguments = ["serve"] + (portZero ? ["--port", "0"] : []) + ["--json", "--duration", "120"] + extra
         let out = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        p.standardError = standardError
+        if let environment { p.environment = environment }
         try ChildProcesses.start(p)
-        let first: String = await withCheckedContinuation { c in
+        let lines: [String] = await withCheckedContinuation { c in
             Thread.detachNewThread {
+                var lines: [String] = []
                 var line = Data()
                 while true {
                     let b = out.fileHandleForReading.readData(ofLength: 1)
-                    if b.isEmpty || b == Data([0x0A]) { break }
-                    line += b
+                    if b.isEmpty { break }
+                    if b != Data([0x0A]) { line += b; continue }
+                    lines.append(String(decoding: line, as: UTF8.self))
+                    line = Data()
+                    if lines.last?.contains(#""event":"listening""#) == true { break }
                 }
-                c.resume(returning: String(decoding: line, as: UTF8.self))
+                c.resume(returning: lines)
                 // Keep draining, so a full pipe never blocks the server.
                 _ = out.fileHandleForReading.readDataToEndOfFile()
             }
         }
-        let banner = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any], "\(first)")
-        let url = try #require(banner["url"] as? String)
+        let banner = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let listening = try #require(banner.last { $0["event"] as? String == "listening" }, "\(lines)")
+        let url = try #require(listening["url"] as? String)
         #expect(url.hasPrefix("ws://127.0.0.1:"))
-        return (p, url)
+        return (p, url, banner)
     }
 
     /// Hostile clients against the `serve` binary while a call runs: a 900 KB object of 100k keys
@@ -172,8 +225,108 @@ import TestSupport
         p.terminate()
         let end = try await call.wait(timeout: .seconds(20)) { $0.isEnded }
         #expect(end == .ended(.managerRequest))
-        await ChildProcesses.stop(p, exitWithin: .seconds(20))
+        // Within 5 s of SIGTERM, or it is killed (and the status is not a clean exit).
+        await ChildProcesses.stop(p, exitWithin: .seconds(5))
         #expect(p.terminationReason == .exit && p.terminationStatus == 0, "exit \(p.terminationStatus)")
+    }
+
+    /// `serve --metrics`: a Prometheus scrape during a call shows the active-calls gauge at 1, the
+    /// sessions gauge, the calls-started counter and the setup timers of the call's media.
+    @Test func prometheusScrapeDuringACall() async throws {
+        let (p, url, banner) = try await startServeWithBanner(["--metrics", "127.0.0.1:0"])
+        defer { ChildProcesses.stopBlocking(p) }
+        let scrapeURL = try #require(banner.first { $0["event"] as? String == "metrics" }?["scrape_url"] as? String, "\(banner)")
+        let client = try await Self.connectedClient(url)
+        let call = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 440))
+        let text = try await Self.httpGet(scrapeURL)
+        func value(_ series: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect(value("verto_server_calls_active") == 1, "\(text)")
+        #expect(value("verto_server_sessions_active") == 1, "\(text)")
+        #expect(value(#"verto_server_calls_started_total{direction="inbound"}"#) == 1, "\(text)")
+        for phase in ["ice", "dtls", "first_frame"] {
+            #expect((value(#"verto_media_setup_seconds_count{phase="\#(phase)"}"#) ?? 0) >= 1, "setup timer \(phase): \(text)")
+        }
+        #expect((value(#"verto_media_setup_seconds_sum{phase="first_frame"}"#) ?? 0) > 0, "\(text)")
+        try await call.hangup()
+        try await client.disconnect()
+        // After the call: the gauge is back to 0 and the call is counted by its cause.
+        let after = try await within(.seconds(20), "the gauge back at 0") {
+            while true {
+                let t = try await Self.httpGet(scrapeURL)
+                if t.contains("verto_server_calls_active 0") { return t }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(after.contains(#"verto_server_calls_ended_total{cause="NORMAL_CLEARING"} 1"#), "\(after)")
+        #expect(try await Self.httpStatus(scrapeURL.replacingOccurrences(of: "/metrics", with: "/other")) == 404)
+    }
+
+    /// `serve --trace-jsonrpc` logs every frame of a login and a call, with the password, the ICE
+    /// passwords and the sessid redacted.
+    @Test func traceJSONRPCLogsFramesWithoutSecrets() async throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("vp-trace-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        let (p, url, _) = try await startServeWithBanner(["--trace-jsonrpc"], standardError: handle)
+        let client = try await Self.connectedClient(url) { $0.sessid = "trace-test-sessid-0123456789" }
+        let call = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        try await call.hangup()
+        try await client.disconnect()
+        await ChildProcesses.stop(p)
+        try handle.close()
+        let text = try String(contentsOf: log, encoding: .utf8)
+        let trace = text.split(separator: "\n").filter { $0.contains("verto.trace") }
+        #expect(trace.contains { $0.contains(#""method":"login""#) }, "\(text.prefix(2000))")
+        #expect(trace.contains { $0.contains(#""method":"verto.invite""#) })
+        #expect(trace.contains { $0.contains(#""method":"verto.answer""#) })
+        #expect(trace.contains { $0.contains(#""method":"verto.bye""#) })
+        #expect(!text.contains("verto-test"), "the password is in the log")
+        #expect(!text.contains("0123456789"), "the whole sessid is in the log")
+        #expect(text.contains("a=ice-pwd:<redacted>"))
+        #expect(!text.replacingOccurrences(of: "a=ice-pwd:<redacted>", with: "").contains("a=ice-pwd:"), "an ICE password is in the log")
+    }
+
+    static func httpGet(_ url: String) async throws -> String {
+        let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: url)))
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func httpStatus(_ url: String) async throws -> Int? {
+        let (_, response) = try await URLSession.shared.data(from: try #require(URL(string: url)))
+        return (response as? HTTPURLResponse)?.statusCode
+    }
+
+    /// One configuration model: command line > environment > file > defaults; an unknown key in
+    /// the file is a startup error that names it.
+    @Test func serveConfigurationPrecedenceAndUnknownKeys() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vp-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("server.json")
+        try Data(#"{"port": 5999}"#.utf8).write(to: config)
+        var env = ProcessInfo.processInfo.environment
+        env["VERTOPHONE_PORT"] = "0"
+        // The environment's port 0 wins over the file's 5999 (no --port on the command line).
+        let (p1, url1, _) = try await startServeWithBanner(["--config", config.path], environment: env, portZero: false)
+        ChildProcesses.stopBlocking(p1)
+        #expect(!url1.hasSuffix(":5999/"), "\(url1)")
+        // The command line's --port 0 wins over the environment's 5998.
+        env["VERTOPHONE_PORT"] = "5998"
+        let (p2, url2, _) = try await startServeWithBanner(["--config", config.path], environment: env)
+        ChildProcesses.stopBlocking(p2)
+        #expect(!url2.hasSuffix(":5998/") && !url2.hasSuffix(":5999/"), "\(url2)")
+        // An unknown key is an error that names it.
+        try Data(#"{"prot": 5066}"#.utf8).write(to: config)
+        let (status, text) = try await runAsync(["serve", "--json", "--duration", "1", "--config", config.path])
+        #expect(status == 1, "\(text)")
+        #expect(text.contains("unknown key") && text.contains("prot"), "\(text)")
     }
 
     /// Options on the command line win over the config file, which wins over the defaults.
