@@ -1,10 +1,11 @@
 import ArgumentParser
-import Dispatch
 import Foundation
+import Logging
 import Metrics
 import NIOCore
 import NIOSSL
 import Prometheus
+import ServiceLifecycle
 import VertoPhone
 
 /// The server role with the built-in applications of the test contract (9196 echo, 9664 tone,
@@ -123,11 +124,13 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         }
-        // Runs until SIGINT or SIGTERM (or --duration): then every call gets verto.bye
-        // (MANAGER_REQUEST), the sockets close and the process exits 0.
-        let reason = await Serve.waitForStop(duration: duration)
-        tl.log("stopping", ["reason": .text(reason)])
-        try await endpoint.stop()
+        // Runs until SIGINT or SIGTERM (or --duration), under swift-service-lifecycle: then every
+        // call gets verto.bye (MANAGER_REQUEST), the sockets close and the process exits 0.
+        let service = EndpointService(endpoint: endpoint, duration: duration, timeline: tl)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "vertophone.serve")))
+        try await group.run()
         try? await exporter?.close()
         watcher.cancel()
         tl.log("stopped")
@@ -140,35 +143,32 @@ struct Serve: AsyncParsableCommand {
         func v(_ name: String) -> String? { env["VERTOPHONE_" + name].flatMap { $0.isEmpty ? nil : $0 } }
         return (v("HOST"), v("PORT"), v("MEDIA_HOST"), v("USERS"), v("TLS_CERT"), v("TLS_KEY"), v("METRICS"))
     }
+}
 
-    /// "SIGINT", "SIGTERM" or "duration", whichever comes first.
-    static func waitForStop(duration: Double) async -> String {
-        let (signals, continuation) = AsyncStream.makeStream(of: String.self)
-        var sources: [DispatchSourceSignal] = []
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)  // delivered to the dispatch source instead of ending the process
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(name) }
-            source.resume()
-            sources.append(source)
-        }
-        defer { sources.forEach { $0.cancel() } }
-        return await withTaskGroup(of: String?.self) { group in
+/// The running server as a service of a `ServiceGroup`: it runs until the group shuts down
+/// gracefully (a signal) or `duration` seconds pass, then stops the endpoint (every call gets
+/// verto.bye, the connections close).
+struct EndpointService: Service {
+    let endpoint: VertoEndpoint
+    let duration: Double
+    let timeline: Timeline
+
+    func run() async throws {
+        let reason = await withTaskGroup(of: String?.self) { group in
             group.addTask {
-                for await name in signals { return name }
-                return nil
+                do { try await gracefulShutdown(); return "signal" } catch { return "cancelled" }
             }
             if duration > 0 {
                 group.addTask {
-                    try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
-                    return "duration"
+                    do { try await Task.sleep(for: .milliseconds(Int(duration * 1000))); return "duration" } catch { return nil }
                 }
             }
             let first = await group.next() ?? nil
-            continuation.finish()
             group.cancelAll()
-            return first ?? "duration"
+            return first ?? "cancelled"
         }
+        timeline.log("stopping", ["reason": .text(reason)])
+        try await endpoint.stop()
     }
 }
 
