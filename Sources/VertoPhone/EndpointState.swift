@@ -291,6 +291,15 @@ final class EndpointState: @unchecked Sendable {
         return media
     }
 
+    /// `VertoEndpoint.answer(callID:)`: only a call routed to the application, not yet answered.
+    func answerForApplication(_ callID: String) throws {
+        guard let call = calls[callID], call.localSDP != nil || call.info.outbound else { throw VertoPhoneError.unknownCall(callID) }
+        guard call.route == .application, !call.info.outbound else {
+            throw VertoPhoneError.invalidState("call \(callID) is not routed to the application")
+        }
+        answer(call)
+    }
+
     private func answer(_ call: ServerCall, withSDP: Bool = true) {
         guard !call.answered else { return }
         call.answered = true

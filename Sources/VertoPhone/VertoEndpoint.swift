@@ -150,6 +150,12 @@ public final class VertoEndpoint: Sendable {
         try await eventLoop.submit { self.state.value.calls.values.map(\.info) }.get()
     }
 
+    /// Answers a call that the routing table hands to the application (`ServerRoute.application`),
+    /// once `newWebRTCCall` has delivered it; its media session carries the audio from then on.
+    public func answer(callID: String) async throws {
+        try await eventLoop.submit { try self.state.value.answerForApplication(callID) }.get()
+    }
+
     /// Hangs up a call (cause NORMAL_CLEARING unless given).
     public func hangup(callID: String, cause: HangupCause = .normalClearing) async throws {
         try await eventLoop.submit { self.state.value.hangup(callID, cause: cause) }.get()

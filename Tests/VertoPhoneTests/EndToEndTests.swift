@@ -110,6 +110,31 @@ import VertoCore
         try await endpoint.stop()
     }
 
+    /// A destination routed to the application: the app gets the call and its media session from
+    /// `newWebRTCCall`, answers it with `VertoEndpoint.answer(callID:)` and plays its own audio.
+    @Test func theApplicationAnswersACallRoutedToIt() async throws {
+        var config = VertoEndpointConfiguration(users: .demo())
+        config.port = 0
+        config.routing.fallback = .application
+        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let delivered = Task { try await nextEvent(endpoint) { e -> (ServerCallInfo, MediaSession)? in
+            if case .newWebRTCCall(let info, let media) = e, !info.outbound { return (info, media) } else { return nil }
+        } }
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("7777")
+        let (info, media) = try await delivered.value
+        #expect(info.destination == "7777" && info.callID == call.callID)
+        media.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await endpoint.answer(callID: info.callID)
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 660))
+        await #expect(throws: VertoPhoneError.unknownCall("no-such-call")) { try await endpoint.answer(callID: "no-such-call") }
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
     @Test func echoReturnsOurTone() async throws {
         let endpoint = try await startEndpoint()
         let c = client(endpoint)
