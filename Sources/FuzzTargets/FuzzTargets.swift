@@ -47,7 +47,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     private static func verto(_ bytes: UnsafeRawBufferPointer) {
         let text = String(decoding: bytes, as: UTF8.self)
         _ = JSONRPC.decode(text, maxBytes: 1_000_000)
-        var core = VertoServerCore(configuration: VertoServerConfiguration(), random: .seeded(1))
+        var core = VertoServerCore(configuration: VertoServerConfiguration(), random: .seeded(1), logger: quiet)
         let anonymous = core.connectionOpened(now: t0)
         core.receive(anonymous, text, now: t0)
         let user = core.connectionOpened(now: t0)
