@@ -33,7 +33,7 @@ final class ServerCall: @unchecked Sendable {
         self.route = route
         var l = logger
         l[metadataKey: "call_id"] = "\(info.callID)"
-        l[metadataKey: "user"] = "\(info.user ?? "-")"
+        l[metadataKey: "user"] = "\(info.user.map(Redact.number) ?? "-")"
         l[metadataKey: "sessid"] = "\(Redact.identifier(sessid))"
         self.logger = l
     }

@@ -302,8 +302,18 @@ final class ClientState: @unchecked Sendable, ClientCommands {
         }
     }
 
+    /// The client's logger with a call's `call_id`, `user` and (shortened) `sessid` as metadata.
+    private func callLogger(_ callID: String) -> Logger {
+        var l = logger
+        l[metadataKey: "call_id"] = "\(callID)"
+        l[metadataKey: "user"] = "\(Redact.number(options.login.split(separator: "@").first.map(String.init) ?? ""))"
+        l[metadataKey: "sessid"] = "\(Redact.identifier(session.sessid))"
+        return l
+    }
+
     private func endCall(_ callID: String, cause: HangupCause) {
         guard let call = calls.removeValue(forKey: callID) else { return }
+        callLogger(callID).info("call ended", metadata: ["cause": "\(cause.name)"])
         offers[callID] = nil
         call.update(.ended(cause))
         call.media.closeOnLoop()
@@ -318,7 +328,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             let answer = try SessionDescription(parsing: sdp)
             try driver.withCoreOnLoop { try $0.applyAnswer(answer, now: loop.now) }
         } catch {
-            logger.info("cannot apply the server's answer", metadata: ["error": "\(error)"])
+            callLogger(callID).info("cannot apply the server's answer", metadata: ["error": "\(error)"])
             try? session.hangup(callID: callID, cause: .incompatibleDestination, now: loop.now)
             pump()
         }

@@ -266,13 +266,14 @@ import TestSupport
     }
 
     /// `serve --trace-jsonrpc` logs every frame of a login and a call, with the password, the ICE
-    /// passwords and the sessid redacted.
+    /// passwords and the sessid redacted; the server's log lines about a call carry its call_id,
+    /// user and (shortened) sessid.
     @Test func traceJSONRPCLogsFramesWithoutSecrets() async throws {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("vp-trace-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
-        let (p, url, _) = try await startServeWithBanner(["--trace-jsonrpc"], standardError: handle)
+        let (p, url, _) = try await startServeWithBanner(["--trace-jsonrpc", "--log-level", "info"], standardError: handle)
         let client = try await Self.connectedClient(url) { $0.sessid = "trace-test-sessid-0123456789" }
         let call = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
         try await call.wait { $0 == .active }
@@ -290,6 +291,11 @@ import TestSupport
         #expect(!text.contains("0123456789"), "the whole sessid is in the log")
         #expect(text.contains("a=ice-pwd:<redacted>"))
         #expect(!text.replacingOccurrences(of: "a=ice-pwd:<redacted>", with: "").contains("a=ice-pwd:"), "an ICE password is in the log")
+        for what in ["call started", "call ended"] {
+            let line = text.split(separator: "\n").first { $0.contains(what) }
+            #expect(line?.contains("call_id=\(call.callID)") == true, "\(what): \(String(describing: line))")
+            #expect(line?.contains("sessid=trace-te…") == true && line?.contains("user=**01") == true, "\(what): \(String(describing: line))")
+        }
     }
 
     static func httpGet(_ url: String) async throws -> String {
