@@ -47,6 +47,14 @@ public final class PeerSession: DatagramCore {
     /// Where media goes: the selected pair's remote address (or, before selection, the source of
     /// the peer's DTLS).
     var mediaDestination: SocketAddress?
+    /// DTLS records that arrived while our offer was outstanding: an answerer may start DTLS as
+    /// soon as ICE works, before its answer reaches us through signalling (browsers do). Kept,
+    /// within `earlyDatagramLimit`, and fed to DTLS when the answer is applied.
+    private var earlyDTLS: [(bytes: [UInt8], source: SocketAddress)] = []
+    private var earlyDTLSBytes = 0
+    /// Early datagrams kept so far (diagnostics).
+    private(set) var earlyDatagramsKept = 0
+    static let earlyDatagramLimit = (count: 16, bytes: 32_768)
 
     // Sending.
     var packetizer: RTPPacketizer?
@@ -204,6 +212,11 @@ public final class PeerSession: DatagramCore {
         ice.setRemoteDescription(credentials: ICECore.ICECredentials(ufrag: n.remoteICE.ufrag, password: n.remoteICE.pwd),
                                  candidates: candidates, now: now)
         processICEEvents(now: now)
+        // What came before the description, now that DTLS exists (same source checks as ever).
+        let early = earlyDTLS
+        earlyDTLS = []
+        earlyDTLSBytes = 0
+        for var e in early { e.bytes.withUnsafeMutableBytes { receive($0, from: e.source, now: now) } }
     }
 
     private func setUpCodec(_ n: NegotiatedAudio) throws(PeerError) {
@@ -303,7 +316,17 @@ public final class PeerSession: DatagramCore {
             _ = ice.handleDatagram(UnsafeRawBufferPointer(datagram), from: source, localCandidate: local, now: now)
             processICEEvents(now: now)
         case .dtls:
-            guard let dtls else { statistics.unknownDatagrams += 1; return }
+            guard let dtls else {
+                if state == .offered, earlyDTLS.count < Self.earlyDatagramLimit.count,
+                   earlyDTLSBytes + datagram.count <= Self.earlyDatagramLimit.bytes {
+                    earlyDTLS.append((Array(UnsafeRawBufferPointer(datagram)), source))
+                    earlyDTLSBytes += datagram.count
+                    earlyDatagramsKept += 1
+                } else {
+                    statistics.unknownDatagrams += 1
+                }
+                return
+            }
             // DTLS only from the ICE-selected address, or before a selection from an address ICE
             // knows (a candidate of the remote description or a peer-reflexive one learned from an
             // authenticated check): a stranger cannot take the media path over before ICE has chosen.

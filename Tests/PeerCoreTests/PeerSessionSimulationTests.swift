@@ -43,6 +43,73 @@ func dominant(_ pcm: [Int16]) -> Double? {
         #expect(a.negotiated?.dtlsRole == .server && b.negotiated?.dtlsRole == .client, "answerer is active (RFC 5763)")
     }
 
+    /// A browser that answers starts DTLS as soon as ICE works — before its answer reaches us
+    /// through signalling (verto.js sends verto.answer after ICE gathering). Its ClientHello arrives
+    /// while our offer is outstanding: it is kept and answered the moment the answer is applied, so
+    /// the handshake completes then, not after the browser's retransmission timer (about 1 s).
+    @Test func aClientHelloBeforeTheAnswerIsAnsweredWhenTheAnswerIsApplied() throws {
+        let a = PeerSession(hostAddresses: [addrA], random: .seeded(21), now: start)
+        let offer = a.createOffer(now: start)
+        // The answer's ICE and SDP come from a real answerer; its DTLS is played by `browser`, a
+        // DTLS client with an identity of its own (its fingerprint goes into the answer).
+        let b = PeerSession(hostAddresses: [addrB], random: .seeded(22), now: start)
+        let answered = try b.acceptOffer(try SessionDescription(parsing: offer.text), now: start)
+        let identity = try DTLSIdentity()
+        let offerFingerprint = try #require(offer.text.split(whereSeparator: \.isNewline)
+            .first { $0.hasPrefix("a=fingerprint:") }.flatMap { DTLSFingerprint(sdpValue: String($0.dropFirst("a=fingerprint:".count))) })
+        let answer = answered.text.split(separator: "\r\n", omittingEmptySubsequences: false).map { line in
+            line.hasPrefix("a=fingerprint:") ? "a=fingerprint:" + identity.fingerprint.sdpValue : String(line)
+        }.joined(separator: "\r\n")
+        let browser = try DTLSEndpoint(identity: identity, role: .client, remoteFingerprint: offerFingerprint)
+        browser.start(now: start)
+        var flights = 0
+        while let hello = browser.pollTransmit() {
+            var bytes = hello
+            bytes.withUnsafeMutableBytes { a.receive($0, from: addrB, now: start) }
+            flights += 1
+        }
+        #expect(flights > 0)
+        #expect(a.earlyDatagramsKept == flights, "A kept the ClientHello")
+        #expect(a.statistics.unknownDatagrams == 0)
+
+        // 300 ms later the answer arrives. From then on, no timer fires: each side answers the
+        // other's flight at once, at the same virtual instant.
+        let applied = start + .milliseconds(300)
+        try a.applyAnswer(try SessionDescription(parsing: answer), now: applied)
+        var buffer = ByteBufferAllocator().buffer(capacity: 1600)
+        func deliverToBrowser() {
+            while let to = a.pollTransmit(into: &buffer) {
+                let bytes = Array(buffer.readableBytesView)
+                buffer.clear()
+                if to == addrB, bytes.withUnsafeBytes({ PacketDemux.classify($0) }) == .dtls {
+                    bytes.withUnsafeBytes { browser.receive($0, now: applied) }
+                }
+            }
+        }
+        for _ in 0..<10 where a.milestones.dtlsConnected == nil {
+            deliverToBrowser()
+            while var f = browser.pollTransmit() { f.withUnsafeMutableBytes { a.receive($0, from: addrB, now: applied) } }
+        }
+        deliverToBrowser()  // our last flight (ChangeCipherSpec, Finished)
+        #expect(a.milestones.dtlsConnected == applied, "the handshake completes at the moment the answer is applied")
+        var browserConnected = false
+        while let e = browser.pollEvent() { if case .connected = e { browserConnected = true } }
+        #expect(browserConnected)
+    }
+
+    /// Early datagrams are bounded: a flood before the answer keeps at most the limit, and the
+    /// rest are counted as unknown.
+    @Test func earlyDatagramsAreBounded() throws {
+        let a = PeerSession(hostAddresses: [addrA], random: .seeded(23), now: start)
+        _ = a.createOffer(now: start)
+        var record: [UInt8] = [22, 0xFE, 0xFD] + [UInt8](repeating: 0, count: 10) + [0, 100] + [UInt8](repeating: 1, count: 100)
+        for _ in 0..<1_000 {
+            record.withUnsafeMutableBytes { a.receive($0, from: addrB, now: start) }
+        }
+        #expect(a.earlyDatagramsKept == PeerSession.earlyDatagramLimit.count)
+        #expect(a.statistics.unknownDatagrams == 1_000 - PeerSession.earlyDatagramLimit.count)
+    }
+
     @Test func firstPacketIsDecodedOnArrival() throws {
         let net = try makePair(seed: 3)
         net.delay = .milliseconds(30)

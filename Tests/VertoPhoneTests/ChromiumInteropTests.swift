@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 import TestSupport
 @testable import VertoPhone
@@ -55,6 +56,12 @@ import TestSupport
         let found = try await within(.seconds(40), "the page's login and our call's media") { try await flow.value }
         let media = try #require(found)
         #expect(try await hears(media, 440), "our server hears the browser's 440 Hz")
+        // For the record (not asserted: speed is for benchmarks): the browser's answer applied →
+        // DTLS connected and → first frame decoded, on our side.
+        if let m = try await media.stats()?.milestones, let applied = m.remoteDescriptionApplied {
+            func ms(_ d: NIODeadline?) -> String { d.map { String(format: "%.1f ms", Double(($0 - applied).nanoseconds) / 1e6) } ?? "-" }
+            print("inbound to Chromium: answer applied → DTLS \(ms(m.dtlsConnected)), first frame \(ms(m.firstFrameDecoded))")
+        }
         let r = try await result(page)
         #expect(abs((r["dominantHz"] as? Double ?? 0) - 1000) < 20, "the browser hears our 1 kHz")
         try await endpoint.stop()
