@@ -25,6 +25,9 @@ public final class WebSocketConnection: Sendable, Hashable, CustomStringConverti
     public let id: Int
     public let channel: Channel
     public let remoteAddress: SocketAddress?
+    /// This side's address of the TCP connection: on a client, the local end of the route to the
+    /// server.
+    public let localAddress: SocketAddress?
     /// Client frames must be masked (RFC 6455 §5.3); server frames must not be.
     let isClient: Bool
 
@@ -32,6 +35,7 @@ public final class WebSocketConnection: Sendable, Hashable, CustomStringConverti
         self.id = id
         self.channel = channel
         self.remoteAddress = channel.remoteAddress
+        self.localAddress = channel.localAddress
         self.isClient = isClient
     }
 

@@ -22,8 +22,9 @@ public struct VertoClientOptions: Sendable {
     public var sessid: String?
     public var userVariables: JSONObject?
     public var autoReconnect = true
-    /// Where media sockets bind. "0.0.0.0" advertises every interface address (host candidates);
-    /// a literal address binds and advertises just that one.
+    /// Where media sockets bind. "0.0.0.0" advertises the local address of the signalling
+    /// connection's route first, then every other IPv4 interface address (host candidates); a
+    /// literal address binds and advertises just that one.
     public var mediaHost = "0.0.0.0"
     public var media = PeerSessionConfiguration()
     public var callerIDName: String?
@@ -120,9 +121,22 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     var timerDeadline: NIODeadline?
     /// One bound socket + PeerSession kept ready for the next call (answer, invite, re-attach).
     lazy var peers = PeerPool(loop: loop, host: options.mediaHost, configuration: options.media,
-                              advertise: { [options] in
-                                  options.mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: false) : [options.mediaHost]
-                              })
+                              advertise: { [weak self] in self?.advertisedHosts() ?? [] })
+    /// The local address of the signalling connection's route (IPv4), once connected: the one
+    /// address known to reach the server, so it is always a host candidate (first).
+    var signallingLocalIP: String?
+
+    /// Host candidate addresses for a socket bound to `mediaHost`: with 0.0.0.0, the signalling
+    /// route's local address first, then the machine's other IPv4 addresses.
+    func advertisedHosts() -> [String] {
+        guard options.mediaHost == "0.0.0.0" else { return [options.mediaHost] }
+        var hosts = HostAddresses.ipv4(includeLoopback: false)
+        if let route = signallingLocalIP {
+            hosts.removeAll { $0 == route }
+            hosts.insert(route, at: 0)
+        }
+        return hosts
+    }
     var observers: [@Sendable (VertoClientEvent, Call?) -> Void] = []
     /// The frame trace (`traceJSONRPC`), nil when off.
     lazy var trace: Logger? = options.traceJSONRPC ? Logger(label: "verto.trace") : nil
@@ -229,6 +243,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             switch result {
             case .success(let c):
                 ws = c
+                if case .v4 = c.localAddress, let ip = c.localAddress?.ipAddress { signallingLocalIP = ip }
                 session.transportConnected(now: loop.now)
             case .failure(let e):
                 logger.info("connect failed", metadata: ["error": "\(e)"])

@@ -103,7 +103,9 @@ struct CallCommand: AsyncParsableCommand {
         }
         let answered = try await call.wait(timeout: .seconds(60)) { $0 == .active }
         guard answered == .active else {
-            tl.log("call failed", ["state": "\(answered)"])
+            var fields: [String: TimelineValue] = ["state": "\(answered)"]
+            if case .ended(let cause) = answered, let hint = cause.setupHint { fields["hint"] = .text(hint) }
+            tl.log("call failed", fields)
             throw ExitCode(2)
         }
         // The setup line once media is up (the first frame decoded, within 10 s), with the milestones

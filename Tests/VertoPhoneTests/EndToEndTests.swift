@@ -135,6 +135,32 @@ import VertoCore
         try await endpoint.stop()
     }
 
+    /// With media on every interface (mediaHost 0.0.0.0, the default), the offer's host candidates
+    /// start with the local address of the signalling connection's route — for a server on
+    /// loopback, 127.0.0.1, the one address known to reach it — and the call's audio flows.
+    @Test func theSignallingRouteAddressIsAlwaysACandidate() async throws {
+        let endpoint = try await startEndpoint()
+        let offered = Task { try await nextEvent(endpoint) { e -> MediaSession? in
+            if case .newWebRTCCall(let info, let media) = e, !info.outbound { return media } else { return nil }
+        } }
+        var o = VertoClientOptions(url: "ws://127.0.0.1:\(endpoint.port)/", login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "0.0.0.0"
+        let c = VertoClient(options: o)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        let media = try await offered.value
+        let candidates = try await endpoint.eventLoop.submit {
+            media.peer?.withCoreOnLoop { $0.negotiated?.remoteCandidates.map(\.address) } ?? []
+        }.get()
+        #expect(candidates.first == "127.0.0.1", "the client's host candidates: \(candidates)")
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 440))
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+        #expect(HangupCause.incompatibleDestination.setupHint?.contains("mediaHost") == true)
+    }
+
     @Test func echoReturnsOurTone() async throws {
         let endpoint = try await startEndpoint()
         let c = client(endpoint)
