@@ -17,8 +17,10 @@ final class ServerCall: @unchecked Sendable {
     var route: ServerRoute
     var answered = false
     var held = false
-    /// The other leg when bridged.
+    /// The other leg when bridged (on a ringing leg of a fork: the caller's leg).
     var partner: String?
+    /// The caller's leg while this leg rings as one of several (forking); nil once it won.
+    var forkOf: String?
     var timers: [Scheduled<Void>] = []
     /// A peer offered by `verto.attach`, waiting for the client's answer.
     var pendingReattach: DatagramDriver<PeerSession>?
@@ -51,6 +53,11 @@ final class EndpointState: @unchecked Sendable {
     var connectionOf: [Int: VertoConnectionID] = [:]
     var userOfSessid: [String: String] = [:]
     var calls: [String: ServerCall] = [:]
+    /// A caller's leg → its legs still ringing (forking to every session of the called user).
+    var ringing: [String: Set<String>] = [:]
+    /// Login sequence per sessid: the application's own calls ring the latest session.
+    var loginOrder: [String: UInt64] = [:]
+    var logins: UInt64 = 0
     /// Connections that have logged in and not closed (the sessions gauge).
     var loggedInConnections: Set<VertoConnectionID> = []
     var timer: Scheduled<Void>?
@@ -187,6 +194,8 @@ final class EndpointState: @unchecked Sendable {
         case .loggedIn(let connection, let sessid, let user):
             sockets[connection]?.peerAuthenticated()
             userOfSessid[sessid] = user
+            logins += 1
+            loginOrder[sessid] = logins
             loggedInConnections.insert(connection)
             EngineMetrics.sessionsActive.record(loggedInConnections.count)
             peers.refill()
@@ -361,15 +370,47 @@ final class EndpointState: @unchecked Sendable {
         }
     }
 
-    /// Server → client call (bridge B-leg, or the application calling a user).
+    /// Server → client call: the B-leg(s) of a bridge, or the application calling a user.
+    ///
+    /// A bridge (`partner` set) rings every session the user is logged in with, as FreeSWITCH rings
+    /// every registration: the first to answer is bridged, the others get `verto.bye` with
+    /// LOSE_RACE, and a session that never answers (a stale one) holds nothing up. The call fails
+    /// only when every leg has failed. The application's own call (`partner` nil) rings the session
+    /// that logged in last. Returns the (first) leg's callID.
     func originate(toUser user: String, callerIDNumber: String, callerIDName: String, route: ServerRoute,
                    source: MediaSource, partner: String?) -> EventLoopFuture<String> {
-        guard let sessid = userOfSessid.first(where: { $0.value == user && core.connection(forSessid: $0.key) != nil })?.key else {
+        let live = userOfSessid.filter { $0.value == user && core.connection(forSessid: $0.key) != nil }.keys
+            .sorted { (loginOrder[$0] ?? 0) > (loginOrder[$1] ?? 0) }
+        guard !live.isEmpty else {
             if let p = partner { hangup(p, cause: .other(name: "USER_NOT_REGISTERED", code: 606)) }
             return loop.makeFailedFuture(VertoPhoneError.userNotLoggedIn(user))
         }
-        return peers.take()
+        let sessids = partner == nil ? [live[0]] : live
+        if let p = partner { ringing[p] = Set() }
+        let legs = sessids.map { sessid in
+            originateLeg(toSessid: sessid, user: user, callerIDNumber: callerIDNumber, callerIDName: callerIDName,
+                         route: route, source: source, partner: partner)
+        }
+        if let p = partner {
+            // Each leg's outcome: once all are known, a fork with no leg left fails the A-leg.
+            EventLoopFuture.whenAllComplete(legs, on: loop).whenSuccess { [self] _ in
+                if ringing[p]?.isEmpty == true, calls[p]?.partner == nil {
+                    ringing[p] = nil
+                    hangup(p, cause: .normalTemporaryFailure)
+                }
+            }
+        }
+        return legs[0]
+    }
+
+    private func originateLeg(toSessid sessid: String, user: String, callerIDNumber: String, callerIDName: String,
+                              route: ServerRoute, source: MediaSource, partner: String?) -> EventLoopFuture<String> {
+        peers.take()
             .flatMapThrowing { [self] driver -> String in
+                if let p = partner, calls[p] == nil || calls[p]?.partner != nil {
+                    _ = driver.close()  // the caller hung up, or another leg answered, meanwhile
+                    throw VertoPhoneError.invalidState("the call to \(user) is over")
+                }
                 let callID = UUID().uuidString.lowercased()
                 let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
                 do {
@@ -379,7 +420,6 @@ final class EndpointState: @unchecked Sendable {
                         headers: Self.otherLeg(partner)), now: loop.now)
                 } catch {
                     _ = driver.close()
-                    if let p = partner { hangup(p, cause: .normalTemporaryFailure) }
                     throw error
                 }
                 let media = makeMedia(callID)
@@ -389,9 +429,10 @@ final class EndpointState: @unchecked Sendable {
                                           callerIDName: callerIDName, outbound: true)
                 let call = ServerCall(info: info, media: media, route: route, sessid: sessid, logger: logger)
                 call.partner = partner
+                call.forkOf = partner
                 calls[callID] = call
                 callStarted(call)
-                if let p = partner { calls[p]?.partner = callID }
+                if let p = partner { ringing[p, default: []].insert(callID) }
                 events.yield(.newWebRTCCall(info, media))
                 pump()
                 return callID
@@ -410,6 +451,17 @@ final class EndpointState: @unchecked Sendable {
         }
         call.answered = true
         events.yield(.answered(callID: callID))
+        if let a = call.forkOf {
+            // First answer wins the fork: the other legs lose the race.
+            call.forkOf = nil
+            let losers = (ringing.removeValue(forKey: a) ?? []).subtracting([callID])
+            for l in losers.sorted() {
+                calls[l]?.partner = nil
+                calls[l]?.forkOf = nil
+                hangup(l, cause: .loseRace)
+            }
+            calls[a]?.partner = callID
+        }
         if let p = call.partner, let a = calls[p] { bridge(a, call) }
     }
 
@@ -466,7 +518,25 @@ final class EndpointState: @unchecked Sendable {
         call.timers.forEach { $0.cancel() }
         call.media.closeOnLoop()
         events.yield(.ended(callID: callID, cause: cause))
-        if let p = call.partner, calls[p] != nil { hangup(p, cause: cause) }
+        if let legs = ringing.removeValue(forKey: callID) {
+            // The caller is gone while its call rings: every leg is cancelled.
+            for l in legs.sorted() {
+                calls[l]?.partner = nil
+                calls[l]?.forkOf = nil
+                hangup(l, cause: .originatorCancel)
+            }
+        }
+        if let a = call.forkOf {
+            // A leg of a fork ended before anyone answered: the caller waits for the others, and
+            // fails with this leg's cause when it was the last.
+            ringing[a]?.remove(callID)
+            if ringing[a]?.isEmpty == true {
+                ringing[a] = nil
+                if calls[a] != nil { hangup(a, cause: cause) }
+            }
+        } else if let p = call.partner, calls[p] != nil {
+            hangup(p, cause: cause)
+        }
     }
 
     // MARK: - re-attach (verto-protocol.md §4.8)
