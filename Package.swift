@@ -151,7 +151,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "VertoPhoneTests", dependencies: [
-            "VertoPhone", "MediaCore", "VertoCore", "VertoNIO", "CryptoCore", "TestSupport",
+            "VertoPhone", "MediaCore", "MediaNIO", "VertoCore", "VertoNIO", "CryptoCore", "TestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "WebitelCTITests", dependencies: [

@@ -67,6 +67,27 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
             }
     }
 
+    /// Binds a port of `ports` (for a firewall or a NAT that forwards a fixed range): random ports of
+    /// the range, up to `attempts` of them, the next one whenever a port is taken.
+    public static func bind(host: String, ports: ClosedRange<Int>, attempts: Int = 32, on eventLoop: EventLoop,
+                            logger: Logger = Logger(label: "vertophone.media.udp"),
+                            makeCore: @escaping @Sendable (SocketAddress) throws -> Core) -> EventLoopFuture<DatagramDriver<Core>> {
+        bind(host: host, ports: ports, attempt: 1, of: max(1, attempts), on: eventLoop, logger: logger, makeCore: makeCore)
+    }
+
+    private static func bind(host: String, ports: ClosedRange<Int>, attempt: Int, of attempts: Int, on eventLoop: EventLoop,
+                             logger: Logger, makeCore: @escaping @Sendable (SocketAddress) throws -> Core)
+        -> EventLoopFuture<DatagramDriver<Core>> {
+        let port = Int.random(in: ports)  // SystemRandomNumberGenerator
+        return bind(host: host, port: port, on: eventLoop, logger: logger, makeCore: makeCore).flatMapError { error in
+            guard let io = error as? IOError, io.errnoCode == EADDRINUSE || io.errnoCode == EACCES else {
+                return eventLoop.makeFailedFuture(error)
+            }
+            guard attempt < attempts else { return eventLoop.makeFailedFuture(DatagramDriverError.noFreePort(ports, attempts: attempts)) }
+            return bind(host: host, ports: ports, attempt: attempt + 1, of: attempts, on: eventLoop, logger: logger, makeCore: makeCore)
+        }
+    }
+
     /// Runs `body` with the core on the event loop, then drains and re-arms (the "after every input" rule).
     public func withCore<T: Sendable>(_ body: @escaping @Sendable (Core) throws -> T) -> EventLoopFuture<T> {
         if eventLoop.inEventLoop {
@@ -142,8 +163,10 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     }
 }
 
-public enum DatagramDriverError: Error, Sendable {
+public enum DatagramDriverError: Error, Sendable, Equatable {
     case noLocalAddress
+    /// Every port tried in the range was taken.
+    case noFreePort(ClosedRange<Int>, attempts: Int)
 }
 
 final class DatagramInbound<Core: DatagramCore>: ChannelInboundHandler {

@@ -73,7 +73,13 @@ final class EndpointState: @unchecked Sendable {
     /// The frame trace (`traceJSONRPC`), nil when off.
     let trace: Logger?
     /// One bound socket + PeerSession kept ready for the next call leg.
-    lazy var peers = PeerPool(loop: loop, host: configuration.mediaHost, configuration: configuration.media, advertise: { [] })
+    lazy var peers: PeerPool = {
+        let pool = PeerPool(loop: loop, host: configuration.mediaHost, configuration: configuration.media,
+                            advertise: { [mediaHost = configuration.mediaHost] in mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: true) : [] })
+        pool.externalAddress = configuration.mediaExternalAddress
+        pool.ports = configuration.mediaPorts
+        return pool
+    }()
 
     init(configuration: VertoEndpointConfiguration, loop: EventLoop, events: AsyncStream<VertoEndpointEvent>.Continuation, logger: Logger) {
         self.configuration = configuration

@@ -6,18 +6,26 @@ import PeerCore
 
 /// Binds a UDP socket on the engine's event loop and puts a `PeerSession` on it.
 enum MediaFactory {
+    /// `external`: the address written in SDP instead of the bound one (a server behind a NAT
+    /// that forwards the same ports); `ports`: the range to bind in (nil: any free port).
     static func makePeer(on loop: EventLoop, host: String, configuration: PeerSessionConfiguration,
-                         advertise: [String]) -> EventLoopFuture<DatagramDriver<PeerSession>> {
-        return DatagramDriver<PeerSession>.bind(host: host, on: loop) { local in
+                         advertise: [String], external: String? = nil,
+                         ports: ClosedRange<Int>? = nil) -> EventLoopFuture<DatagramDriver<PeerSession>> {
+        let makeCore: @Sendable (SocketAddress) throws -> PeerSession = { local in
             var addresses: [SocketAddress] = []
             let port = local.port ?? 0
-            if host == "0.0.0.0" {
+            if let external {
+                addresses = [try SocketAddress(ipAddress: external, port: port)]
+            } else if host == "0.0.0.0" {
                 for ip in advertise { if let a = try? SocketAddress(ipAddress: ip, port: port) { addresses.append(a) } }
             } else {
                 addresses = [local]
             }
             return PeerSession(configuration: configuration, hostAddresses: addresses, random: .system, now: loop.now)
-        }.flatMap { driver in
+        }
+        let bound = ports.map { DatagramDriver<PeerSession>.bind(host: host, ports: $0, on: loop, makeCore: makeCore) }
+            ?? DatagramDriver<PeerSession>.bind(host: host, on: loop, makeCore: makeCore)
+        return bound.flatMap { driver in
             // With a STUN server, wait (bounded by the binding client's own limit) for the
             // server-reflexive candidate before the SDP is written: there is no trickle in Verto.
             let complete = driver.withCoreOnLoop { $0.isGatheringComplete }
@@ -42,6 +50,10 @@ final class PeerPool: @unchecked Sendable {
     let host: String
     let configuration: PeerSessionConfiguration
     let advertise: @Sendable () -> [String]
+    /// Written in SDP instead of the bound address (NAT with forwarded ports).
+    var externalAddress: String?
+    /// Media ports are bound within this range (nil: any free port).
+    var ports: ClosedRange<Int>?
     private var spare: DatagramDriver<PeerSession>?
     private var filling = false
     private var closed = false
@@ -61,7 +73,8 @@ final class PeerPool: @unchecked Sendable {
                 spare = nil
                 return loop.makeSucceededFuture(s)
             }
-            return MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise())
+            return MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise(),
+                                  external: externalAddress, ports: ports)
         }
     }
 
@@ -70,7 +83,8 @@ final class PeerPool: @unchecked Sendable {
         loop.execute { [self] in
             guard spare == nil, !filling, !closed else { return }
             filling = true
-            MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise())
+            MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise(),
+                                  external: externalAddress, ports: ports)
                 .whenComplete { [self] result in
                     filling = false
                     guard case .success(let d) = result else { return }

@@ -85,10 +85,21 @@ public struct ServerConfigFile: Sendable, Equatable {
     public var routing: ServerRoutingTable
     /// `HOST:PORT` of the Prometheus scrape endpoint (`vertophone serve --metrics`).
     public var metrics: String?
+    /// The media address written in SDP (a server behind a NAT), and the media port range
+    /// ("16384-32768").
+    public var externalIP: String?
+    public var rtpPorts: ClosedRange<Int>?
+
+    /// "LOW-HIGH" → LOW...HIGH within 1...65535.
+    public static func portRange(_ text: String) -> ClosedRange<Int>? {
+        let parts = text.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], 1 <= low, low <= high, high <= 65_535 else { return nil }
+        return low...high
+    }
 
     /// The keys a config file may have; any other is an error (a typo must not pass silently).
     public static let keys: Set<String> = ["host", "port", "mediaHost", "users", "tlsCert", "tlsKey", "routes",
-                                           "replaceDefaultRoutes", "metrics"]
+                                           "replaceDefaultRoutes", "metrics", "externalIP", "rtpPorts"]
 
     public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         case notJSONObject
@@ -119,6 +130,11 @@ public struct ServerConfigFile: Sendable, Equatable {
         tlsCert = try string("tlsCert")
         tlsKey = try string("tlsKey")
         metrics = try string("metrics")
+        externalIP = try string("externalIP")
+        if let r = try string("rtpPorts") {
+            guard let range = Self.portRange(r) else { throw .badField("rtpPorts") }
+            rtpPorts = range
+        }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw .badField(tlsCert == nil ? "tlsCert" : "tlsKey") }
         if let p = obj["port"] {
             guard let n = p as? Int, (0...65535).contains(n) else { throw .badField("port") }

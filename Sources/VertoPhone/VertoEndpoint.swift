@@ -19,8 +19,15 @@ public struct VertoEndpointConfiguration: Sendable {
     public var tls: NIOSSLContext?
     public var users: UserDirectory
     public var routing: ServerRoutingTable = .testContract
-    /// Where media sockets bind, and the address advertised in SDP.
+    /// Where media sockets bind, and the address advertised in SDP (unless `mediaExternalAddress`
+    /// is set). "0.0.0.0" binds every interface and advertises each IPv4 address.
     public var mediaHost: String = "127.0.0.1"
+    /// The address written in SDP instead of the bound one: a server behind a NAT (or a firewall
+    /// with port forwarding) that maps the same ports on this public address to the bind address.
+    public var mediaExternalAddress: String?
+    /// Media sockets bind within this port range (e.g. 16384...32768 for a firewall rule or a
+    /// NAT's forwarded range); nil: any free port.
+    public var mediaPorts: ClosedRange<Int>?
     public var media: PeerSessionConfiguration = .serverRole
     public var verto: VertoServerConfiguration = VertoServerConfiguration()
     public var maxConnections: Int = 1024

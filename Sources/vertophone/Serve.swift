@@ -33,11 +33,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address media sockets bind to and advertise (default 127.0.0.1). Also VERTOPHONE_MEDIA_HOST.")
     var mediaHost: String?
 
-    @Option(help: "JSON config file: host, port, mediaHost, users (file), tlsCert, tlsKey, metrics, routes {\"9196\": \"echo\", \"5000\": \"tone 800\"}, replaceDefaultRoutes. Unknown keys are an error. Precedence: command line > environment (VERTOPHONE_HOST, …) > file > defaults.")
+    @Option(help: "JSON config file: host, port, mediaHost, externalIP, rtpPorts (\"LOW-HIGH\"), users (file), tlsCert, tlsKey, metrics, routes {\"9196\": \"echo\", \"5000\": \"tone 800\"}, replaceDefaultRoutes. Unknown keys are an error. Precedence: command line > environment (VERTOPHONE_HOST, …) > file > defaults.")
     var config: String?
 
     @Option(help: "Stop after this many seconds (0 = run until interrupted).")
     var duration: Double = 0
+
+    @Option(help: "Media address written in SDP when it differs from --media-host (a server behind a NAT that forwards the media ports to it). Also VERTOPHONE_EXTERNAL_IP.")
+    var externalIP: String?
+
+    @Option(help: "Media port range, LOW-HIGH (e.g. 16384-32768), for a firewall rule or a NAT's forwarded ports. Also VERTOPHONE_RTP_PORTS.")
+    var rtpPorts: String?
 
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464). Overrides the config file.")
     var metrics: String?
@@ -64,6 +70,15 @@ struct Serve: AsyncParsableCommand {
         let mediaHost = self.mediaHost ?? env.mediaHost ?? file?.mediaHost ?? "127.0.0.1"
         let tlsCert = self.tlsCert ?? env.tlsCert ?? file?.tlsCert, tlsKey = self.tlsKey ?? env.tlsKey ?? file?.tlsKey
         let metricsAddress = self.metrics ?? env.metrics ?? file?.metrics
+        let externalIP = self.externalIP ?? env.externalIP ?? file?.externalIP
+        var rtpPorts = file?.rtpPorts
+        if let text = self.rtpPorts ?? env.rtpPorts {
+            guard let range = ServerConfigFile.portRange(text) else { throw ValidationError("--rtp-ports takes LOW-HIGH, e.g. 16384-32768, not \(text)") }
+            rtpPorts = range
+        }
+        if let externalIP, (try? SocketAddress(ipAddress: externalIP, port: 0)) == nil {
+            throw ValidationError("--external-ip takes an IP address, not \(externalIP)")
+        }
         let directory: UserDirectory
         if let users {
             directory = try UserDirectory(fileContents: String(contentsOfFile: users, encoding: .utf8))
@@ -78,6 +93,8 @@ struct Serve: AsyncParsableCommand {
         config.host = host
         config.port = port
         config.mediaHost = mediaHost
+        config.mediaExternalAddress = externalIP
+        config.mediaPorts = rtpPorts
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together (wss needs both)")
         }
@@ -137,11 +154,14 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// The settings the environment gives: VERTOPHONE_HOST, VERTOPHONE_PORT, VERTOPHONE_MEDIA_HOST,
-    /// VERTOPHONE_USERS, VERTOPHONE_TLS_CERT, VERTOPHONE_TLS_KEY, VERTOPHONE_METRICS (empty = unset).
+    /// VERTOPHONE_USERS, VERTOPHONE_TLS_CERT, VERTOPHONE_TLS_KEY, VERTOPHONE_METRICS,
+    /// VERTOPHONE_EXTERNAL_IP, VERTOPHONE_RTP_PORTS (empty = unset).
     static func environment(_ env: [String: String] = ProcessInfo.processInfo.environment)
-        -> (host: String?, port: String?, mediaHost: String?, users: String?, tlsCert: String?, tlsKey: String?, metrics: String?) {
+        -> (host: String?, port: String?, mediaHost: String?, users: String?, tlsCert: String?, tlsKey: String?, metrics: String?,
+            externalIP: String?, rtpPorts: String?) {
         func v(_ name: String) -> String? { env["VERTOPHONE_" + name].flatMap { $0.isEmpty ? nil : $0 } }
-        return (v("HOST"), v("PORT"), v("MEDIA_HOST"), v("USERS"), v("TLS_CERT"), v("TLS_KEY"), v("METRICS"))
+        return (v("HOST"), v("PORT"), v("MEDIA_HOST"), v("USERS"), v("TLS_CERT"), v("TLS_KEY"), v("METRICS"),
+                v("EXTERNAL_IP"), v("RTP_PORTS"))
     }
 }
 

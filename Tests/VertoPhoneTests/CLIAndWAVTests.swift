@@ -230,6 +230,24 @@ import TestSupport
         #expect(p.terminationReason == .exit && p.terminationStatus == 0, "exit \(p.terminationStatus)")
     }
 
+    /// `serve --external-ip --rtp-ports` behind a NAT (the test's port forwarder): the call's echo
+    /// comes back through the NAT; a malformed range is bad usage (64).
+    @Test func serveBehindANATWithExternalIPAndPortRange() async throws {
+        let nat = try await PortForwarder.start(external: "127.0.0.2", inside: "127.0.0.1", inner: "127.0.0.3", ports: 20_020...20_027)
+        let (p, url) = try await startServe(["--media-host", "127.0.0.1", "--external-ip", "127.0.0.2", "--rtp-ports", "20020-20027"])
+        defer { ChildProcesses.stopBlocking(p) }
+        let client = try await Self.connectedClient(url)
+        let call = try await client.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 440))
+        #expect(nat.count > 50, "media went through the NAT (\(nat.count) datagrams)")
+        try await call.hangup()
+        try await client.disconnect()
+        await nat.stop()
+        let (status, _) = try await runAsync(["serve", "--port", "0", "--rtp-ports", "5-3", "--duration", "1"])
+        #expect(status == 64)
+    }
+
     /// `serve --metrics`: a Prometheus scrape during a call shows the active-calls gauge at 1, the
     /// sessions gauge, the calls-started counter and the setup timers of the call's media.
     @Test func prometheusScrapeDuringACall() async throws {
