@@ -50,7 +50,8 @@ public final class Call: Sendable {
         self.remoteName = remoteName
         self.media = media
         self.client = client
-        (states, continuation) = AsyncStream.makeStream(of: CallState.self, bufferingPolicy: .bufferingNewest(100))
+        // A call has a handful of states and none may be lost: unbounded.
+        (states, continuation) = AsyncStream.makeStream(of: CallState.self, bufferingPolicy: .unbounded)
         continuation.yield(.trying)
     }
 

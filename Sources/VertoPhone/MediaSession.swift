@@ -62,8 +62,13 @@ public final class MediaSession: @unchecked Sendable {
     fileprivate var listeners: [(needed: Int, samples: [Int16], promise: EventLoopPromise<[Int16]>)] = []
     /// In-process observers (echo, bridges, applications).
     private var observers: [(AudioFrame) -> Void] = []
-    /// Sample rate of the negotiated codec (48 kHz Opus, 8 kHz G.711).
-    public private(set) var sampleRate = 48_000
+    /// Sample rate of the negotiated codec (48 kHz Opus, 8 kHz G.711). Written on the event loop,
+    /// readable from any thread.
+    public private(set) var sampleRate: Int {
+        get { sampleRateBox.withLockedValue { $0 } }
+        set { sampleRateBox.withLockedValue { $0 = newValue } }
+    }
+    private let sampleRateBox = NIOLockedValueBox(48_000)
     /// Engine side: called on the loop when the current peer connection fails (ICE, DTLS, consent)
     /// or is not connected within `setupTimeout` of being attached. The call layer ends the call.
     var onFailure: ((String) -> Void)?
@@ -81,7 +86,8 @@ public final class MediaSession: @unchecked Sendable {
         self.callID = callID
         self.eventLoop = eventLoop
         (frames, frameContinuation) = AsyncStream.makeStream(of: AudioFrame.self, bufferingPolicy: .bufferingNewest(250))
-        (events, eventContinuation) = AsyncStream.makeStream(of: MediaEvent.self, bufferingPolicy: .bufferingNewest(100))
+        // Session events are few (connected, digits, closed) and none may be lost: unbounded.
+        (events, eventContinuation) = AsyncStream.makeStream(of: MediaEvent.self, bufferingPolicy: .unbounded)
     }
 
     // MARK: - Engine side (on the event loop)

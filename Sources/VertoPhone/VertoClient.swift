@@ -97,7 +97,7 @@ public final class VertoClient: Sendable {
     }
 
     /// Test hook: drop the WebSocket as a network failure would (auto-reconnect follows).
-    public func simulateConnectionLoss() async throws {
+    package func simulateConnectionLoss() async throws {
         try await eventLoop.submit { self.state.ws?.channel.close(promise: nil) }.get()
     }
 }
