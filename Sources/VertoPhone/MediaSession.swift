@@ -62,6 +62,18 @@ public final class MediaSession: @unchecked Sendable {
     fileprivate var listeners: [(needed: Int, samples: [Int16], promise: EventLoopPromise<[Int16]>)] = []
     /// In-process observers (echo, bridges, applications).
     private var observers: [(AudioFrame) -> Void] = []
+    /// Quality streams (`quality(every:)`): their timers and continuations, by id.
+    private var qualityStreams: [Int: QualityStream] = [:]
+    private struct QualityStream {
+        var task: RepeatedTask?
+        let continuation: AsyncStream<CallQuality>.Continuation
+        var mark: QualityMark
+        let interval: Duration
+    }
+    private var nextQualityStream = 0
+    /// Received audio energy and sample count so far, while a quality stream runs.
+    private var receivedEnergy = 0.0
+    private var receivedSamples = 0
     /// Sample rate of the negotiated codec (48 kHz Opus, 8 kHz G.711). Written on the event loop,
     /// readable from any thread.
     public private(set) var sampleRate: Int {
@@ -181,6 +193,11 @@ public final class MediaSession: @unchecked Sendable {
         listeners = []
         eventContinuation.yield(.closed)
         eventContinuation.finish()
+        for (_, q) in qualityStreams {
+            q.task?.cancel()
+            q.continuation.finish()
+        }
+        qualityStreams = [:]
         frameContinuation.finish()
     }
 
@@ -215,6 +232,12 @@ public final class MediaSession: @unchecked Sendable {
             }
         }
         while let f = core.pollFrame() {
+            if !qualityStreams.isEmpty {
+                var e = 0.0
+                for s in f.samples { e += Double(s) * Double(s) }
+                receivedEnergy += e
+                receivedSamples += f.samples.count
+            }
             let frame = AudioFrame(samples: f.samples, sampleRate: f.sampleRate, channels: f.channels, timestamp: f.timestamp)
             recording?.append(contentsOf: f.samples)
             if !listeners.isEmpty {
@@ -370,6 +393,44 @@ public final class MediaSession: @unchecked Sendable {
 
     public func close() {
         eventLoop.execute { self.closeOnLoop() }
+    }
+
+    /// One interval of quality stream `id` (on the loop).
+    private func reportQuality(_ id: Int) {
+        guard var stream = qualityStreams[id], let driver else { return }
+        let q = driver.withCoreOnLoop { core -> CallQuality in
+            let codec: EModel.Codec = core.negotiated?.codec.codec == .opus ? .opus : .g711
+            return stream.mark.next(core.statistics, clockRate: Int(core.negotiated?.codec.clockRate ?? 48_000), codec: codec,
+                                    energy: receivedEnergy, samples: receivedSamples, interval: stream.interval)
+        }
+        qualityStreams[id] = stream
+        stream.continuation.yield(q)
+    }
+
+    /// The call's quality every `interval` (default 2 s) until the session closes: a new stream for
+    /// each caller, so any number of consumers can watch the same call.
+    public func quality(every interval: Duration = .seconds(2)) -> AsyncStream<CallQuality> {
+        let (stream, continuation) = AsyncStream.makeStream(of: CallQuality.self, bufferingPolicy: .bufferingNewest(64))
+        let amount = TimeAmount.nanoseconds(max(1_000_000, interval.components.seconds * 1_000_000_000
+                                                + interval.components.attoseconds / 1_000_000_000))
+        eventLoop.execute { [self] in
+            guard !closed else { continuation.finish(); return }
+            let id = nextQualityStream
+            nextQualityStream += 1
+            var mark = QualityMark()
+            if let driver { driver.withCoreOnLoop { mark.statistics = $0.statistics } }
+            mark.energy = receivedEnergy
+            mark.samples = receivedSamples
+            qualityStreams[id] = QualityStream(task: nil, continuation: continuation, mark: mark, interval: interval)
+            qualityStreams[id]?.task = eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { [weak self] _ in
+                self?.reportQuality(id)
+            }
+            continuation.onTermination = { [weak self] _ in
+                guard let session = self else { return }
+                session.eventLoop.execute { session.qualityStreams.removeValue(forKey: id)?.task?.cancel() }
+            }
+        }
+        return stream
     }
 }
 

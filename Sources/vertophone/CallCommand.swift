@@ -126,16 +126,14 @@ struct CallCommand: AsyncParsableCommand {
             try await call.sendDTMF(dtmf)
             tl.log("dtmf sent", ["digits": .text(dtmf)])
         }
-        // Live statistics every 2 s on a terminal (not in --json mode, not when piped).
+        // Call quality every 2 s (E-model MOS, jitter and RTT in ms, loss, bitrates, level).
         let live = Task {
-            guard !output.json, isatty(STDOUT_FILENO) != 0 else { return }
-            while !Task.isCancelled, !call.state.isEnded {
-                try? await Task.sleep(for: .seconds(2))
-                if let s = try? await call.media.stats() {
-                    tl.log("stats", ["sent": .count(s.peer.packetsSent), "received": .count(s.peer.packetsReceived),
-                                     "lost": .count(s.peer.packetsLost), "jitter": .count(s.peer.jitter),
-                                     "rttMs": .ms(s.peer.roundTripTime.map { Double($0.nanoseconds) / 1e6 })])
-                }
+            for await q in call.media.quality(every: .seconds(2)) {
+                tl.log("quality", ["mos": .number((q.mos * 100).rounded() / 100), "lossPercent": .number(q.lossPercent),
+                                   "jitterMs": .ms(q.jitterMs), "rttMs": .ms(q.roundTripMs), "sent": .count(q.packetsSent),
+                                   "received": .count(q.packetsReceived), "concealed": .count(q.framesConcealed),
+                                   "sendKbps": .ms(q.sendKbps), "receiveKbps": .ms(q.receiveKbps),
+                                   "levelDBFS": .ms(q.audioLevelDBFS)])
             }
         }
         defer { live.cancel() }

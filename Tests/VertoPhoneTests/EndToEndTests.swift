@@ -177,6 +177,48 @@ import VertoCore
         try await endpoint.stop()
     }
 
+    /// The call-quality stream: any number of consumers, each its own stream; on loopback the
+    /// echo call shows packets both ways, no loss, the received tone's level, and a MOS near the
+    /// E-model's ceiling; the streams end with the call.
+    @Test func callQualityStreamWithMOS() async throws {
+        let endpoint = try await startEndpoint()
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 440))
+        let first = call.media.quality(every: .milliseconds(500)), second = call.media.quality(every: .seconds(1))
+        func two(_ s: AsyncStream<CallQuality>) async throws -> [CallQuality] {
+            try await within(.seconds(20), "two quality reports") {
+                var got: [CallQuality] = []
+                for await q in s {
+                    got.append(q)
+                    if got.count == 2 { break }
+                }
+                return got
+            }
+        }
+        async let a = two(first)
+        async let b = two(second)
+        let (qa, qb) = try await (a, b)
+        #expect(qa.count == 2 && qb.count == 2, "both consumers get reports")
+        for q in qa + qb {
+            #expect(q.packetsReceived > 0 && q.packetsSent > 0, "\(q)")
+            #expect(q.receiveKbps > 0 && q.sendKbps > 0)
+            #expect(q.lossPercent == 0 && q.packetsLost == 0, "loopback loses nothing: \(q)")
+            #expect((q.audioLevelDBFS ?? -100) > -30, "the echoed tone's level: \(String(describing: q.audioLevelDBFS))")
+            #expect(q.mos > 4.2 && q.mos <= 4.5, "MOS \(q.mos)")
+        }
+        // A 1 s interval carries about twice the packets of a 0.5 s one (50 packets/s).
+        #expect(qb[1].packetsReceived > qa[1].packetsReceived)
+        let third = call.media.quality(every: .milliseconds(200))
+        try await call.hangup()
+        let ended = try await within(.seconds(20), "the stream's end") { for await _ in third {}; return true }
+        #expect(ended)
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
     @Test func toneExtensionPlaysOneKilohertz() async throws {
         let endpoint = try await startEndpoint()
         let c = client(endpoint)
