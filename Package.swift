@@ -1,6 +1,6 @@
 // swift-tools-version:6.2
 // VertoPhone: a Swift engine for WebRTC web phones that speak Verto (FreeSWITCH mod_verto).
-// Layers (ARCHITECTURE.md): L0 C wrappers -> L1 sans-IO cores -> L2 NIO shells -> L3 engine -> L4 provider/CLI.
+// Layers (docs/architecture.md): L0 C wrappers -> L1 sans-IO cores -> L2 NIO shells -> L3 engine -> L4 provider/CLI.
 import PackageDescription
 
 // Warnings are not turned into errors here (that would break the builds of packages that depend on

@@ -6,7 +6,7 @@ import OpusCodec
 import SRTPCore
 
 // Media-core costs (issue 2): SRTP per packet, DTLS handshake both ends, Opus encode/decode.
-// Wall clock per operation with `.kilo` scaling for µs-scale work (toolchain.md §4); allocations
+// Wall clock per operation with `.kilo` scaling for µs-scale work (docs/toolchain.md §4); allocations
 // counted with the malloc interposer. ARC metrics crash on Swift 6.3 Linux and are not used.
 
 var micro: Benchmark.Configuration { .init(

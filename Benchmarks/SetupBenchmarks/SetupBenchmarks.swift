@@ -8,7 +8,7 @@ import PeerCore
 import SDPCore
 import VertoPhone
 
-// Call-setup latency (performance.md G1–G5). Each iteration is one whole setup; the milestones are
+// Call-setup latency (docs/performance.md G1–G5). Each iteration is one whole setup; the milestones are
 // recorded as custom metrics in milliseconds, so the report gives their percentiles. Both ends share
 // the process (and, for the peer pair, one event loop on one vCPU).
 

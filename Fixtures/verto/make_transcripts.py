@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the Verto transcript fixtures (*.jsonl) of this folder. See PROVENANCE.md.
 
-Every flow is written by us from verto-protocol.md §4 (and §1.3, §1.6, §2.3, §3); nothing is copied
+Every flow is written by us from docs/verto-protocol.md §4 (and §1.3, §1.6, §2.3, §3); nothing is copied
 from a capture. Run from anywhere: python3 Fixtures/verto/make_transcripts.py
 """
 import json
@@ -150,7 +150,7 @@ def login_bad_password():
 
 
 def login_before():
-    """§2.3 -32000 before login, and verto.js' sessid-only first login (§1.6, testing.md item 1)."""
+    """§2.3 -32000 before login, and verto.js' sessid-only first login (§1.6, docs/testing.md item 1)."""
     t = T("03-method-before-login", roles=("server",))
     t.net("open")
     id = t.c2s("verto.invite", {"sdp": "v=0 offer-1", "dialogParams": {"callID": X}, "sessid": S})
@@ -354,7 +354,7 @@ def remote_hangup():
     t.at(8000)
     t.server_bye(Y, "NORMAL_CLEARING", 16)
     t.app("server", expect="callEnded")
-    # verto.js then sends its own verto.bye for the dead call (testing.md browser item 6); ours does not.
+    # verto.js then sends its own verto.bye for the dead call (docs/testing.md browser item 6); ours does not.
     t.at(8050)
     t.cid += 1
     t.c2s_raw({"jsonrpc": "2.0", "id": t.cid, "method": "verto.bye",

@@ -3,7 +3,7 @@ import NIOCore
 /// The sans-IO contract of a core that speaks over one UDP socket (a peer session, an ICE agent, a
 /// STUN client). The MediaNIO shell calls `receive` for every datagram and `handleTimeout` when the
 /// deadline passes, and after each input drains `pollTransmit` and re-arms one timer at
-/// `nextDeadline()` (ARCHITECTURE.md, "drain after every input").
+/// `nextDeadline()` (docs/architecture.md, "drain after every input").
 public protocol DatagramCore: AnyObject, SendableMetatype {
     /// One received datagram. The buffer may be modified in place (SRTP unprotects in place).
     func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: SocketAddress, now: NIODeadline)

@@ -1,4 +1,4 @@
-/// Randomness is an argument (ARCHITECTURE.md, house rule 2): cores take a generator instead of
+/// Randomness is an argument (docs/architecture.md, house rule 2): cores take a generator instead of
 /// reading a global source, so tests replay exactly with a seed.
 
 /// A small, fast, deterministic generator (SplitMix64). For tests and simulations only: it is not

@@ -1,7 +1,7 @@
 internal import COpenSSL
 
 /// Errors of CryptoCore. Every OpenSSL failure carries the C function that failed and the drained
-/// OpenSSL error queue (ARCHITECTURE.md: "C in the basement").
+/// OpenSSL error queue (docs/architecture.md: "C in the basement").
 public enum CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An OpenSSL call failed.
     case openSSL(function: String, detail: String)

@@ -34,7 +34,7 @@ public enum DTLSEvent: Sendable, Equatable {
 ///
 /// Usage: `start(now:)`, then for every received DTLS datagram `receive(_:now:)`; after each input
 /// drain `pollTransmit()` and `pollEvent()`, and arm one timer at `nextDeadline()` that calls
-/// `handleTimeout(now:)`. OpenSSL's retransmission timer reads its own clock (ARCHITECTURE.md's
+/// `handleTimeout(now:)`. OpenSSL's retransmission timer reads its own clock (docs/architecture.md's
 /// known exception): the deadline reported is `now + remaining`.
 ///
 /// Not thread-safe; owned by one peer session.

@@ -3,7 +3,7 @@ internal import COpenSSL
 /// A private key, its self-signed certificate and the one `SSL_CTX` built on them.
 ///
 /// Create one per process (`DTLSIdentity.shared`): certificate generation costs ~0.25 ms and the
-/// context is shared by every DTLS endpoint (performance.md). Immutable after init and safe to share:
+/// context is shared by every DTLS endpoint (docs/performance.md). Immutable after init and safe to share:
 /// OpenSSL's `SSL_CTX` may be used by many `SSL_new` callers concurrently.
 public final class DTLSIdentity: @unchecked Sendable {
     public enum KeyType: Sendable, Equatable {

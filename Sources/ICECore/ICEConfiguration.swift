@@ -5,7 +5,7 @@ public enum ICEMode: String, Sendable, Hashable {
     case full, lite
 }
 
-/// Tunables of the agent. Defaults are chosen for low-latency setup on fast paths (performance.md,
+/// Tunables of the agent. Defaults are chosen for low-latency setup on fast paths (docs/performance.md,
 /// "no timers on the setup path") while staying polite on real networks.
 public struct ICEConfiguration: Sendable, Hashable {
     public var mode: ICEMode

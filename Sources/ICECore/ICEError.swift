@@ -1,4 +1,4 @@
-/// The one error type of ICECore (ARCHITECTURE.md house rule 9). Every case carries enough context to
+/// The one error type of ICECore (docs/architecture.md house rule 9). Every case carries enough context to
 /// log the problem without exposing credentials.
 public enum ICEError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The datagram is not a STUN message (RFC 8489 §6: top two bits, magic cookie, length rules).

@@ -2,7 +2,7 @@ import CoreSupport
 import NIOCore
 
 /// A sans-IO STUN Binding client (RFC 8489 §6.2.1, §7) for gathering one server-reflexive
-/// candidate (RFC 8445 §5.1.1.2), with a *bounded* wait (performance.md: gathering from a STUN
+/// candidate (RFC 8445 §5.1.1.2), with a *bounded* wait (docs/performance.md: gathering from a STUN
 /// server is opt-in and bounded). It shares the host candidate's socket; the owner offers it
 /// every STUN response arriving there until `result` is set.
 public struct STUNBindingClient: Sendable {

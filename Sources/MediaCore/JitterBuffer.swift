@@ -3,7 +3,7 @@ import RTPCore
 
 /// An adaptive jitter buffer for one audio stream, sans-IO: the caller passes `now` to every call.
 ///
-/// - **No prefetch** (performance.md §4): the first packet (and the first after a restart) is handed
+/// - **No prefetch** (docs/performance.md §4): the first packet (and the first after a restart) is handed
 ///   out at the very next `playout` call.
 /// - **Adaptive target delay**: each packet's delay variation is its arrival time minus its RTP
 ///   timestamp, relative to the fastest packet in a sliding window (the RFC 3550 §6.4.1 transit

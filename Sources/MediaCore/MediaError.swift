@@ -1,4 +1,4 @@
-/// The one error type of MediaCore (ARCHITECTURE.md house rule 9).
+/// The one error type of MediaCore (docs/architecture.md house rule 9).
 public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A caller-provided output buffer is too small.
     case bufferTooSmall(needed: Int, available: Int)

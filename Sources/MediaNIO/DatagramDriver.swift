@@ -5,7 +5,7 @@ import NIOPosix
 
 /// Drives one `DatagramCore` over one UDP socket on one event loop: datagrams in, drain out, one
 /// re-armable timer. Everything runs on the channel's event loop, so the per-packet path has no
-/// thread hop (performance.md: each hop costs ~30 µs).
+/// thread hop (docs/performance.md: each hop costs ~30 µs).
 ///
 /// The core is confined to the event loop; call `withCore` to give it input from elsewhere.
 public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {

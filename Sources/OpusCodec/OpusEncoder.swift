@@ -19,7 +19,7 @@ public struct OpusEncoderConfiguration: Sendable, Equatable {
     public var application: Application = .voip
     /// Target bitrate in bit/s.
     public var bitrate: Int = 32_000
-    /// 0…10: the capacity knob (performance.md: 5 for many calls, 9–10 for a single endpoint).
+    /// 0…10: the capacity knob (docs/performance.md: 5 for many calls, 9–10 for a single endpoint).
     public var complexity: Int = 5
     /// In-band forward error correction (RFC 6716 §2.1.7; `useinbandfec=1` in SDP).
     public var inbandFEC: Bool = true

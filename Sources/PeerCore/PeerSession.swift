@@ -15,7 +15,7 @@ import SRTPCore
 /// (20 ms), `pollFrame` for decoded audio. Transport: `DatagramCore` (datagrams in and out, one
 /// deadline). There are no timers on the setup path: the first ICE check leaves when the remote
 /// description is applied, the ClientHello when ICE selects a pair, and the first received packet is
-/// decoded at once (performance.md §4).
+/// decoded at once (docs/performance.md §4).
 ///
 /// Single owner (one event loop); not thread-safe.
 public final class PeerSession: DatagramCore {

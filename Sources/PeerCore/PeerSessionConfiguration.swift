@@ -21,7 +21,7 @@ public struct PeerSessionConfiguration: Sendable {
     /// Frame duration (ptime) of what we send.
     public var frameDuration: TimeAmount
     /// Optional STUN server for a server-reflexive candidate (RFC 8445 §5.1.1.2): opt-in and
-    /// bounded by `stunMaximumWait` (performance.md §5). Nil: host candidates only.
+    /// bounded by `stunMaximumWait` (docs/performance.md §5). Nil: host candidates only.
     public var stunServer: SocketAddress?
     public var stunMaximumWait: TimeAmount = .milliseconds(500)
 

@@ -23,7 +23,7 @@ enum SDPBridge {
     }
 
     /// An agent candidate from SDP. TCP, component-2 and mDNS candidates are passed on so the agent
-    /// can reject and count them (RFC 8445 §5.1; verto-protocol.md §5.3).
+    /// can reject and count them (RFC 8445 §5.1; docs/verto-protocol.md §5.3).
     static func iceCandidate(_ c: SDPCandidate) -> ICECandidate? {
         let type: ICECandidateType
         switch c.type {

@@ -1,4 +1,4 @@
-/// The one error type of RTPCore (ARCHITECTURE.md house rule 9). Every parser in this module
+/// The one error type of RTPCore (docs/architecture.md house rule 9). Every parser in this module
 /// reports malformed input with one of these cases and never traps.
 public enum RTPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The input ended before `what` was complete: `needed` bytes at least, `available` present.

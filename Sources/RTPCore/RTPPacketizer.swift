@@ -1,7 +1,7 @@
 /// Sender-side RTP state for one audio stream: SSRC, sequence number and media timestamp, with the
 /// marker-bit rule of RFC 3551 §4.1 — the marker is set **only on the first packet of a
 /// talkspurt** (the first packet sent, and the first after a silence / DTX gap). Setting it on every
-/// packet silences bridged FreeSWITCH calls (testing.md).
+/// packet silences bridged FreeSWITCH calls (docs/testing.md).
 ///
 /// Random start values (RFC 3550 §5.1: sequence number and timestamp "SHOULD be random") come from
 /// an injected generator. No allocation per packet.

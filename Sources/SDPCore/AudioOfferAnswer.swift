@@ -1,5 +1,5 @@
 /// Offer/answer (RFC 3264) for one audio stream over ICE (RFC 8839) and DTLS-SRTP (RFC 5763,
-/// RFC 8842), shaped by what FreeSWITCH produces and accepts (verto-protocol.md §5): no BUNDLE
+/// RFC 8842), shaped by what FreeSWITCH produces and accepts (docs/verto-protocol.md §5): no BUNDLE
 /// group, `a=mid` only when the peer uses it, media sections matched by position.
 public enum AudioOfferAnswer {
     // MARK: - Offer (RFC 3264 §5)
@@ -35,7 +35,7 @@ public enum AudioOfferAnswer {
 
     /// Answers a remote offer. The first audio section with a non-zero port is accepted with the
     /// first codec of the offer's list that we support (the offerer's preference, RFC 3264 §6.1)
-    /// and telephone-event at that codec's clock rate if offered (verto-protocol.md §5.8); every
+    /// and telephone-event at that codec's clock rate if offered (docs/verto-protocol.md §5.8); every
     /// other section is rejected with port 0 (RFC 3264 §6). Throws when the accepted section has
     /// no usable codec, no fingerprint, no ICE credentials or an insecure profile.
     public static func makeAnswer(
@@ -212,7 +212,7 @@ public enum AudioOfferAnswer {
         return RemoteTransport(ice: ice, fingerprint: preferred, fingerprints: fingerprints)
     }
 
-    /// The first telephone-event of `m` at `clockRate` (verto-protocol.md §5.8).
+    /// The first telephone-event of `m` at `clockRate` (docs/verto-protocol.md §5.8).
     static func telephoneEvent(in m: MediaDescription, clockRate: UInt32) -> SDPRTPMap? {
         for pt in m.payloadTypes {
             if let map = m.rtpMap(for: pt), SDPAudioCodec.isTelephoneEvent(map), map.clockRate == clockRate { return map }

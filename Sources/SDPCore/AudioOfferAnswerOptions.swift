@@ -66,7 +66,7 @@ public struct TelephoneEventFormat: Sendable, Equatable, Hashable {
     }
 }
 
-/// How to write an audio offer (verto-protocol.md §5.9). The defaults suit FreeSWITCH: one
+/// How to write an audio offer (docs/verto-protocol.md §5.9). The defaults suit FreeSWITCH: one
 /// `m=audio`, `UDP/TLS/RTP/SAVPF`, Opus 111, PCMU 0, PCMA 8, telephone-event 110 (/48000) and
 /// 126 (/8000), `a=setup:actpass`, `a=rtcp-mux`, no BUNDLE group, no `a=mid`, no `a=ice-options`.
 public struct AudioOfferOptions: Sendable, Equatable {
@@ -82,7 +82,7 @@ public struct AudioOfferOptions: Sendable, Equatable {
         TelephoneEventFormat(payloadType: 110, clockRate: 48000),
         TelephoneEventFormat(payloadType: 126, clockRate: 8000),
     ]
-    /// `a=mid` value; nil (the default) writes none, as FreeSWITCH expects (testing.md).
+    /// `a=mid` value; nil (the default) writes none, as FreeSWITCH expects (docs/testing.md).
     public var mid: String? = nil
     /// Our direction: `sendonly` or `inactive` to put the call on hold (RFC 3264 §8.4).
     public var direction: SDPMediaDirection = .sendrecv
@@ -122,7 +122,7 @@ public struct AudioAnswerOptions: Sendable, Equatable {
     /// this intersected with the reverse of the offered one (RFC 3264 §6.1).
     public var direction: SDPMediaDirection = .sendrecv
     /// Our `a=setup` when the offer says `actpass`: `active` (RFC 5763 §5's recommendation, and what
-    /// FreeSWITCH expects, verto-protocol.md §5.4) or `passive`.
+    /// FreeSWITCH expects, docs/verto-protocol.md §5.4) or `passive`.
     public var setupForActpass: SDPSetupRole = .active
     /// Write session-level `a=ice-lite`.
     public var iceLite: Bool = false

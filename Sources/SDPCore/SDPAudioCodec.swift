@@ -1,4 +1,4 @@
-/// The audio codecs SDPCore negotiates (verto-protocol.md §5.6): Opus (RFC 7587), PCMU and PCMA
+/// The audio codecs SDPCore negotiates (docs/verto-protocol.md §5.6): Opus (RFC 7587), PCMU and PCMA
 /// (RFC 3551 §4.5.14), plus telephone-event (RFC 4733) handled separately.
 public enum SDPAudioCodec: String, Sendable, Equatable, Hashable, CaseIterable {
     case opus, pcmu, pcma

@@ -135,14 +135,14 @@ public struct SDPCandidate: Sendable, Equatable, Hashable, CustomStringConvertib
     /// The `a=candidate` attribute for this candidate.
     public var attribute: SDPAttribute { SDPAttribute("candidate", attributeValue) }
 
-    /// True for UDP candidates (the only transport FreeSWITCH uses, verto-protocol.md §5.3).
+    /// True for UDP candidates (the only transport FreeSWITCH uses, docs/verto-protocol.md §5.3).
     public var isUDP: Bool { SDPText.equalsIgnoringCase(transport, "udp") }
 
     /// True when the address is an IPv6 literal.
     public var isIPv6: Bool { address.contains(":") }
 
     /// True when the address is a browser's mDNS name (`<uuid>.local`, RFC 8839 §5.1 allows FQDNs);
-    /// FreeSWITCH ignores these (verto-protocol.md §5.3).
+    /// FreeSWITCH ignores these (docs/verto-protocol.md §5.3).
     public var isMDNS: Bool {
         address.utf8.count > 6 && SDPText.equalsIgnoringCase(address.suffix(6), ".local")
     }

@@ -1,4 +1,4 @@
-/// The one error type of SDPCore (ARCHITECTURE.md, house rule 9).
+/// The one error type of SDPCore (docs/architecture.md, house rule 9).
 ///
 /// Parse errors carry the 1-based line number and the offending line (shortened); negotiation
 /// errors carry the index of the media description concerned and a short context string.

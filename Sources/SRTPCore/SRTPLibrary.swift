@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// Which libsrtp2 the process runs on (performance.md: Debian's NSS-backed build is ~5x slower per
+/// Which libsrtp2 the process runs on (docs/performance.md: Debian's NSS-backed build is ~5x slower per
 /// packet and takes 0.63 ms per `srtp_create`; setup builds libsrtp2 on OpenSSL instead).
 public enum SRTPLibrary {
     public enum Backend: String, Sendable {

@@ -1,6 +1,6 @@
 import CoreSupport
 
-/// Typed client → server requests (verto-protocol.md §3.2). `decode` is what the server role uses;
+/// Typed client → server requests (docs/verto-protocol.md §3.2). `decode` is what the server role uses;
 /// `params` is what the client role sends. Unknown members are kept in `extra`.
 
 /// `login` (§3.2.1).
@@ -44,7 +44,7 @@ public struct LoginParams: Sendable, Equatable, CustomStringConvertible {
         return w.object
     }
 
-    /// verto.js's first `login` carries only `sessid` (§1.6, testing.md item 1).
+    /// verto.js's first `login` carries only `sessid` (§1.6, docs/testing.md item 1).
     public var hasCredentials: Bool { !(login ?? "").isEmpty }
 
     public var description: String {

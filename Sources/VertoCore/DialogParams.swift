@@ -1,4 +1,4 @@
-/// `params.dialogParams` of client call methods (verto-protocol.md §3.2.2–§3.2.7).
+/// `params.dialogParams` of client call methods (docs/verto-protocol.md §3.2.2–§3.2.7).
 ///
 /// mod_verto reads only the fields named here; verto.js sends its whole dialog object (tag, login,
 /// videoParams, useCamera …, and vendor additions), which is kept verbatim in `extra` and written

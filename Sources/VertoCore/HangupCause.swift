@@ -1,5 +1,5 @@
 /// Hang-up causes as they travel in `verto.bye` (`cause` = Q.850 name, `causeCode` = number),
-/// verto-protocol.md §2.3 and FreeSWITCH `switch_types.h`.
+/// docs/verto-protocol.md §2.3 and FreeSWITCH `switch_types.h`.
 public enum HangupCause: Sendable, Hashable, CustomStringConvertible {
     case unspecified
     case unallocatedNumber
@@ -50,7 +50,7 @@ public enum HangupCause: Sendable, Hashable, CustomStringConvertible {
         (.incompatibleDestination, "INCOMPATIBLE_DESTINATION", 88),
         (.invalidMsgUnspecified, "INVALID_MSG_UNSPECIFIED", 95),
         // FreeSWITCH switch_types.h: SWITCH_CAUSE_RECOVERY_ON_TIMER_EXPIRE = 102 (the Q.850 value).
-        // verto-protocol.md §1.6 prints 605, but 605 is SWITCH_CAUSE_PICKED_OFF; the code FreeSWITCH
+        // docs/verto-protocol.md §1.6 prints 605, but 605 is SWITCH_CAUSE_PICKED_OFF; the code FreeSWITCH
         // puts in `causeCode` for this cause is 102.
         (.recoveryOnTimerExpire, "RECOVERY_ON_TIMER_EXPIRE", 102),
         (.originatorCancel, "ORIGINATOR_CANCEL", 487),

@@ -2,7 +2,7 @@
 ///
 /// Written here (rather than using `JSONSerialization`) because Verto needs ordered keys for stable
 /// output, a clean integer/bool distinction on every platform, duplicate keys accepted (mod_verto
-/// sends two `message` keys in `verto.invite` errors, verto-protocol.md §2.2), and a nesting cap so
+/// sends two `message` keys in `verto.invite` errors, docs/verto-protocol.md §2.2), and a nesting cap so
 /// hostile input cannot exhaust the stack. Never traps: every failure is a `VertoError.malformedJSON`.
 public enum JSONCodec {
     /// Maximum nesting of arrays/objects accepted by the parser.

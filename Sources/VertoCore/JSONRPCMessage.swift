@@ -1,4 +1,4 @@
-/// JSON-RPC 2.0 as mod_verto speaks it (verto-protocol.md §2.1–§2.2).
+/// JSON-RPC 2.0 as mod_verto speaks it (docs/verto-protocol.md §2.1–§2.2).
 
 /// A request id. mod_verto copies any JSON id verbatim (verto.js: integers from 1, SignalWire: UUID
 /// strings); a request without id is answered with `"id": null`.
@@ -28,7 +28,7 @@ public enum JSONRPCID: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// verto.js answers only requests with a truthy id (testing.md, browser item 3).
+    /// verto.js answers only requests with a truthy id (docs/testing.md, browser item 3).
     public var isTruthy: Bool { json.isTruthy }
 
     public var description: String {
@@ -83,7 +83,7 @@ public struct JSONRPCRequest: Sendable, Equatable {
     /// `nil` when the member was absent.
     public var id: JSONRPCID?
     public var method: String
-    /// `nil` when absent; mod_verto-originated requests always carry an object (testing.md item 3).
+    /// `nil` when absent; mod_verto-originated requests always carry an object (docs/testing.md item 3).
     public var params: JSONObject?
 
     public init(id: JSONRPCID?, method: String, params: JSONObject?) {
@@ -202,7 +202,7 @@ public enum JSONRPC {
     }
 }
 
-/// Allocates request ids: integers from 1, never 0 (verto.js ignores falsy ids, testing.md item 3).
+/// Allocates request ids: integers from 1, never 0 (verto.js ignores falsy ids, docs/testing.md item 3).
 public struct JSONRPCIDAllocator: Sendable {
     private var next: Int
 

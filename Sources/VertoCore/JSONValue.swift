@@ -1,7 +1,7 @@
 import Foundation
 
 /// A JSON value with ordered object members, so that serialization is stable and byte-for-byte
-/// reproducible in transcript tests (verto-protocol.md §2).
+/// reproducible in transcript tests (docs/verto-protocol.md §2).
 ///
 /// Numbers keep the distinction between integers (ids, `causeCode`, `serno`) and other numbers.
 public enum JSONValue: Sendable, Equatable, Hashable {

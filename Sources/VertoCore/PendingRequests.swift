@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Requests awaiting a reply, each with a deadline (verto-protocol.md §9: request timeouts surface as
+/// Requests awaiting a reply, each with a deadline (docs/verto-protocol.md §9: request timeouts surface as
 /// typed errors). Generic over what the owner wants back when the reply (or the timeout) comes.
 public struct PendingRequests<Context: Sendable>: Sendable {
     public struct Entry: Sendable {

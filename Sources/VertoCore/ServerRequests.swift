@@ -1,5 +1,5 @@
-/// Typed server → client requests (verto-protocol.md §3.3). `decode` is what the client role uses;
-/// `params` is what the server role sends (always an object, testing.md browser item 3).
+/// Typed server → client requests (docs/verto-protocol.md §3.3). `decode` is what the client role uses;
+/// `params` is what the server role sends (always an object, docs/testing.md browser item 3).
 
 /// A call offered by the server: `verto.invite` (new call) and `verto.attach` (re-offer after
 /// reconnect, §1.6) share this shape.

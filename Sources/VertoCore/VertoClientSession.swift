@@ -9,7 +9,7 @@ import NIOCore
 /// commands, all taking `now`. Outputs: `pollOutput()` until nil, then arm one timer for
 /// `nextDeadline()`.
 ///
-/// Behaviour (verto-protocol.md): full `login` with `sessid` as the first message (§4.1); the sessid is
+/// Behaviour (docs/verto-protocol.md): full `login` with `sessid` as the first message (§4.1); the sessid is
 /// generated once and kept across reconnects (§1.6); `verto.clientReady` reconciles
 /// `reattached_sessions` (§4.8); application-level `verto.ping` keepalive where any inbound frame,
 /// including a `-32601` error, proves the server alive (§1.3); server requests are answered with
@@ -466,7 +466,7 @@ extension VertoClientSession {
     private mutating func handleServerRequest(_ r: JSONRPCRequest, now: NIODeadline) {
         // Acknowledge with a result, never an error (§2.1: FreeSWITCH would answer an error object
         // with -32601). Like verto.js: {"method": <same>} for truthy ids, and no reply at all to
-        // verto.clientReady, verto.event and verto.punt (§3.3, testing.md browser item 3).
+        // verto.clientReady, verto.event and verto.punt (§3.3, docs/testing.md browser item 3).
         let silent: Set<String> = [VertoMethod.clientReady.rawValue, VertoMethod.event.rawValue, VertoMethod.punt.rawValue]
         if let id = r.id, id.isTruthy, !silent.contains(r.method) {
             outputs.append(.send(JSONRPCMessage.result(id: id, result: ["method": .string(r.method)]).text))

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Configuration of the client role (verto-protocol.md §9 "Transport/session").
+/// Configuration of the client role (docs/verto-protocol.md §9 "Transport/session").
 public struct VertoClientConfiguration: Sendable {
     /// `user@domain` or `user` (§3.2.1).
     public var login: String

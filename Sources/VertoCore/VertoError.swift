@@ -1,6 +1,6 @@
 import CoreSupport
 
-/// JSON-RPC error codes as mod_verto uses them (verto-protocol.md §2.3, `mod_verto.h`).
+/// JSON-RPC error codes as mod_verto uses them (docs/verto-protocol.md §2.3, `mod_verto.h`).
 public enum VertoErrorCode {
     /// `-32000` Authentication Required: any method before login; `login` without `login` field.
     public static let authRequired = -32000
@@ -19,7 +19,7 @@ public enum VertoErrorCode {
     public static let permissionDenied = -32602
 }
 
-/// The one error type of VertoCore (ARCHITECTURE.md house rule 9). Every case carries its context.
+/// The one error type of VertoCore (docs/architecture.md house rule 9). Every case carries its context.
 public enum VertoError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The text is not JSON (or nests too deep).
     case malformedJSON(String)

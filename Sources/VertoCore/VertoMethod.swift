@@ -1,4 +1,4 @@
-/// Every Verto method name of verto-protocol.md §3.1 (both directions).
+/// Every Verto method name of docs/verto-protocol.md §3.1 (both directions).
 public enum VertoMethod: String, Sendable, CaseIterable {
     case login = "login"
     case clientReady = "verto.clientReady"

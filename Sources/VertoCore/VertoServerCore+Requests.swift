@@ -1,7 +1,7 @@
 import CoreSupport
 import NIOCore
 
-/// Inbound frames on the server role (verto-protocol.md §2.1 `process_input` / `process_jrpc`, §3.2).
+/// Inbound frames on the server role (docs/verto-protocol.md §2.1 `process_input` / `process_jrpc`, §3.2).
 extension VertoServerCore {
     /// One inbound text frame on `connection`.
     public mutating func receive(_ connection: VertoConnectionID, _ text: String, now: NIODeadline) {
@@ -109,7 +109,7 @@ extension VertoServerCore {
         if case .authenticated(let u) = conn.auth { user = u } else { user = nil }
 
         // §2.3: any method before a successful login → -32000; `login` without `login` → -32000
-        // (verto.js's sessid-only first login, testing.md item 1).
+        // (verto.js's sessid-only first login, docs/testing.md item 1).
         if r.method == VertoMethod.login.rawValue {
             let req: VertoClientRequest
             do {
@@ -204,7 +204,7 @@ extension VertoServerCore {
         try d.apply(.invite)
         setCall(callID, Call(dialog: d, sessid: sessid))
         // The reply is queued before the event, so CALL CREATED precedes any answer/media the
-        // application sends in response (testing.md browser item 4).
+        // application sends in response (docs/testing.md browser item 4).
         let reply = resultMessage(connection, id: id, ["message": "CALL CREATED", "callID": .string(callID)])
         send(connection, reply)
         emit(.incomingCall(connection: connection, sessid: sessid, params: p))

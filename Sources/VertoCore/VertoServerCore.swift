@@ -324,7 +324,7 @@ public struct VertoServerCore: Sendable {
     /// Answers a deferred `verto.modify` (transfer, replace, updateMedia). On success the result gets
     /// `callID`, `action`, `holdState` and `sessid`; `extra` may add `message` ("CALL TRANSFERRED")
     /// or `sdp` (updateMedia answer). A failure gets the same context members (like mod_verto's
-    /// `-32002 "transfer failed"`, verto-protocol.md E7[B]).
+    /// `-32002 "transfer failed"`, docs/verto-protocol.md E7[B]).
     public mutating func completeModify(_ request: ModifyRequest, result: Result<JSONObject, JSONRPCErrorObject>, now: NIODeadline) {
         guard connections[request.connection] != nil else { return }
         let callID = request.params.dialogParams.callID

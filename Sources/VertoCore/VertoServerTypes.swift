@@ -9,7 +9,7 @@ public struct VertoConnectionID: Hashable, Sendable, Comparable, CustomStringCon
     public var description: String { "conn#\(rawValue)" }
 }
 
-/// Configuration of the server role (the port-5066 endpoint, verto-protocol.md §1, testing.md).
+/// Configuration of the server role (the port-5066 endpoint, docs/verto-protocol.md §1, docs/testing.md).
 public struct VertoServerConfiguration: Sendable {
     /// Answered calls survive a dropped socket this long (mod_verto `detach-timeout-sec`, default 120 s, §1.6).
     public var detachTimeout: TimeAmount = .seconds(120)

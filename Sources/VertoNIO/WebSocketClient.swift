@@ -30,7 +30,7 @@ public struct WebSocketClientConfiguration: Sendable {
     }
 }
 
-/// Connects to ws:// or wss:// URLs with any path (verto-protocol.md §1.1: no subprotocol, no extensions).
+/// Connects to ws:// or wss:// URLs with any path (docs/verto-protocol.md §1.1: no subprotocol, no extensions).
 public enum WebSocketClient {
     public static func connect(url: String, configuration: WebSocketClientConfiguration = WebSocketClientConfiguration(),
                                group: EventLoopGroup, callbacks: WebSocketCallbacks,
@@ -68,7 +68,7 @@ public enum WebSocketClient {
         } else {
             tls = nil
         }
-        // NIOSSL rejects IP literals as SNI (toolchain.md §7.7).
+        // NIOSSL rejects IP literals as SNI (docs/toolchain.md §7.7).
         let sni: String? = isIPAddress(host) ? nil : host
         let maxMessage = configuration.maxMessageSize
         let promise = eventLoop.makePromise(of: WebSocketConnection.self)

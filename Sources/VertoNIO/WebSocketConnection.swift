@@ -3,7 +3,7 @@ import NIOCore
 import NIOWebSocket
 
 /// Callbacks of a WebSocket endpoint. They run on the connection's event loop, so the owner can
-/// drive a sans-IO core there with no thread hop per message (performance.md: a hop costs ~30 µs).
+/// drive a sans-IO core there with no thread hop per message (docs/performance.md: a hop costs ~30 µs).
 public struct WebSocketCallbacks: Sendable {
     public var onOpen: @Sendable (WebSocketConnection) -> Void
     public var onText: @Sendable (WebSocketConnection, String) -> Void

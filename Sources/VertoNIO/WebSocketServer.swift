@@ -10,11 +10,11 @@ import NIOWebSocket
 public struct WebSocketServerConfiguration: Sendable {
     /// Bind address. Loopback by default (secure defaults).
     public var host: String
-    /// 5066 by default: the port Webitel/Creatio deployments use for the web phone (verto-protocol.md §1.2).
+    /// 5066 by default: the port Webitel/Creatio deployments use for the web phone (docs/verto-protocol.md §1.2).
     public var port: Int
     /// TLS (wss) when set.
     public var tls: NIOSSLContext?
-    /// Largest reassembled message; mod_verto's libks uses 1 000 000 bytes (verto-protocol.md §1.4).
+    /// Largest reassembled message; mod_verto's libks uses 1 000 000 bytes (docs/verto-protocol.md §1.4).
     public var maxMessageSize: Int
     /// Connections beyond this are closed at once.
     public var maxConnections: Int

@@ -110,7 +110,7 @@ public final class Call: Sendable {
     public func unhold() async throws { try await client.modify(self, .unhold) }
     public func toggleHold() async throws { try await client.modify(self, .toggleHold) }
 
-    /// Sends DTMF with `verto.info` (works on every server, verto-protocol.md §4.5) — and, when
+    /// Sends DTMF with `verto.info` (works on every server, docs/verto-protocol.md §4.5) — and, when
     /// telephone-event was negotiated and `alsoRFC4733` is set, as RFC 4733 events too.
     public func sendDTMF(_ digits: String, alsoRFC4733: Bool = false) async throws {
         try await client.dtmf(self, digits)

@@ -226,7 +226,7 @@ final class EndpointState: @unchecked Sendable {
         case .holdChanged(let callID, let state):
             guard let call = calls[callID] else { break }
             call.held = state == .held
-            // mod_verto pauses RTP toward a held client (verto-protocol.md §4.4).
+            // mod_verto pauses RTP toward a held client (docs/verto-protocol.md §4.4).
             call.media.setMuted(call.held)
             events.yield(.hold(callID: callID, held: call.held))
         case .modifyRequested(let req):
@@ -545,7 +545,7 @@ final class EndpointState: @unchecked Sendable {
         }
     }
 
-    // MARK: - re-attach (verto-protocol.md §4.8)
+    // MARK: - re-attach (docs/verto-protocol.md §4.8)
 
     private func reattach(_ callID: String) {
         guard let call = calls[callID] else { return }
@@ -590,7 +590,7 @@ final class EndpointState: @unchecked Sendable {
         guard let call = calls[callID] else { return fail("CALL DOES NOT EXIST") }
         switch req.params.action {
         case .transfer:
-            // Blind transfer of the *other* leg (verto-protocol.md §3.2.5): the partner goes to the
+            // Blind transfer of the *other* leg (docs/verto-protocol.md §3.2.5): the partner goes to the
             // destination's application, this leg is released.
             guard let dest = req.params.destination, !dest.isEmpty else { return fail("destination missing") }
             guard let p = call.partner, let other = calls[p], let route = configuration.routing.route(for: dest) else {

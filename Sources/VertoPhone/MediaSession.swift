@@ -214,7 +214,7 @@ public final class MediaSession: @unchecked Sendable {
                 connectedWaiters = []
                 waiters.forEach { $0() }
                 eventContinuation.yield(.connected)
-                // No timer on the setup path (performance.md §4): the first frame leaves now and
+                // No timer on the setup path (docs/performance.md §4): the first frame leaves now and
                 // the 20 ms send clock is re-phased to this moment.
                 restartClock()
             case .dtmf(let d):

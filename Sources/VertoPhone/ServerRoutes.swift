@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the server role does with a call to a destination (the built-in applications follow the
-/// FreeSWITCH test contract of testing.md §5, so the same suite runs against either).
+/// FreeSWITCH test contract of docs/testing.md §5, so the same suite runs against either).
 public enum ServerRoute: Sendable, Equatable {
     /// Answer and echo the caller's audio (9196).
     case echo
@@ -35,7 +35,7 @@ public struct ServerRoutingTable: Sendable, Equatable {
 
     public func route(for destination: String) -> ServerRoute? { routes[destination] ?? fallback }
 
-    /// The contract of testing.md §5 (3000, the conference room, is not built in).
+    /// The contract of docs/testing.md §5 (3000, the conference room, is not built in).
     public static let testContract = ServerRoutingTable(routes: [
         "9196": .echo,
         "9664": .tone(1000),

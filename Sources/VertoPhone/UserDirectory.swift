@@ -31,7 +31,7 @@ public struct UserDirectory: Sendable {
                      hash: try PBKDF2.sha256(password: password, salt: salt, iterations: iterations), displayName: displayName)
     }
 
-    /// The demo/test users of testing.md's contract: 1000–1002, password `verto-test`. Only for the
+    /// The demo/test users of docs/testing.md's contract: 1000–1002, password `verto-test`. Only for the
     /// demo and the tests, on loopback.
     public static func demo() -> UserDirectory {
         let users = ["1000", "1001", "1002"].compactMap { try? makeEntry(id: $0, password: "verto-test", displayName: "User \($0)", iterations: 1000) }

@@ -14,7 +14,7 @@ import VertoNIO
 public struct VertoEndpointConfiguration: Sendable {
     /// Signalling bind address: loopback unless told otherwise.
     public var host: String = "127.0.0.1"
-    /// 5066 by default (the Webitel/Creatio web-phone port, verto-protocol.md §1.2); 0 = any free port.
+    /// 5066 by default (the Webitel/Creatio web-phone port, docs/verto-protocol.md §1.2); 0 = any free port.
     public var port: Int = 5066
     public var tls: NIOSSLContext?
     public var users: UserDirectory

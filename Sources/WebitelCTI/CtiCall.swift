@@ -14,7 +14,7 @@ public enum CtiCallDirection: String, Sendable, Equatable {
     case inbound, outbound
 }
 
-/// A call as Webitel's `WebitelCall.getJSONObject()` shapes it (verto-protocol.md §6.2), so existing
+/// A call as Webitel's `WebitelCall.getJSONObject()` shapes it (docs/verto-protocol.md §6.2), so existing
 /// Creatio handlers find the fields they expect. Each event carries a snapshot taken when it fired.
 public struct CtiCall: Sendable, Equatable, Identifiable {
     /// This leg's id: the Verto `callID` (the FreeSWITCH channel UUID of the web-phone leg).

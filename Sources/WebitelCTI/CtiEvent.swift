@@ -1,6 +1,6 @@
 import VertoPhone
 
-/// The names of Webitel's public call events (verto-protocol.md §6.2), as `kind` of a `CtiEvent`.
+/// The names of Webitel's public call events (docs/verto-protocol.md §6.2), as `kind` of a `CtiEvent`.
 public enum CtiEventKind: String, Sendable, Equatable, CaseIterable {
     case onNewCall, onAcceptCall, onHoldCall, onUnholdCall, onDtmfCall, onBridgeCall, onUuidCall, onHangupCall, onNewWebRTCCall
 }

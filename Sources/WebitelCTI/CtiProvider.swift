@@ -56,7 +56,7 @@ public enum CtiError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A telephony provider for a CTI panel, modelled on Creatio's `Terrasoft.BaseCtiProvider`
-/// (verto-protocol.md §6.3): the call-control methods it declares, the Webitel event set as an
+/// (docs/verto-protocol.md §6.3): the call-control methods it declares, the Webitel event set as an
 /// `AsyncSequence` (`events`) and as a delegate (`CtiEventHandler`).
 ///
 /// Creatio's `init(config)` both stores the configuration and connects; here `init(configuration:)`

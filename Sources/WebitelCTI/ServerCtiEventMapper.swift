@@ -4,7 +4,7 @@ import VertoPhone
 
 /// The server role's derivation of the Webitel events: there the engine knows every leg directly,
 /// so the events of one account (Webitel tracks the channels whose presence id is the account,
-/// verto-protocol.md §6.1) come from `VertoEndpointEvent`s instead of Verto traffic.
+/// docs/verto-protocol.md §6.1) come from `VertoEndpointEvent`s instead of Verto traffic.
 ///
 /// Like webitel.js, which groups a user's channel and the channels bridged to it into one call, a
 /// call here is the account's leg *plus* the leg bridged to it: a hold on either leg is a hold of

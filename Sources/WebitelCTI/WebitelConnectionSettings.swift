@@ -6,7 +6,7 @@ import VertoPhone
 /// `webitelWebrtcConnectionString` and the user connection from `WUserConnectionService`).
 public struct WebitelConnectionSettings: Sendable {
     /// The Verto WebSocket URL (`webitelWebrtcConnectionString`), e.g. `wss://webitel.example.com:5066`.
-    /// Without a port, 5066 (verto-protocol.md §1.2); without a scheme, `wss://`.
+    /// Without a port, 5066 (docs/verto-protocol.md §1.2); without a scheme, `wss://`.
     public var webitelWebrtcConnectionString: String
     /// `webitelDomain`: appended to the login as `user@domain` unless the login has a domain.
     public var domain: String
@@ -48,7 +48,7 @@ public struct WebitelConnectionSettings: Sendable {
         return c.string ?? s
     }
 
-    /// `login@domain` (Webitel's Verto login, verto-protocol.md §6.1).
+    /// `login@domain` (Webitel's Verto login, docs/verto-protocol.md §6.1).
     public var vertoLogin: String {
         login.contains("@") || domain.isEmpty ? login : "\(login)@\(domain)"
     }

@@ -6,7 +6,7 @@ import VertoPhone
 
 /// The Webitel provider over the engine's client role: a web phone logged in to a Verto server
 /// (Webitel/FreeSWITCH mod_verto, or our `VertoEndpoint`), raising Webitel's call events from the
-/// Verto traffic alone as `WebitelCTI.docc/WebitelCTI.md` (verto-protocol.md §6.2) describes.
+/// Verto traffic alone as `WebitelCTI.docc/WebitelCTI.md` (docs/verto-protocol.md §6.2) describes.
 ///
 /// Events are derived on the engine's event loop from the signalling events in the order they
 /// happened (`VertoClient.observe`), so their order is the wire order. Received RFC 4733 digits are
@@ -225,7 +225,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         do {
             try await c.replace(with: other)
         } catch {
-            // The reply to `replace` is advisory (verto-protocol.md §4.7, [FS-I781]); the byes are the
+            // The reply to `replace` is advisory (docs/verto-protocol.md §4.7, [FS-I781]); the byes are the
             // ground truth: success when both of our legs end.
             let a = try? await c.wait(timeout: .seconds(3)) { $0.isEnded }
             let b = try? await other.wait(timeout: .seconds(3)) { $0.isEnded }
@@ -243,7 +243,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         let c = try await require(.canDTMF, call, "sendDtmf")
         try await engine { try await c.sendDTMF(digits) }
         // FreeSWITCH queues verto.info digits as received on the agent's channel, so Webitel raises
-        // DTMF events for digits the agent sent (verto-protocol.md §6.2): echo them, one per digit.
+        // DTMF events for digits the agent sent (docs/verto-protocol.md §6.2): echo them, one per digit.
         try await loop.submit {
             for d in digits { self.digit(call.uuid, String(d)) }
         }.get()

@@ -147,7 +147,7 @@ let rsaIdentity: DTLSIdentity = try! DTLSIdentity(keyType: .rsa(bits: 2048), com
         #expect(deadline > t0 && deadline <= t0 + .milliseconds(100))
     }
 
-    /// The one real-time test (ARCHITECTURE.md): OpenSSL's retransmission timer reads its own clock.
+    /// The one real-time test (docs/architecture.md): OpenSSL's retransmission timer reads its own clock.
     @Test func droppedFlightIsRetransmitted() async throws {
         let a = try DTLSIdentity(), b = try DTLSIdentity()
         let config = DTLSConfiguration(initialRetransmitTimeout: .milliseconds(20))

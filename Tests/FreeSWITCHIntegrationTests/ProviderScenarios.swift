@@ -11,8 +11,8 @@ private let D = CtiEventKind.onDtmfCall
 private let B = CtiEventKind.onBridgeCall
 private let H = CtiEventKind.onHangupCall
 
-/// The scenarios of testing.md §5 once more, through the provider layer (`WebitelCtiProvider`, the
-/// Webitel events of verto-protocol.md §6.2 as WebitelCTI.docc describes them): each asserts the
+/// The scenarios of docs/testing.md §5 once more, through the provider layer (`WebitelCtiProvider`, the
+/// Webitel events of docs/verto-protocol.md §6.2 as WebitelCTI.docc describes them): each asserts the
 /// exact event sequence of every provider involved, read to the end of its stream after
 /// `closeConnection` (so nothing extra or duplicated can hide after the last wait), and the call
 /// object's key fields. Audio is checked by frequency on the `MediaSession` the provider hands out

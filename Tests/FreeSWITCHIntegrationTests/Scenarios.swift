@@ -5,7 +5,7 @@ import TestSupport
 import VertoCore
 import VertoPhone
 
-/// The scenarios of testing.md §5, written once against `TestTarget` and run by the suites against
+/// The scenarios of docs/testing.md §5, written once against `TestTarget` and run by the suites against
 /// FreeSWITCH (opt-in) and against our own server (every build). Users: signalling scenarios log in
 /// as the third user (1002); call scenarios use the first two (1000 callee, 1001 caller), so the
 /// two groups can run side by side on one FreeSWITCH without one's invites reaching the other.

@@ -8,7 +8,7 @@ import VertoPhone
 
 /// A Verto server the integration suite runs against: real FreeSWITCH (`FreeSWITCHTarget`, opt-in)
 /// or our own server role in-process (`OwnServerTarget`, every build). Both provide the contract of
-/// testing.md §5 — users, password, extensions — and differ only in how the suite looks inside the
+/// docs/testing.md §5 — users, password, extensions — and differ only in how the suite looks inside the
 /// server: FreeSWITCH through its event socket, our server through its query API.
 protocol TestTarget: Sendable {
     /// For messages.
@@ -55,7 +55,7 @@ protocol TestTarget: Sendable {
 
 // MARK: - FreeSWITCH (opt-in)
 
-/// The FreeSWITCH under test, from the environment (testing.md §5). Present only when
+/// The FreeSWITCH under test, from the environment (docs/testing.md §5). Present only when
 /// `VERTO_FS_URL` is set; the other variables default to the contract's values.
 struct FreeSWITCHEnvironment: Sendable {
     var url: String
@@ -119,7 +119,7 @@ struct FreeSWITCHTarget: TestTarget {
     var domain: String { environment.domain }
     var users: [String] { environment.users }
     var password: String { environment.password }
-    /// mod_verto ≥ 1.10.7 pings after 30 s of client silence (verto-protocol.md §1.3).
+    /// mod_verto ≥ 1.10.7 pings after 30 s of client silence (docs/verto-protocol.md §1.3).
     var idlePingInterval: Duration { .seconds(30) }
     var hasConferenceRoom: Bool { true }
     var originatedCallIDIsKnown: Bool { false }

@@ -10,7 +10,7 @@ let addrB = TransportAddress(10, 0, 0, 2, port: 6000)
 struct ICEAgentTests {
     /// Full controlling ↔ full controlled on a zero-delay network: the first check leaves at the
     /// very instant both descriptions are applied, and both ends select the same pair without any
-    /// virtual time passing (no timers on the setup path, performance.md G2).
+    /// virtual time passing (no timers on the setup path, docs/performance.md G2).
     @Test func fullControllingToFullControlled() {
         var net = InMemoryNetwork()
         let a = net.add(makeAgent(role: .controlling, seed: 1))

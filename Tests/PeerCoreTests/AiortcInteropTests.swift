@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 @testable import PeerCore
 
-/// Interop with aiortc (an independent ICE/DTLS/SRTP/Opus stack, testing.md §4): SDP exchanged with
+/// Interop with aiortc (an independent ICE/DTLS/SRTP/Opus stack, docs/testing.md §4): SDP exchanged with
 /// our PeerSession over real UDP on 127.0.0.1; we send 440 Hz, aiortc sends 660 Hz, and each end
 /// detects the other's tone by frequency.
 @Suite(.serialized, .realTime) struct AiortcInteropTests {

@@ -22,7 +22,7 @@ final class SimulatedNetwork {
     var order = 0
 
     /// Loss probability applied to media only (DTLS retransmission runs on OpenSSL's own clock,
-    /// so handshakes stay loss-free in virtual time: ARCHITECTURE.md).
+    /// so handshakes stay loss-free in virtual time: docs/architecture.md).
     var mediaLoss = 0.0
     var delay: TimeAmount = .zero
     /// Extra random delay in [0, reorderJitter): packets overtake each other.

@@ -76,9 +76,9 @@ struct AnswerTests {
         let a = try answer("freeswitch-offer.sdp")
         let n = a.negotiated
         #expect(n.codec.codec == .pcmu && n.codec.payloadType == 0 && n.codec.clockRate == 8000 && n.codec.channels == 1)
-        #expect(n.telephoneEvent == nil)  // FreeSWITCH offers none (testing.md)
+        #expect(n.telephoneEvent == nil)  // FreeSWITCH offers none (docs/testing.md)
         #expect(n.mid == nil)
-        #expect(n.dtlsRole == .client)  // actpass → we answer active (verto-protocol.md §5.4)
+        #expect(n.dtlsRole == .client)  // actpass → we answer active (docs/verto-protocol.md §5.4)
         #expect(n.iceRole == .controlled)
         #expect(n.ptime == 20)
         #expect(n.remoteCandidates.map(\.component) == [1, 1, 2, 2])

@@ -36,7 +36,7 @@ struct ApplyAnswerTests {
         let n = try AudioOfferAnswer.applyAnswer(try SDPFixtures.parsed("freeswitch-answer-old.sdp"), to: offer)
         #expect(n.codec.codec == .opus)
         #expect(n.codec.stereo && !n.codec.useInbandFEC)
-        // telephone-event/8000 does not match Opus's 48 kHz clock: not used (verto-protocol.md §5.8).
+        // telephone-event/8000 does not match Opus's 48 kHz clock: not used (docs/verto-protocol.md §5.8).
         #expect(n.telephoneEvent == nil)
         #expect(!n.remoteEndOfCandidates)
         #expect(n.remoteCandidates.map(\.priority) == [659_136, 659_136])

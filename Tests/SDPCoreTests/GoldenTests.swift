@@ -85,7 +85,7 @@ struct GoldenTests {
     }
 
     @Test func ourAnswerToChromiumHasWhatChromiumRequires() throws {
-        // testing.md: Chromium rejects an answer with actpass, without rtcp-mux, without a fingerprint,
+        // docs/testing.md: Chromium rejects an answer with actpass, without rtcp-mux, without a fingerprint,
         // or with a mid other than the offer's.
         let a = try Self.answer()
         let m = a.answer.media[0]

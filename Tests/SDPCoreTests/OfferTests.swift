@@ -29,7 +29,7 @@ struct OfferTests {
         #expect(m.ssrcs == [local.ssrc])
         #expect(m.cname() == local.cname)
         #expect(sdp.iceCredentials(forMediaAt: 0) == local.iceCredentials)
-        // Toward FreeSWITCH: no BUNDLE group, no mid, no ice-options, no ice-lite (verto-protocol.md §5.1).
+        // Toward FreeSWITCH: no BUNDLE group, no mid, no ice-options, no ice-lite (docs/verto-protocol.md §5.1).
         #expect(sdp.bundleMids.isEmpty && !sdp.attributes.contains(named: "group"))
         #expect(m.mid == nil)
         #expect(sdp.iceOptions(forMediaAt: 0).isEmpty)

@@ -14,7 +14,7 @@ import VertoPhone
     /// Seed Fig. 3, client role. Operator 1001 calls subscriber 1000 (bridge route); the subscriber
     /// holds and takes the call off hold; the operator hangs up. The subscriber's provider raises
     /// exactly Fig. 3's sequence. The operator's sees no hold: a hold by the other party is not in
-    /// its Verto traffic (verto-protocol.md §4.4) — `ServerCtiEventSourceTests` shows the operator's
+    /// its Verto traffic (docs/verto-protocol.md §4.4) — `ServerCtiEventSourceTests` shows the operator's
     /// Fig. 3 from the server role, which sees both legs.
     @Test func fig3SubscriberHoldsAndUnholdsOperatorHangsUp() async throws {
         let endpoint = try await startEndpoint()

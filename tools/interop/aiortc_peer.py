@@ -2,7 +2,7 @@
 
 Used by the Swift interop tests: the test exchanges SDP with this process, both ends send a tone,
 and each end reports the dominant frequency it received. aiortc is restricted to 127.0.0.1 and
-given no ICE servers (testing.md). Bounded: exits on EOF, on {"op":"close"}, or after --max-seconds.
+given no ICE servers (docs/testing.md). Bounded: exits on EOF, on {"op":"close"}, or after --max-seconds.
 
 Commands (one JSON object per line on stdin), each answered with one JSON line on stdout:
   {"op":"offer"}                      -> {"sdp": <aiortc offer, candidates included>}

@@ -196,7 +196,7 @@ class VertoClient:
         call = self.calls.get(call_id)
         if call is not None and call.direction == "outbound" and not call.invite_replied \
                 and method in ("verto.media", "verto.answer") and call.order_violation is None:
-            call.order_violation = method  # verto.js hangs up in this case (testing.md)
+            call.order_violation = method  # verto.js hangs up in this case (docs/testing.md)
         if method == "verto.clientReady":
             self.client_ready.set()
         elif method in ("verto.media", "verto.answer") and call is not None:

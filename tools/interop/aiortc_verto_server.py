@@ -1,6 +1,6 @@
 """aiortc_verto_server.py - a minimal Verto *server* backed by aiortc, for testing our Swift client role.
 
-Speaks Verto (JSON-RPC 2.0 over WebSocket) the way FreeSWITCH mod_verto does (verto-protocol.md §2-4)
+Speaks Verto (JSON-RPC 2.0 over WebSocket) the way FreeSWITCH mod_verto does (docs/verto-protocol.md §2-4)
 on 127.0.0.1, and terminates media with aiortc (loopback host candidate only, no ICE servers).
 
 Usage:

@@ -30,7 +30,7 @@ RATE = 48000
 SAMPLES = 960  # 20 ms at 48 kHz
 KEEP_SECONDS = 5.0
 
-# Q.850 names -> codes (the ones Verto uses, verto-protocol.md section 2.3)
+# Q.850 names -> codes (the ones Verto uses, docs/verto-protocol.md section 2.3)
 CAUSES = {
     "NORMAL_CLEARING": 16,
     "USER_BUSY": 17,
@@ -259,7 +259,7 @@ def sdp_summary(sdp):
 
 def fs_style_offer(sdp):
     """Make an aiortc offer look like a FreeSWITCH offer to a Verto client: no a=mid, no BUNDLE group,
-    no a=extmap, profile RTP/SAVPF (verto-protocol.md section 5.1, testing.md)."""
+    no a=extmap, profile RTP/SAVPF (docs/verto-protocol.md section 5.1, docs/testing.md)."""
     out = []
     for ln in sdp.split("\r\n"):
         if ln.startswith(("a=mid:", "a=group:BUNDLE", "a=extmap:")):
