@@ -163,11 +163,7 @@ import VertoCore
 
     @Test func echoReturnsOurTone() async throws {
         let endpoint = try await startEndpoint()
-        let c = client(endpoint)
-        try await c.connect()
-        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
-        try await call.wait { $0 == .active }
-        #expect(try await hears(call.media, 440))
+        let (c, call) = try await echoCall(endpoint)
         let stats = try #require(try await call.media.stats())
         #expect(stats.codec == "opus")
         #expect(stats.milestones.firstFrameDecoded != nil)
@@ -182,11 +178,7 @@ import VertoCore
     /// E-model's ceiling; the streams end with the call.
     @Test func callQualityStreamWithMOS() async throws {
         let endpoint = try await startEndpoint()
-        let c = client(endpoint)
-        try await c.connect()
-        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
-        try await call.wait { $0 == .active }
-        #expect(try await hears(call.media, 440))
+        let (c, call) = try await echoCall(endpoint)
         let first = call.media.quality(every: .milliseconds(500)), second = call.media.quality(every: .seconds(1))
         func two(_ s: AsyncStream<CallQuality>) async throws -> [CallQuality] {
             try await within(.seconds(20), "two quality reports") {

@@ -86,3 +86,14 @@ func dominatesSomeWindow(_ pcm: [Int16], _ frequency: Double, among: [Double] = 
     }
     return false
 }
+
+/// User 1001 logged in to `endpoint`, in an answered call to the echo extension 9196 sending
+/// `frequency`, whose echo has been heard.
+func echoCall(_ endpoint: VertoEndpoint, frequency: Double = 440) async throws -> (VertoClient, Call) {
+    let c = client(endpoint)
+    try await c.connect()
+    let call = try await c.call("9196", source: .tone(frequencies: [frequency], amplitude: 0.3))
+    try await call.wait { $0 == .active }
+    #expect(try await hears(call.media, frequency))
+    return (c, call)
+}
