@@ -116,7 +116,7 @@ enum ProviderScenarios {
         #expect(all.filter { $0.kind == D }.allSatisfy { $0.call.state == .active })
     }
 
-    /// 9198: early media (`verto.media`) raises nothing — the 425 Hz ringback is heard while the call
+    /// 9198: early media (`verto.media`) raises nothing — a ringback tone is heard while the call
     /// is still ringing — and `onAcceptCall` comes once, at the answer (`verto.answer`, ~2 s later).
     static func earlyMedia(_ s: ProviderScope) async throws {
         let user = s.target.users[1]
@@ -129,8 +129,8 @@ enum ProviderScenarios {
         media.setSource(.tone(frequencies: [660], amplitude: 0.3))
         let accepted = try await log.next(.onAcceptCall, timeout: .seconds(15)).call
         let beforeAnswer = try await media.stopRecording()
-        #expect(dominatesSomeWindow(beforeAnswer, 425, rate: try await media.stats()?.sampleRate ?? 48_000),
-                "425 Hz ringback during early media, before onAcceptCall: \(windowReport(beforeAnswer))")
+        #expect(steadyTone(in: beforeAnswer, rate: try await media.stats()?.sampleRate ?? 48_000) != nil,
+                "a ringback tone during early media, before onAcceptCall: \(windowReport(beforeAnswer))")
         let answered = try #require(accepted.answeredTime)
         #expect(answered.timeIntervalSince(accepted.createdTime) >= 1.5, "accepted at the answer, after ~2 s of early media")
         #expect(try await hear(660, on: media) == 660, "echo after the answer")

@@ -124,8 +124,8 @@ enum Scenarios {
         try await call.hangup()
     }
 
-    /// 9198: early media (`verto.media` with SDP) carrying a 425 Hz ringback, then the answer
-    /// (without SDP) and the echo of our 660 Hz tone.
+    /// 9198: early media (`verto.media` with SDP) carrying a ringback tone (any frequency), then the
+    /// answer (without SDP) and the echo of our 660 Hz tone instead of the ringback.
     static func earlyMedia(_ s: Scope) async throws {
         let c = s.client(s.target.users[1])
         try await c.connect()
@@ -135,9 +135,9 @@ enum Scenarios {
         #expect(try await call.wait { $0 == .early || $0 == .active } == .early, "verto.media before verto.answer")
         #expect(try await call.wait(timeout: .seconds(15)) { $0 == .active } == .active)
         let beforeAnswer = try await call.media.stopRecording()
-        #expect(dominatesSomeWindow(beforeAnswer, 425, rate: try await call.media.stats()?.sampleRate ?? 48_000),
-                "ringback during early media: \(windowReport(beforeAnswer))")
-        #expect(try await hear(660, on: call.media) == 660, "echo after the answer")
+        let ringback = steadyTone(in: beforeAnswer, rate: try await call.media.stats()?.sampleRate ?? 48_000)
+        #expect(ringback != nil, "a ringback tone during early media: \(windowReport(beforeAnswer))")
+        #expect(try await hear(660, on: call.media) == 660, "the echo, not the ringback, after the answer")
         try await call.hangup()
     }
 

@@ -109,15 +109,43 @@ func recordFromEarlyMedia(_ client: VertoClient) async throws {
 }
 
 /// True when `frequency` dominates some 0.5 s window (stepped by 0.25 s) of `pcm`.
-func dominatesSomeWindow(_ pcm: [Int16], _ frequency: Double, rate: Int = 48_000) -> Bool {
-    let window = rate / 2
+/// A steady tone anywhere between 300 and 1,000 Hz for at least 0.4 s of `pcm` — ringback, whatever
+/// its frequency (the contract fixes its length, not its pitch; FreeSWITCH's own is often 440+480
+/// Hz, ours 425). Each 40 ms frame counts as tonal when one frequency of a 10 Hz grid holds at least
+/// 30 % of the frame's energy (Goertzel; for a dual tone each half holds about half); ten tonal
+/// frames in a row within 20 Hz of each other make a tone. Returns its frequency (the median).
+func steadyTone(in pcm: [Int16], rate: Int = 48_000) -> Double? {
+    let n = rate / 25
+    let grid = stride(from: 300.0, through: 1_000, by: 10).map { $0 }
+    var run: [Double] = []
     var start = 0
-    while start + window <= pcm.count {
-        if dominantFrequency(Array(pcm[start..<start + window]), rate: rate) == frequency { return true }
-        start += window / 2
+    while start + n <= pcm.count {
+        let frame = pcm[start..<start + n].map { Double($0) }
+        start += n
+        let meanSquare = frame.reduce(0) { $0 + $1 * $1 } / Double(n)
+        guard meanSquare > 100 else { run = []; continue }  // silence
+        var best = (f: 0.0, fraction: 0.0)
+        for f in grid {
+            let w = 2 * Double.pi * f / Double(rate), coeff = 2 * cos(w)
+            var s1 = 0.0, s2 = 0.0
+            for x in frame {
+                let s0 = x + coeff * s1 - s2
+                s2 = s1
+                s1 = s0
+            }
+            let power = (s1 * s1 + s2 * s2 - coeff * s1 * s2) * 2 / Double(n * n)
+            if power / meanSquare > best.fraction { best = (f, power / meanSquare) }
+        }
+        if best.fraction >= 0.3, run.isEmpty || abs(run.last! - best.f) <= 20 {
+            run.append(best.f)
+            if run.count >= 10 { return run.sorted()[run.count / 2] }
+        } else {
+            run = best.fraction >= 0.3 ? [best.f] : []
+        }
     }
-    return false
+    return nil
 }
+
 
 // MARK: - waiting with a bound
 
