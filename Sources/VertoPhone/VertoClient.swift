@@ -303,8 +303,8 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             events.yield(.display(callID: d.callID, name: d.displayName, number: d.displayNumber))
         case .requestFailed(let method, let callID, let error):
             if let callID {
-                createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callFailed("\(method): \(error)"))
-                modifyPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callFailed("\(method): \(error)"))
+                createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.refused(method: method, error))
+                modifyPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.refused(method: method, error))
             }
         case .disconnected(let at):
             ws = nil
@@ -332,8 +332,8 @@ final class ClientState: @unchecked Sendable, ClientCommands {
         offers[callID] = nil
         call.update(.ended(cause))
         call.media.closeOnLoop()
-        createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callFailed("ended: \(cause)"))
-        modifyPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callFailed("ended: \(cause)"))
+        createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callEnded(cause))
+        modifyPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callEnded(cause))
     }
 
     private func applyRemoteAnswer(_ callID: String, _ sdp: String) {
@@ -381,7 +381,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                 let callID: String
                 do { callID = try session.invite(sdp: offer.text, dialogParams: dp, now: loop.now) } catch {
                     _ = driver.close()
-                    throw VertoPhoneError.callFailed("\(error)")
+                    throw VertoPhoneError.call(error)
                 }
                 let media = MediaSession(callID: callID, eventLoop: loop)
                 media.attach(driver)
@@ -417,7 +417,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                         pump()
                     } catch {
                         _ = driver.close()
-                        throw VertoPhoneError.callFailed("\(error)")
+                        throw VertoPhoneError.call(error)
                     }
                 }
         }
@@ -445,7 +445,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                                    now: loop.now)
             } catch {
                 modifyPromises[call.callID] = nil
-                p.fail(VertoPhoneError.callFailed("\(error)"))
+                p.fail(VertoPhoneError.call(error))
             }
             pump()
             return p.futureResult

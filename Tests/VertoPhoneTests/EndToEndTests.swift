@@ -110,6 +110,29 @@ import VertoCore
         try await endpoint.stop()
     }
 
+    /// Typed call errors: a call the server refuses surfaces as `refused` with the server's error,
+    /// and `hangupCause` names the cause it gave (here CALL_REJECTED from the per-session cap).
+    @Test func aRefusedCallCarriesTheServersCause() async throws {
+        var config = VertoEndpointConfiguration(users: .demo())
+        config.port = 0
+        config.verto.maxCallsPerSession = 1
+        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let c = client(endpoint)
+        try await c.connect()
+        let first = try await c.call("9196")
+        do {
+            _ = try await c.call("9196")
+            Issue.record("the second call was accepted")
+        } catch let e as VertoPhoneError {
+            guard case .refused(let method, .remoteError(_, let code, _, _)) = e else { Issue.record("\(e)"); return }
+            #expect(method == "verto.invite" && code == -32002)
+            #expect(e.hangupCause == .callRejected)
+        }
+        try await first.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
     /// A destination routed to the application: the app gets the call and its media session from
     /// `newWebRTCCall`, answers it with `VertoEndpoint.answer(callID:)` and plays its own audio.
     @Test func theApplicationAnswersACallRoutedToIt() async throws {
