@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "VertoPhoneCores", targets: [
             "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore", "PeerCore", "MediaNIO",
+            "EventSocketCore",
         ]),
         .library(name: "VertoPhoneEngine", targets: ["VertoPhone", "PeerCore", "MediaNIO", "VertoNIO"]),
         .library(name: "WebitelCTI", targets: ["WebitelCTI"]),
@@ -63,6 +64,8 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
 
+        .target(name: "EventSocketCore", dependencies: ["VertoCore"]),
+
         .target(name: "PeerCore", dependencies: [
             "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "ICECore",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -101,7 +104,8 @@ let package = Package(
 
         // L4: the provider layer and the CLI.
         .target(name: "WebitelCTI", dependencies: [
-            "VertoPhone", "VertoCore",
+            "VertoPhone", "VertoCore", "EventSocketCore",
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -132,7 +136,7 @@ let package = Package(
 
         // Tests (Swift Testing). Fixtures live in /Fixtures and are found relative to #filePath.
         .target(name: "TestSupport", dependencies: [
-            "CoreSupport", "VertoCore", "VertoNIO",
+            "CoreSupport", "VertoCore", "VertoNIO", "EventSocketCore",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"]),
@@ -156,11 +160,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "WebitelCTITests", dependencies: [
-            "WebitelCTI", "VertoPhone", "VertoCore", "TestSupport",
+            "WebitelCTI", "VertoPhone", "VertoCore", "EventSocketCore", "TestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FreeSWITCHIntegrationTests", dependencies: [
-            "VertoPhone", "WebitelCTI", "VertoCore", "MediaCore", "TestSupport",
+            "VertoPhone", "WebitelCTI", "VertoCore", "MediaCore", "EventSocketCore", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -42,6 +42,8 @@ public enum CtiError: Error, Sendable, Equatable, CustomStringConvertible {
     case authenticationFailed(String)
     /// The engine refused or failed the command.
     case engine(String)
+    /// A setting cannot be used (e.g. an event socket address that is not host:port:password).
+    case badConfiguration(String)
 
     public var description: String {
         switch self {
@@ -49,6 +51,7 @@ public enum CtiError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notAllowed(let c, let s): return "\(c) is not allowed while the call is \(s.rawValue)"
         case .webPhoneDisabled: return "useWebPhone is off: only the Verto web phone is supported"
         case .notConnected: return "not connected"
+        case .badConfiguration(let m): return "bad configuration: \(m)"
         case .authenticationFailed(let m): return "login refused: \(m)"
         case .engine(let m): return m
         }

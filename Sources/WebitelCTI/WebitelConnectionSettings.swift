@@ -27,6 +27,11 @@ public struct WebitelConnectionSettings: Sendable {
     public var mediaHost: String = "0.0.0.0"
     public var connectTimeout: TimeAmount = .seconds(10)
     public var autoReconnect = true
+    /// The PBX's event socket as `host:port:password` (FreeSWITCH mod_event_socket, e.g.
+    /// `127.0.0.1:8021:ClueCon`): with it the provider also learns what the other party does —
+    /// its hold and unhold, its DTMF, bridges formed by the dialplan, uuid changes — which the
+    /// Verto connection alone does not carry. Nil: Verto only.
+    public var eventSocketConnectionString: String?
     /// Last word on the engine's options (TLS trust, media configuration, …).
     public var configureEngine: (@Sendable (inout VertoClientOptions) -> Void)?
 

@@ -1,3 +1,4 @@
+import EventSocketCore
 import Foundation
 import Logging
 import NIOCore
@@ -34,6 +35,9 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         let call: Call
         var accepted = false
         var held = false
+        /// When onBridgeCall was last raised (the display and the event socket may both report
+        /// one bridge).
+        var lastBridge: NIODeadline?
     }
 
     private var tracked: [String: Tracked] = [:]
@@ -49,6 +53,13 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     /// The call whose consult call is being dialled (`makeConsultCall`).
     private var pendingConsultFor: String?
     private var mediaWatchers: [String: Task<Void, Never>] = [:]
+    /// The PBX event source (`eventSocketConnectionString`), and what it reports about itself.
+    private var pbx: PBXEventSource?
+    public let eventSocketStates: AsyncStream<PBXEventSourceState>
+    private let eventSocketStateContinuation: AsyncStream<PBXEventSourceState>.Continuation
+    /// Digits raised lately per call, to raise a digit once when both the media and the PBX's
+    /// event socket report it.
+    private var recentDigits: [String: [(digit: String, at: NIODeadline)]] = [:]
 
     public convenience init(configuration: WebitelConnectionSettings) {
         self.init(configuration: configuration, logger: Logger(label: "vertophone.cti"))
@@ -62,6 +73,8 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         client = VertoClient(options: options, logger: logger)
         loop = client.eventLoop
         (events, continuation) = AsyncStream.makeStream(of: CtiEvent.self, bufferingPolicy: .bufferingNewest(1000))
+        (eventSocketStates, eventSocketStateContinuation) = AsyncStream.makeStream(of: PBXEventSourceState.self,
+                                                                                  bufferingPolicy: .bufferingNewest(100))
     }
 
     public func setDelegate(_ handler: (any CtiEventHandler)?) async {
@@ -79,12 +92,26 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         if first {
             try await client.observe { [weak self] event, call in self?.observed(event, call) }
         }
+        var pbxAddress: EventSocketAddress?
+        if let esl = configuration.eventSocketConnectionString {
+            do { pbxAddress = try EventSocketAddress(parsing: esl) } catch { throw CtiError.badConfiguration("\(error)") }
+        }
         do {
             try await client.connect(timeout: configuration.connectTimeout + .seconds(5))
         } catch VertoPhoneError.loginFailed(let reason) {
             throw CtiError.authenticationFailed(reason)
         } catch {
             throw CtiError.engine("\(error)")
+        }
+        if let pbxAddress {
+            try await loop.submit {
+                guard self.pbx == nil, !self.closed else { return }
+                let source = PBXEventSource(address: pbxAddress, loop: self.loop, logger: self.logger,
+                                            onEvent: { [weak self] e in self?.pbxEvent(e) },
+                                            onState: { [weak self] s in self?.eventSocketStateContinuation.yield(s) })
+                self.pbx = source
+                source.start()
+            }.get()
         }
     }
 
@@ -94,6 +121,9 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         try? await client.disconnect()
         try await loop.submit {
             self.closed = true
+            self.pbx?.stop()
+            self.pbx = nil
+            self.eventSocketStateContinuation.finish()
             self.mediaWatchers.values.forEach { $0.cancel() }
             self.mediaWatchers = [:]
             self.continuation.finish()
@@ -355,9 +385,12 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         let newLeg = leg != nil && t.info.otherLegUuid != nil && leg != t.info.otherLegUuid
         if let number, !number.isEmpty { t.info.setRemote(number: number, name: d.displayName) }
         if let leg { t.info.otherLegUuid = leg }
+        // With the PBX's event socket, a bridge it reported a moment ago is this one.
+        let reported = pbx != nil && t.lastBridge.map { loop.now - $0 < .seconds(2) } == true
+        if (newParty || newLeg) && !reported { t.lastBridge = loop.now }
         tracked[d.callID] = t
-        if newParty || newLeg { emit(.bridgeCall(t.info)) }
-        if newLeg, let leg { emit(.uuidCall(t.info, newId: leg)) }
+        if (newParty || newLeg) && !reported { emit(.bridgeCall(t.info)) }
+        if newLeg, let leg, !reported { emit(.uuidCall(t.info, newId: leg)) }
     }
 
     private func add(_ info: CtiCall, _ call: Call) {
@@ -377,8 +410,69 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     }
 
     private func digit(_ uuid: String, _ d: String) {
-        guard !closed, let t = tracked[uuid] else { return }
+        guard !closed, let t = tracked[uuid], firstReport(of: d, on: uuid) else { return }
         emit(.dtmfCall(t.info, digits: d))
+    }
+
+    /// False when the same digit was raised for this call within the last second (the media and
+    /// the PBX's event socket may both report one key press).
+    private func firstReport(of digit: String, on uuid: String) -> Bool {
+        let now = loop.now
+        var recent = (recentDigits[uuid] ?? []).filter { now - $0.at < .seconds(1) }
+        if let i = recent.firstIndex(where: { $0.digit == digit }) {
+            recent.remove(at: i)
+            recentDigits[uuid] = recent
+            return false
+        }
+        recent.append((digit, now))
+        recentDigits[uuid] = recent
+        return true
+    }
+
+    /// A channel event from the PBX's event socket, about one of our calls or about the party it
+    /// is bridged to. What the Verto connection already told is not raised again: a hold is raised
+    /// when the hold state changes, a bridge when the other leg is a new one, a digit once.
+    private func pbxEvent(_ e: PBXChannelEvent) {
+        guard !closed else { return }
+        if e.kind == .uuidChange, let old = e.oldUUID {
+            // The other party's channel got a new id.
+            for (id, t) in tracked where t.info.otherLegUuid == old {
+                var u = t
+                u.info.otherLegUuid = e.uuid
+                tracked[id] = u
+                emit(.uuidCall(u.info, newId: e.uuid))
+            }
+            return
+        }
+        let mine: String? = tracked[e.uuid] != nil ? e.uuid : e.otherLeg.flatMap { tracked[$0] != nil ? $0 : nil }
+        guard let id = mine, var t = tracked[id] else { return }
+        let aboutTheOtherParty = id != e.uuid
+        switch e.kind {
+        case .hold, .unhold:
+            let held = e.kind == .hold
+            guard t.accepted, held != t.held else { return }
+            t.held = held
+            t.info.state = held ? .held : .active
+            tracked[id] = t
+            emit(held ? .holdCall(t.info) : .unholdCall(t.info))
+        case .dtmf:
+            guard aboutTheOtherParty, let d = e.digit, firstReport(of: d, on: id) else { return }
+            emit(.dtmfCall(t.info, digits: d))
+        case .bridge:
+            let other = aboutTheOtherParty ? e.uuid : e.otherLeg
+            guard let other, other != t.info.otherLegUuid else { return }
+            let known = t.info.otherLegUuid != nil
+            t.info.otherLegUuid = other
+            // The display may have reported this bridge a moment ago (without the other leg's id).
+            let reported = t.lastBridge.map { loop.now - $0 < .seconds(2) } == true
+            if !reported { t.lastBridge = loop.now }
+            tracked[id] = t
+            guard !reported else { return }
+            emit(.bridgeCall(t.info))
+            if known { emit(.uuidCall(t.info, newId: other)) }
+        case .uuidChange, .hangupComplete, .answer:
+            break
+        }
     }
 
     private func emit(_ e: CtiEvent) {

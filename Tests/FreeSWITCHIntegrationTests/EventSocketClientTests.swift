@@ -1,3 +1,4 @@
+import EventSocketCore
 import Foundation
 import Testing
 import TestSupport

@@ -222,6 +222,40 @@ enum ProviderScenarios {
         #expect(all.map(\.call.state) == [.ringing, .ringing, .active, .held, .active, .hangup])
     }
 
+    /// The seed's sequence, with the PBX's event socket: the operator (user 1000, a provider with
+    /// the target's event socket) calls the subscriber (user 1001, a second provider); the
+    /// *subscriber* holds and unholds (its client sends the `verto.modify`); the operator hangs up.
+    /// The operator's provider raises exactly onNewCall, onNewWebRTCCall, onAcceptCall, onHoldCall,
+    /// onUnholdCall, onHangupCall — the hold and unhold learned from the PBX's CHANNEL_HOLD and
+    /// CHANNEL_UNHOLD of the other leg — plus onBridgeCall/onUuidCall where the PBX reports them.
+    static func remotePartyHoldsAndUnholds(_ s: ProviderScope) async throws {
+        let esl = try #require(s.target.eventSocketConnectionString, "the target's event socket")
+        let (operatorUser, subscriberUser) = (s.target.users[0], s.target.users[1])
+        let (op, opLog) = s.provider(operatorUser, eventSocket: esl)
+        let connected = Task { for await state in op.eventSocketStates where state == .connected { return true }; return false }
+        try await op.connect()
+        #expect(try await within(.seconds(20), "the event socket") { await connected.value })
+        let (sub, subLog) = try await s.connected(subscriberUser)
+
+        let placed = try await op.makeCall(subscriberUser)
+        let ring = try await subLog.next(.onNewCall).call
+        try await sub.answerCall(ring)
+        try await opLog.next(.onAcceptCall)
+        try await sub.holdCall(ring)
+        #expect(try await opLog.next(.onHoldCall).call.state == .held, "the subscriber's hold reaches the operator")
+        try await sub.holdCall(ring)  // toggles back
+        #expect(try await opLog.next(.onUnholdCall).call.state == .active)
+        try await op.dropCall(placed)
+        try await subLog.next(.onHangupCall)
+        try await op.closeConnection()
+        try await sub.closeConnection()
+
+        let all = try await opLog.all()
+        #expect(all.map(\.kind).filter { $0 != B && $0 != .onUuidCall } == [N, W, A, .onHoldCall, .onUnholdCall, H], "\(all.map(\.kind))")
+        #expect(all.allSatisfy { $0.call.uuid == placed.uuid })
+        #expect(all.filter { $0.kind == B }.count <= 1, "one bridge, raised once")
+    }
+
     /// A call from the server (FreeSWITCH: event socket `originate user/1000@DOMAIN &echo`) raises
     /// `onNewCall` inbound (caller 9000), is answered with `answerCall` (`onAcceptCall`) and echoes.
     static func inboundCall(_ s: ProviderScope) async throws {

@@ -53,6 +53,9 @@ extension FreeSWITCHCalls {
         @Test func serverHangsUp9199() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.serverHangsUp) }
         @Test func conference3000() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.conference) }
         @Test func holdAndUnhold() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.holdAndUnhold) }
+        @Test func remotePartyHoldsAndUnholds() async throws {
+            try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.remotePartyHoldsAndUnholds)
+        }
         /// Originated with the event socket: `bgapi originate … user/1000@DOMAIN &echo`.
         @Test func inboundCallAnswered() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.inboundCall) }
         @Test func bridgeOfTwoProviders() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.bridge) }

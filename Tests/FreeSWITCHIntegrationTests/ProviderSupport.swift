@@ -27,8 +27,11 @@ final class ProviderScope: Sendable {
     }
 
     /// A provider for `user` with its event log, not connected yet.
-    func provider(_ user: String, password: String? = nil, url: String? = nil) -> (WebitelCtiProvider, ProviderEventLog) {
-        let p = WebitelCtiProvider(configuration: settings(user, password: password, url: url))
+    func provider(_ user: String, password: String? = nil, url: String? = nil,
+                  eventSocket: String? = nil) -> (WebitelCtiProvider, ProviderEventLog) {
+        var configuration = settings(user, password: password, url: url)
+        configuration.eventSocketConnectionString = eventSocket
+        let p = WebitelCtiProvider(configuration: configuration)
         providers.withLockedValue { $0.append(p) }
         return (p, ProviderEventLog(p.events))
     }

@@ -1,3 +1,4 @@
+import EventSocketCore
 import CryptoCore
 import Foundation
 import NIOCore
@@ -42,6 +43,8 @@ protocol TestTarget: Sendable {
     /// raises `onBridgeCall` when a display names another number than the call shows (see
     /// ProviderScenarios.bridge and .blindTransferToUser).
     func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String)
+    /// The target's event socket for the provider (`host:port:password`), nil when it has none.
+    var eventSocketConnectionString: String? { get }
 
     /// The digits collected on a 9197 call (`dtmf_collected`), nil when none yet.
     func collectedDTMF(callID: String) async throws -> String?
@@ -136,6 +139,8 @@ struct FreeSWITCHTarget: TestTarget {
     func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String) {
         ("Outbound Call", sessid)
     }
+
+    var eventSocketConnectionString: String? { environment.eventSocket }
 
     private func eventSocket() async throws -> EventSocketClient {
         try await EventSocketClient.connect(try EventSocketAddress(parsing: environment.eventSocket))
@@ -235,6 +240,8 @@ final class OwnServerTarget: TestTarget {
     func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String) {
         (user, user)
     }
+
+    var eventSocketConnectionString: String? { nil }
 
     func collectedDTMF(callID: String) async throws -> String? {
         let d = try await endpoint.collectedDigits(callID: callID)

@@ -1,3 +1,4 @@
+import EventSocketCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
