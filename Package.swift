@@ -126,7 +126,7 @@ let package = Package(
         // Fuzzing: the parsers a peer can reach, one entry point each (scripts/fuzz), and the
         // libFuzzer / replay executable.
         .target(name: "FuzzTargets", dependencies: [
-            "CryptoCore", "ICECore", "RTPCore", "SDPCore", "VertoCore", "VertoNIO",
+            "CryptoCore", "EventSocketCore", "ICECore", "RTPCore", "SDPCore", "VertoCore", "VertoNIO",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),

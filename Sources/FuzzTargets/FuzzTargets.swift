@@ -1,4 +1,5 @@
 import CryptoCore
+import EventSocketCore
 import ICECore
 import Logging
 import NIOCore
@@ -27,6 +28,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// the pre-login size limit, fragment aggregation, UTF-8 and masking rules); each message that
     /// comes out goes on to the JSON-RPC decoder.
     case websocket
+    /// FreeSWITCH event-socket messages (the PBX event source) and the channel events in them.
+    case eventsocket
 
     public func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -39,6 +42,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try? TelephoneEvent(parsing: bytes)
         case .dtls: Self.dtls(bytes)
         case .websocket: Self.websocket(bytes)
+        case .eventsocket: Self.eventSocket(bytes)
         }
     }
 
@@ -85,6 +89,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         _ = try? channel.writeInbound(buffer)
         while (try? channel.readOutbound(as: WebSocketFrame.self)) ?? nil != nil {}
         _ = try? channel.finish()
+    }
+
+    private static func eventSocket(_ bytes: UnsafeRawBufferPointer) {
+        var parser = EventSocketParser()
+        parser.maxBodyBytes = 65_536
+        parser.feed(bytes)
+        for _ in 0..<1_000 {
+            do {
+                guard let m = try parser.next() else { return }
+                _ = try? PBXChannelEvent(message: m)
+            } catch {
+                continue
+            }
+        }
     }
 
     private static func sdp(_ bytes: UnsafeRawBufferPointer) {

@@ -11,7 +11,7 @@ import TestSupport
     func savedInputsNeverTrap(_ target: FuzzTarget) throws {
         let inputs = try Self.inputs(for: target)
         for bytes in inputs { bytes.withUnsafeBytes { target.run($0) } }
-        if [.sdp, .verto, .rtp, .websocket].contains(target) { #expect(!inputs.isEmpty, "seeds for \(target.rawValue)") }
+        if [.sdp, .verto, .rtp, .websocket, .eventsocket].contains(target) { #expect(!inputs.isEmpty, "seeds for \(target.rawValue)") }
     }
 
     static func inputs(for target: FuzzTarget) throws -> [[UInt8]] {
@@ -45,6 +45,10 @@ import TestSupport
                         + Self.frame(opcode: 8, fin: true, [0x03, 0xE8]))
                 }
             }
+        case .eventsocket:
+            // A hold event, a message without a colon, a bad length, a DTMF event, split anywhere.
+            let good = "Content-Type: text/event-json\nContent-Length: 45\n\n{\"Event-Name\":\"CHANNEL_HOLD\",\"Unique-ID\":\"a\"}"
+            inputs.append(Array((good + "no colon\n\nContent-Length: x\n\n" + good).utf8))
         case .stun, .dtls:
             break
         }

@@ -22,6 +22,8 @@ public final class FakeEventSocketServer: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [String] = []
     private var stopped = false
+    /// Connections that asked for events (`event json …`).
+    private var subscribers: [Int32] = []
 
     /// Commands received (`auth …`, `api …`, `bgapi …`, `exit`), in order.
     public var commands: [String] { lock.withLock { received } }
@@ -93,7 +95,10 @@ public final class FakeEventSocketServer: @unchecked Sendable {
     }
 
     private func serve(_ fd: Int32) {
-        defer { sysClose(fd) }
+        defer {
+            lock.withLock { subscribers.removeAll { $0 == fd } }
+            sysClose(fd)
+        }
         var pending = [UInt8]()
         send(fd, message(["Content-Type": "auth/request"]))
         var authed = false
@@ -131,6 +136,9 @@ public final class FakeEventSocketServer: @unchecked Sendable {
                 let job = UUID().uuidString.lowercased()
                 send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK Job-UUID: \(job)", "Job-UUID": job]))
                 background(String(cmd.dropFirst(6)))
+            } else if cmd.hasPrefix("event json") {
+                send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK event listener enabled json"]))
+                lock.withLock { subscribers.append(fd) }
             } else if cmd == "exit" {
                 send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK bye"]))
                 send(fd, message(["Content-Type": "text/disconnect-notice"], body: "Disconnected, goodbye.\n"))
@@ -139,6 +147,25 @@ public final class FakeEventSocketServer: @unchecked Sendable {
                 send(fd, message(["Content-Type": "command/reply", "Reply-Text": "-ERR command not found"]))
             }
         }
+    }
+
+    /// Connections subscribed to events now.
+    public var subscriberCount: Int { lock.withLock { subscribers.count } }
+
+    /// Sends a channel event (`text/event-json`, the fields as the JSON object) to every subscriber.
+    public func publish(_ fields: [String: String]) {
+        let body = "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ",") + "}"
+        publishRaw(message(["Content-Type": "text/event-json"], body: body))
+    }
+
+    /// Sends these bytes as they are to every subscriber (malformed messages, for the tests).
+    public func publishRaw(_ bytes: [UInt8]) {
+        for fd in lock.withLock({ subscribers }) { send(fd, bytes) }
+    }
+
+    /// Drops every subscribed connection, as a PBX restart would.
+    public func dropSubscribers() {
+        for fd in lock.withLock({ subscribers }) { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     private func message(_ headers: KeyValuePairs<String, String>, body: String = "") -> [UInt8] {
