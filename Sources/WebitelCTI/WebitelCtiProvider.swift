@@ -59,7 +59,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     private let eventSocketStateContinuation: AsyncStream<PBXEventSourceState>.Continuation
     /// Digits raised lately per call, to raise a digit once when both the media and the PBX's
     /// event socket report it.
-    private var recentDigits: [String: [(digit: String, at: NIODeadline)]] = [:]
+    private var recentDigits: [String: [(digit: String, fromPBX: Bool, at: NIODeadline)]] = [:]
 
     public convenience init(configuration: WebitelConnectionSettings) {
         self.init(configuration: configuration, logger: Logger(label: "vertophone.cti"))
@@ -356,6 +356,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         case .callEnded(let id, let cause, _):
             guard var t = tracked.removeValue(forKey: id) else { return }
             order.removeAll { $0 == id }
+            recentDigits[id] = nil
             recentlyEnded.append(id)
             if recentlyEnded.count > Self.recentlyEndedLimit { recentlyEnded.removeFirst() }
             mediaWatchers.removeValue(forKey: id)?.cancel()
@@ -410,21 +411,23 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     }
 
     private func digit(_ uuid: String, _ d: String) {
-        guard !closed, let t = tracked[uuid], firstReport(of: d, on: uuid) else { return }
+        guard !closed, let t = tracked[uuid], firstReport(of: d, on: uuid, fromPBX: false) else { return }
         emit(.dtmfCall(t.info, digits: d))
     }
 
-    /// False when the same digit was raised for this call within the last second (the media and
-    /// the PBX's event socket may both report one key press).
-    private func firstReport(of digit: String, on uuid: String) -> Bool {
+    /// False when the other source (the media, or the PBX's event socket) reported the same digit
+    /// for this call within the last second: both may report one key press. Without an event
+    /// socket every digit counts.
+    private func firstReport(of digit: String, on uuid: String, fromPBX: Bool) -> Bool {
+        guard pbx != nil else { return true }
         let now = loop.now
         var recent = (recentDigits[uuid] ?? []).filter { now - $0.at < .seconds(1) }
-        if let i = recent.firstIndex(where: { $0.digit == digit }) {
+        if let i = recent.firstIndex(where: { $0.digit == digit && $0.fromPBX != fromPBX }) {
             recent.remove(at: i)
             recentDigits[uuid] = recent
             return false
         }
-        recent.append((digit, now))
+        recent.append((digit, fromPBX, now))
         recentDigits[uuid] = recent
         return true
     }
@@ -456,7 +459,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
             tracked[id] = t
             emit(held ? .holdCall(t.info) : .unholdCall(t.info))
         case .dtmf:
-            guard aboutTheOtherParty, let d = e.digit, firstReport(of: d, on: id) else { return }
+            guard aboutTheOtherParty, let d = e.digit, firstReport(of: d, on: id, fromPBX: true) else { return }
             emit(.dtmfCall(t.info, digits: d))
         case .bridge:
             let other = aboutTheOtherParty ? e.uuid : e.otherLeg

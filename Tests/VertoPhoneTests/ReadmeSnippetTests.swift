@@ -30,15 +30,14 @@ import VertoPhone
         try await phone.connect()                    // WebSocket + Verto login
         let call = try await phone.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
         try await call.wait { $0 == .active }        // answered, media up
-        let heard = try await call.media.listen(seconds: 1)  // 1 s of the far end's audio (16-bit PCM)
+        let heard = try await call.media.listen(seconds: 2)  // 2 s of the far end's audio (16-bit PCM)
         print("heard \(heard.count) samples at \(call.media.sampleRate) Hz")
         try await call.sendDTMF("1")
         try await call.hangup()
         try await phone.disconnect()
         // quick-start: end
-        #expect(heard.count == call.media.sampleRate)
-        let echo = GoertzelDetector(sampleRate: 48_000).dominantFrequency(among: [425, 440, 660, 1000], in: Array(heard.suffix(24_000)))
-        #expect(echo == 440, "the echo of our tone")
+        #expect(heard.count == 2 * call.media.sampleRate)
+        #expect(dominatesSomeWindow(heard, 440), "the echo of our tone")
         try await endpoint.stop()
     }
 }
