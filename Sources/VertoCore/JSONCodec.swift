@@ -9,6 +9,8 @@ public enum JSONCodec {
     public static let maxDepth = 64
     /// Members of one object. Verto messages carry tens; user variables a few hundred at most.
     public static let maxMembers = 4096
+    /// Elements of one array. Verto's arrays (batches, candidates, channel lists) hold tens.
+    public static let maxElements = 4096
 
     public static func parse(_ text: String) throws(VertoError) -> JSONValue {
         var parser = Parser(bytes: Array(text.utf8))
@@ -191,6 +193,7 @@ public enum JSONCodec {
             }
             while true {
                 skipWhitespace()
+                guard arr.count < JSONCodec.maxElements else { throw fail("more than \(JSONCodec.maxElements) elements in an array") }
                 arr.append(try parseValue())
                 skipWhitespace()
                 guard pos < bytes.count else { throw fail("unterminated array") }

@@ -44,4 +44,13 @@ import Testing
         let over = "{" + (0...n).map { "\"k\($0)\":0" }.joined(separator: ",") + "}"
         #expect(throws: VertoError.self) { try JSONCodec.parse(over) }
     }
+
+    /// An array may hold up to `maxElements` values; one more is an error.
+    @Test func elementsPerArrayAreCapped() throws {
+        let n = JSONCodec.maxElements
+        let full = "[" + Array(repeating: "1", count: n).joined(separator: ",") + "]"
+        #expect(try JSONCodec.parse(full).arrayValue?.count == n)
+        let over = "[" + Array(repeating: "1", count: n + 1).joined(separator: ",") + "]"
+        #expect(throws: VertoError.self) { try JSONCodec.parse(over) }
+    }
 }
