@@ -39,9 +39,12 @@ final class PreAuthenticationFrameLimit: ChannelInboundHandler, RemovableChannel
             guard let length = Self.payloadLength(header) else { continue }
             let fin = header[0] & 0x80 != 0, control = header[0] & 0x08 != 0
             header.removeAll(keepingCapacity: true)
-            // Control frames (≤ 125 bytes) may come between fragments; data fragments add up.
-            let total = control ? length : messageSoFar + length
-            if total > UInt64(limit) {
+            // Control frames (≤ 125 bytes) may come between fragments; data fragments add up. A
+            // 64-bit length may be anything a peer writes: the sum must not overflow (RFC 6455
+            // §5.2 also wants its top bit clear).
+            let (sum, overflow) = messageSoFar.addingReportingOverflow(length)
+            let total = control ? length : sum
+            if overflow || total > UInt64(limit) {
                 fail(context)
                 return
             }

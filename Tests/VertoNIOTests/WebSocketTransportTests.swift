@@ -201,6 +201,10 @@ func echoServer(_ config: WebSocketServerConfiguration, group: EventLoopGroup) a
             [UInt8((fin ? 0x80 : 0) | (first ? 0x01 : 0x00)), 0xFE, 0x02, 0x58, 0, 0, 0, 0] + [UInt8](repeating: 0x61, count: 600)
         }
         #expect(try await RawWebSocket.sendAfterUpgrade(port: port, frame: fragment(true, false) + fragment(false, false)) == 1009)
+        // A continuation announcing 2^64 - 1 bytes after a 1-byte fragment: the sum overflows 64
+        // bits (found by fuzzing; it trapped the process). Closed with 1009 like any oversize.
+        let overflow: [UInt8] = [0x01, 0x81, 1, 2, 3, 4, 0x7A, 0x00, 0xFF] + [UInt8](repeating: 0xFF, count: 8) + [1, 2, 3, 4]
+        #expect(try await RawWebSocket.sendAfterUpgrade(port: port, frame: overflow) == 1009)
 
         let inbox = Inbox()
         let client = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/", group: group,
