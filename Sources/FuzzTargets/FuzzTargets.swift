@@ -88,7 +88,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         _ = try? channel.writeInbound(first)
         _ = try? channel.writeInbound(buffer)
         while (try? channel.readOutbound(as: WebSocketFrame.self)) ?? nil != nil {}
+        // The close a failed connection schedules runs on the embedded loop only when it is run;
+        // without it every failed input would keep its channel (and its handlers) alive.
+        channel.embeddedEventLoop.run()
         _ = try? channel.finish()
+        channel.embeddedEventLoop.run()
     }
 
     private static func eventSocket(_ bytes: UnsafeRawBufferPointer) {
