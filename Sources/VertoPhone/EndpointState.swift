@@ -179,6 +179,11 @@ final class EndpointState: @unchecked Sendable {
             break
         case .connectionClosed(let connection, let sessid):
             if loggedInConnections.remove(connection) != nil { EngineMetrics.sessionsActive.record(loggedInConnections.count) }
+            // Only live sessions are looked up by user; a sessid that logs in again is added again.
+            if let sessid, core.connection(forSessid: sessid) == nil {
+                userOfSessid[sessid] = nil
+                loginOrder[sessid] = nil
+            }
             events.yield(.disconnected(sessid: sessid))
         case .incomingCall(_, let sessid, let params):
             incomingCall(sessid: sessid, params: params)

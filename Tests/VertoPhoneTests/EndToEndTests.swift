@@ -24,11 +24,10 @@ import VertoCore
     /// After a few wrong passwords the user is blocked for a growing delay: even the right password
     /// is refused until it passes, then accepted.
     @Test func failedLoginsBackOffAndEvenTheRightPasswordWaits() async throws {
-        var config = VertoEndpointConfiguration(users: .demo())
-        config.port = 0
-        config.loginThrottle.freeFailures = 2
-        config.loginThrottle.baseDelay = .seconds(3)
-        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let endpoint = try await startEndpoint {
+            $0.loginThrottle.freeFailures = 2
+            $0.loginThrottle.baseDelay = .seconds(3)
+        }
         func attempt(_ password: String) async -> Bool {
             var o = VertoClientOptions(url: "ws://127.0.0.1:\(endpoint.port)/", login: "1001@127.0.0.1", password: password)
             o.autoReconnect = false
@@ -58,10 +57,7 @@ import VertoCore
     /// the server with MEDIA_TIMEOUT and verto.bye once the media setup bound passes, instead of
     /// holding its socket until the WebSocket closes.
     @Test func aCallWhoseMediaNeverConnectsIsEndedWithMediaTimeout() async throws {
-        var config = VertoEndpointConfiguration(users: .demo())
-        config.port = 0
-        config.mediaSetupTimeout = .seconds(1)
-        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let endpoint = try await startEndpoint { $0.mediaSetupTimeout = .seconds(1) }
         let ended = Task { try await nextEvent(endpoint) { e -> (String, HangupCause)? in
             if case .ended(let id, let cause) = e { return (id, cause) } else { return nil }
         } }
@@ -85,10 +81,7 @@ import VertoCore
     /// The per-session call cap over a real socket: the call over it is refused with -32002 and
     /// CALL_REJECTED, and hanging up the first call frees the slot.
     @Test func aSessionOverItsCallCapIsRefused() async throws {
-        var config = VertoEndpointConfiguration(users: .demo())
-        config.port = 0
-        config.verto.maxCallsPerSession = 1
-        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let endpoint = try await startEndpoint { $0.verto.maxCallsPerSession = 1 }
         let ws = try await RawVertoSocket.connect("ws://127.0.0.1:\(endpoint.port)/")
         let sdp = try Fixtures.text("sdp/chromium-offer.sdp")
         func invite(_ id: Int, _ callID: String) {
@@ -113,10 +106,7 @@ import VertoCore
     /// Typed call errors: a call the server refuses surfaces as `refused` with the server's error,
     /// and `hangupCause` names the cause it gave (here CALL_REJECTED from the per-session cap).
     @Test func aRefusedCallCarriesTheServersCause() async throws {
-        var config = VertoEndpointConfiguration(users: .demo())
-        config.port = 0
-        config.verto.maxCallsPerSession = 1
-        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let endpoint = try await startEndpoint { $0.verto.maxCallsPerSession = 1 }
         let c = client(endpoint)
         try await c.connect()
         let first = try await c.call("9196")
@@ -136,10 +126,7 @@ import VertoCore
     /// A destination routed to the application: the app gets the call and its media session from
     /// `newWebRTCCall`, answers it with `VertoEndpoint.answer(callID:)` and plays its own audio.
     @Test func theApplicationAnswersACallRoutedToIt() async throws {
-        var config = VertoEndpointConfiguration(users: .demo())
-        config.port = 0
-        config.routing.fallback = .application
-        let endpoint = try await VertoEndpoint.start(configuration: config)
+        let endpoint = try await startEndpoint { $0.routing.fallback = .application }
         let delivered = Task { try await nextEvent(endpoint) { e -> (ServerCallInfo, MediaSession)? in
             if case .newWebRTCCall(let info, let media) = e, !info.outbound { return (info, media) } else { return nil }
         } }

@@ -100,4 +100,33 @@ import VertoCore
         try await caller.disconnect()
         try await endpoint.stop()
     }
+
+    /// The per-session bookkeeping of users goes with the session: twenty logins and logouts
+    /// leave nothing behind, and a punted session's close does not forget the session that punted it.
+    @Test func sessionBookkeepingIsReleased() async throws {
+        let endpoint = try await startEndpoint()
+        for i in 0..<20 {
+            let ws = try await RawVertoSocket.connect("ws://127.0.0.1:\(endpoint.port)/")
+            ws.request(id: 1, method: "login", params: ["login": "1000@127.0.0.1", "passwd": "verto-test", "sessid": .string("short-lived-\(i)")])
+            _ = try await ws.reply(to: 1)
+            ws.close()
+        }
+        let first = try await RawVertoSocket.connect("ws://127.0.0.1:\(endpoint.port)/")
+        first.request(id: 1, method: "login", params: ["login": "1000@127.0.0.1", "passwd": "verto-test", "sessid": "kept-session"])
+        _ = try await first.reply(to: 1)
+        let second = try await RawVertoSocket.connect("ws://127.0.0.1:\(endpoint.port)/")
+        second.request(id: 1, method: "login", params: ["login": "1000@127.0.0.1", "passwd": "verto-test", "sessid": "kept-session"])
+        _ = try await second.reply(to: 1)
+        #expect(try await first.closed(within: .seconds(20)), "the first connection is punted")
+        let left = try await within(.seconds(20), "the closed sessions forgotten") {
+            while true {
+                let users = try await endpoint.eventLoop.submit { endpoint.state.value.userOfSessid }.get()
+                if users.count == 1 { return users }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        #expect(left == ["kept-session": "1000"], "only the live session remains")
+        second.close()
+        try await endpoint.stop()
+    }
 }

@@ -7,9 +7,10 @@ import VertoCore
 @testable import VertoPhone
 
 /// Our server on an ephemeral loopback port with the demo users and the test-contract routes.
-func startEndpoint() async throws -> VertoEndpoint {
+func startEndpoint(_ configure: (inout VertoEndpointConfiguration) -> Void = { _ in }) async throws -> VertoEndpoint {
     var config = VertoEndpointConfiguration(users: .demo())
     config.port = 0
+    configure(&config)
     return try await VertoEndpoint.start(configuration: config)
 }
 
