@@ -10,7 +10,7 @@ import VertoPhone
 /// Measures what hostile clients cost the honest ones: a call's audio (the gaps between decoded
 /// frames) and another client's `verto.ping` round trip, first on a quiet server, then while
 /// flooders hammer it before login (oversize and many-key JSON, wrong passwords, idle sockets).
-struct Abuse: AsyncParsableCommand {
+struct Abuse: ReportingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a call's frame gaps and another client's ping while hostile clients flood the server before login.")
 
@@ -28,21 +28,9 @@ struct Abuse: AsyncParsableCommand {
     @Option(help: "Kinds of hostile input, comma-separated: keys (600-key objects), oversize (200 KB), passwords (wrong), garbage (unterminated JSON).")
     var kinds = "keys,oversize,passwords,garbage"
 
-    func run() async throws {
-        output.bootstrapLogging()
-        try await reportingErrors(output) { try await execute() }
-    }
-
-    private func execute() async throws {
+    func execute() async throws {
         let tl = Timeline(json: output.json)
-        var endpoint: VertoEndpoint?
-        var target = url ?? ""
-        if url == nil {
-            var config = VertoEndpointConfiguration(users: .demo())
-            config.port = 0
-            endpoint = try await VertoEndpoint.start(configuration: config)
-            target = "ws://127.0.0.1:\(endpoint!.port)/"
-        }
+        let (target, endpoint) = try await targetServer(url)
         var o = VertoClientOptions(url: target, login: "1001@127.0.0.1", password: "verto-test")
         o.mediaHost = "127.0.0.1"
         let caller = VertoClient(options: o)

@@ -51,7 +51,7 @@ struct ClientOptions: ParsableArguments {
 }
 
 /// Places one call: plays a tone or WAV, records, sends DTMF, holds, hangs up; prints the timeline.
-struct CallCommand: AsyncParsableCommand {
+struct CallCommand: ReportingCommand {
     static let configuration = CommandConfiguration(commandName: "call", abstract: "Call a destination and print the event timeline.")
 
     @Argument(help: "Destination number or extension.")
@@ -81,12 +81,7 @@ struct CallCommand: AsyncParsableCommand {
     @Flag(help: "Run the call through the Webitel CTI provider layer and print its events (onNewCall, onAcceptCall, …).")
     var events = false
 
-    func run() async throws {
-        output.bootstrapLogging()
-        try await reportingErrors(output) { try await execute() }
-    }
-
-    private func execute() async throws {
+    func execute() async throws {
         if events { return try await runThroughProvider() }
         let tl = Timeline(json: output.json)
         let phone = try client.makeClient(trace: output.traceJSONRPC)
@@ -129,11 +124,11 @@ struct CallCommand: AsyncParsableCommand {
         // Call quality every 2 s (E-model MOS, jitter and RTT in ms, loss, bitrates, level).
         let live = Task {
             for await q in call.media.quality(every: .seconds(2)) {
-                tl.log("quality", ["mos": .number((q.mos * 100).rounded() / 100), "lossPercent": .number(q.lossPercent),
+                tl.log("quality", ["mos": .number((q.mos * 100).rounded() / 100), "lossPercent": .decimal(q.lossPercent),
                                    "jitterMs": .ms(q.jitterMs), "rttMs": .ms(q.roundTripMs), "sent": .count(q.packetsSent),
                                    "received": .count(q.packetsReceived), "concealed": .count(q.framesConcealed),
-                                   "sendKbps": .ms(q.sendKbps), "receiveKbps": .ms(q.receiveKbps),
-                                   "levelDBFS": .ms(q.audioLevelDBFS)])
+                                   "sendKbps": .decimal(q.sendKbps), "receiveKbps": .decimal(q.receiveKbps),
+                                   "levelDBFS": .decimal(q.audioLevelDBFS)])
             }
         }
         defer { live.cancel() }
@@ -212,7 +207,7 @@ extension CallCommand {
 }
 
 /// Logs in and answers inbound calls with echo or a WAV.
-struct Answer: AsyncParsableCommand {
+struct Answer: ReportingCommand {
     static let configuration = CommandConfiguration(abstract: "Log in and answer inbound calls (echo, tone or WAV).")
 
     @OptionGroup var client: ClientOptions
@@ -227,12 +222,7 @@ struct Answer: AsyncParsableCommand {
     @Option(help: "Exit after this many calls (0 = forever).")
     var count = 0
 
-    func run() async throws {
-        output.bootstrapLogging()
-        try await reportingErrors(output) { try await execute() }
-    }
-
-    private func execute() async throws {
+    func execute() async throws {
         let tl = Timeline(json: output.json)
         let phone = try client.makeClient(trace: output.traceJSONRPC)
         try await phone.connect()

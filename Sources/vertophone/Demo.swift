@@ -6,7 +6,7 @@ import VertoPhone
 
 /// The README's main job: our server role and our client role in one process on 127.0.0.1, one
 /// scripted call through real WebSocket + UDP, DTLS-SRTP and Opus.
-struct Demo: AsyncParsableCommand {
+struct Demo: ReportingCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scripted call: server role in-process on 127.0.0.1, client calls the echo extension.")
 
@@ -15,12 +15,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Tone the client sends (Hz).")
     var tone: Double = 440
 
-    func run() async throws {
-        output.bootstrapLogging()
-        try await reportingErrors(output) { try await execute() }
-    }
-
-    private func execute() async throws {
+    func execute() async throws {
         let tl = Timeline(json: output.json)
         var failures: [String] = []
         func check(_ ok: Bool, _ what: String) {

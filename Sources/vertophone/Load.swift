@@ -5,7 +5,7 @@ import VertoPhone
 
 /// Places many calls (bounded in count and time) and reports setup latency percentiles. Without
 /// `--url` it starts the server role in-process on 127.0.0.1; targets stay on loopback by default.
-struct Load: AsyncParsableCommand {
+struct Load: ReportingCommand {
     static let configuration = CommandConfiguration(abstract: "Generate calls and report call-setup latency (invite → first decoded frame).")
 
     @OptionGroup var output: OutputOptions
@@ -40,23 +40,10 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Stop launching calls after this many seconds (0 = no limit); calls in flight finish.")
     var maxSeconds: Double = 0
 
-    func run() async throws {
-        output.bootstrapLogging()
-        try await reportingErrors(output) { try await execute() }
-    }
-
-    private func execute() async throws {
+    func execute() async throws {
         let tl = Timeline(json: output.json)
-        var endpoint: VertoEndpoint?
-        var target = url ?? ""
-        var pw = password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] ?? ""
-        if url == nil {
-            var config = VertoEndpointConfiguration(users: .demo())
-            config.port = 0
-            endpoint = try await VertoEndpoint.start(configuration: config)
-            target = "ws://127.0.0.1:\(endpoint!.port)/"
-            pw = "verto-test"
-        }
+        let (target, endpoint) = try await targetServer(url)
+        let pw = endpoint != nil ? "verto-test" : password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] ?? ""
         var o = VertoClientOptions(url: target, login: login, password: pw)
         o.mediaHost = "127.0.0.1"
         let client = VertoClient(options: o)

@@ -10,7 +10,7 @@ import VertoPhone
 
 /// The server role with the built-in applications of the test contract (9196 echo, 9664 tone,
 /// 9197 DTMF, 9198 early media, 9195 delayed answer, 9199 hangup, 1000–1002 bridge).
-struct Serve: AsyncParsableCommand {
+struct Serve: ReportingCommand {
     static let configuration = CommandConfiguration(abstract: "Run the Verto server role (default ws://127.0.0.1:5066/).")
 
     @OptionGroup var output: OutputOptions
@@ -48,12 +48,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464). Overrides the config file.")
     var metrics: String?
 
-    func run() async throws {
-        output.bootstrapLogging()
-        try await reportingErrors(output) { try await execute() }
-    }
-
-    private func execute() async throws {
+    func execute() async throws {
         let tl = Timeline(json: output.json)
         var file: ServerConfigFile?
         if let config { file = try ServerConfigFile(json: Data(contentsOf: URL(fileURLWithPath: config))) }

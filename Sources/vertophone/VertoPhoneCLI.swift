@@ -60,8 +60,10 @@ enum TimelineValue: Sendable, ExpressibleByStringLiteral, ExpressibleByStringInt
 
     init(stringLiteral value: String) { self = .text(value) }
     init(integerLiteral value: Int) { self = .integer(value) }
+    /// A measured value (three decimals), or absent.
+    static func decimal(_ value: Double?) -> TimelineValue { value.map { .number(($0 * 1000).rounded() / 1000) } ?? .absent }
     /// Milliseconds, or absent.
-    static func ms(_ value: Double?) -> TimelineValue { value.map { .number(($0 * 1000).rounded() / 1000) } ?? .absent }
+    static func ms(_ value: Double?) -> TimelineValue { decimal(value) }
     static func count<I: BinaryInteger>(_ value: I?) -> TimelineValue { value.map { .integer(Int($0)) } ?? .absent }
 
     var json: Any {
@@ -133,17 +135,35 @@ final class Timeline: @unchecked Sendable {
     }
 }
 
-/// An error in `--json` mode: one JSON line on standard output (`{"event":"error","message":…}`),
-/// then the exit code; in human mode the error goes to ArgumentParser as usual.
-func reportingErrors(_ output: OutputOptions, _ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let e as ExitCode {
-        throw e
-    } catch {
-        guard output.json else { throw error }
-        let tl = Timeline(json: true)
-        tl.log("error", ["message": "\(error)"])
-        throw ExitCode(VertoPhoneCLI.exitCode(for: error))
+/// A command that prints through `OutputOptions`: `run` sets up logging and runs `execute`; an error
+/// in `--json` mode becomes one JSON line on standard output (`{"event":"error","message":…}`), then
+/// the exit code; in human mode the error goes to ArgumentParser as usual.
+protocol ReportingCommand: AsyncParsableCommand {
+    var output: OutputOptions { get }
+    func execute() async throws
+}
+
+extension ReportingCommand {
+    func run() async throws {
+        output.bootstrapLogging()
+        do {
+            try await execute()
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            guard output.json else { throw error }
+            Timeline(json: true).log("error", ["message": "\(error)"])
+            throw ExitCode(VertoPhoneCLI.exitCode(for: error))
+        }
     }
+}
+
+/// The server to run against: `url`, or (without one) a server role started in this process with
+/// the demo users on a free loopback port. Returns the URL and the in-process server, if any.
+func targetServer(_ url: String?) async throws -> (url: String, local: VertoEndpoint?) {
+    if let url { return (url, nil) }
+    var config = VertoEndpointConfiguration(users: .demo())
+    config.port = 0
+    let endpoint = try await VertoEndpoint.start(configuration: config)
+    return ("ws://127.0.0.1:\(endpoint.port)/", endpoint)
 }
