@@ -164,7 +164,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "FreeSWITCHIntegrationTests", dependencies: [
-            "VertoPhone", "WebitelCTI", "VertoCore", "MediaCore", "EventSocketCore", "TestSupport",
+            "VertoPhone", "WebitelCTI", "VertoCore", "VertoNIO", "MediaCore", "EventSocketCore", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -32,6 +32,9 @@ public struct VertoClientOptions: Sendable {
     /// Logs every Verto frame in and out (logger `verto.trace`, level info) with passwords, ICE
     /// passwords and keys redacted and sessids shortened.
     public var traceJSONRPC = false
+    /// Test hook: sees every Verto frame as sent (`outgoing`) or received, unredacted, in order,
+    /// on the client's event loop — for capturing a server's traffic and checking what it sent.
+    package var frameTap: (@Sendable (_ outgoing: Bool, _ text: String) -> Void)?
 
     public init(url: String, login: String, password: String) {
         self.url = url
@@ -184,6 +187,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
             case .connect: openSocket()
             case .send(let text):
                 if let trace { trace.info("out", metadata: ["frame": "\(Redact.jsonRPCFrame(text))"]) }
+                options.frameTap?(true, text)
                 ws?.send(text: text)
             case .close:
                 ws?.close()
@@ -219,6 +223,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                 loop.execute {
                     guard self.ws === c else { return }
                     if let trace = self.trace { trace.info("in", metadata: ["frame": "\(Redact.jsonRPCFrame(text))"]) }
+                    self.options.frameTap?(false, text)
                     self.session.receive(text, now: self.loop.now)
                     self.pump()
                 }

@@ -24,6 +24,7 @@ final class PBXEventSource: @unchecked Sendable {
     private let logger: Logger
     private let onEvent: (PBXChannelEvent) -> Void
     private let onState: (PBXEventSourceState) -> Void
+    private let tap: (@Sendable (String) -> Void)?
     private var channel: Channel?
     private var parser = EventSocketParser()
     private enum Stage { case greeting, authenticating, subscribing, live }
@@ -33,7 +34,9 @@ final class PBXEventSource: @unchecked Sendable {
     private var stopped = false
 
     init(address: EventSocketAddress, loop: EventLoop, logger: Logger,
-         onEvent: @escaping (PBXChannelEvent) -> Void, onState: @escaping (PBXEventSourceState) -> Void) {
+         onEvent: @escaping (PBXChannelEvent) -> Void, onState: @escaping (PBXEventSourceState) -> Void,
+         tap: (@Sendable (String) -> Void)? = nil) {
+        self.tap = tap
         self.address = address
         self.loop = loop
         self.logger = logger
@@ -117,6 +120,7 @@ final class PBXEventSource: @unchecked Sendable {
                 break
             }
         case "text/event-json":
+            tap?(m.body)
             do {
                 if let e = try PBXChannelEvent(message: m) { onEvent(e) }
             } catch {

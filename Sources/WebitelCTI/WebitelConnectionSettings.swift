@@ -32,6 +32,9 @@ public struct WebitelConnectionSettings: Sendable {
     /// its hold and unhold, its DTMF, bridges formed by the dialplan, uuid changes — which the
     /// Verto connection alone does not carry. Nil: Verto only.
     public var eventSocketConnectionString: String?
+    /// Test hook: sees the JSON body of every channel event the event socket delivers, before it is
+    /// read, on the engine's event loop — for capturing a PBX's events.
+    package var eventSocketTap: (@Sendable (String) -> Void)?
     /// Last word on the engine's options (TLS trust, media configuration, …).
     public var configureEngine: (@Sendable (inout VertoClientOptions) -> Void)?
 

@@ -108,7 +108,8 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
                 guard self.pbx == nil, !self.closed else { return }
                 let source = PBXEventSource(address: pbxAddress, loop: self.loop, logger: self.logger,
                                             onEvent: { [weak self] e in self?.pbxEvent(e) },
-                                            onState: { [weak self] s in self?.eventSocketStateContinuation.yield(s) })
+                                            onState: { [weak self] s in self?.eventSocketStateContinuation.yield(s) },
+                                            tap: self.configuration.eventSocketTap)
                 self.pbx = source
                 source.start()
             }.get()

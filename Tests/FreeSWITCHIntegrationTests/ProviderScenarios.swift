@@ -21,8 +21,11 @@ private let H = CtiEventKind.onHangupCall
 ///
 /// What a Verto-only provider cannot see is not expected: a hold by the other party, DTMF from
 /// FreeSWITCH to the client (there is none), `onUuidCall` without `verto_h_other_leg_unique_id`.
-/// Where FreeSWITCH and our server legitimately differ, the expectation comes from a `TestTarget`
-/// property (`exportsOtherLegUuid`, `originatedLegIdentity`), not from a weaker assertion.
+/// Identities are not predicted: which party a server names in a `verto.display` or a transferred
+/// call's invite is its choice, so the scenarios read what it actually sent (`ProviderScope.traffic`)
+/// and check that every event agrees with it. Where FreeSWITCH and our server legitimately differ
+/// otherwise, the expectation comes from a `TestTarget` property (`exportsOtherLegUuid`), not
+/// from a weaker assertion.
 enum ProviderScenarios {
     // MARK: - login
 
@@ -229,12 +232,8 @@ enum ProviderScenarios {
     /// onUnholdCall, onHangupCall — the hold and unhold learned from the PBX's CHANNEL_HOLD and
     /// CHANNEL_UNHOLD of the other leg — plus onBridgeCall/onUuidCall where the PBX reports them.
     static func remotePartyHoldsAndUnholds(_ s: ProviderScope) async throws {
-        let esl = try #require(s.target.eventSocketConnectionString, "the target's event socket")
         let (operatorUser, subscriberUser) = (s.target.users[0], s.target.users[1])
-        let (op, opLog) = s.provider(operatorUser, eventSocket: esl)
-        let connected = Task { for await state in op.eventSocketStates where state == .connected { return true }; return false }
-        try await op.connect()
-        #expect(try await within(.seconds(20), "the event socket") { await connected.value })
+        let (op, opLog) = try await s.connectedWithEventSocket(operatorUser)
         let (sub, subLog) = try await s.connected(subscriberUser)
 
         let placed = try await op.makeCall(subscriberUser)
@@ -256,6 +255,65 @@ enum ProviderScenarios {
         #expect(all.filter { $0.kind == B }.count <= 1, "one bridge, raised once")
     }
 
+    /// The other party's DTMF, with the PBX's event socket: the operator (1000) calls the subscriber
+    /// (1001), who sends "1#" (its client's `verto.info`). FreeSWITCH reports DTMF on the
+    /// subscriber's channel, whose other leg is the operator's, and passes the digits on to the
+    /// operator's leg as RFC 4733 events: the operator's provider raises `onDtmfCall` once per digit
+    /// (the two reports of one key press are one event), on the operator's call.
+    static func farEndDTMF(_ s: ProviderScope) async throws {
+        let (operatorUser, subscriberUser) = (s.target.users[0], s.target.users[1])
+        let (op, opLog) = try await s.connectedWithEventSocket(operatorUser)
+        let (sub, subLog) = try await s.connected(subscriberUser)
+
+        let placed = try await op.makeCall(subscriberUser)
+        let ring = try await subLog.next(.onNewCall).call
+        try await sub.answerCall(ring)
+        try await opLog.next(.onAcceptCall)
+        try await subLog.next(.onAcceptCall)
+        try await sub.sendDtmf(ring, digits: "1#")
+        #expect(try await opLog.next(.onDtmfCall, count: 2).digits == "#", "the subscriber's digits reach the operator")
+        try await op.dropCall(placed)
+        try await subLog.next(.onHangupCall)
+        try await op.closeConnection()
+        try await sub.closeConnection()
+
+        let all = try await opLog.all()
+        #expect(all.kinds.filter { $0 != B && $0 != .onUuidCall } == [N, W, A, D, D, H], "\(all.kinds)")
+        #expect(all.compactMap(\.digits).joined() == "1#", "each digit once, in order")
+        #expect(all.allSatisfy { $0.call.uuid == placed.uuid })
+    }
+
+    /// A bridge formed by the dialplan, with the PBX's event socket: the operator (1000) calls the
+    /// subscriber (1001) and the server's dialplan bridges the two legs. The operator's provider
+    /// raises `onBridgeCall` exactly once (the server's `verto.display` and the event socket's
+    /// CHANNEL_BRIDGE report the same bridge), and from the bridge on the operator's call names the
+    /// subscriber's leg — the subscriber's own call uuid — as its other leg, learned from the event
+    /// socket where the Verto traffic does not carry it.
+    static func dialplanBridge(_ s: ProviderScope) async throws {
+        let (operatorUser, subscriberUser) = (s.target.users[0], s.target.users[1])
+        let (op, opLog) = try await s.connectedWithEventSocket(operatorUser)
+        let (sub, subLog) = try await s.connected(subscriberUser)
+
+        let placed = try await op.makeCall(subscriberUser)
+        try await opLog.media().setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let ring = try await subLog.next(.onNewCall).call
+        let subMedia = try await subLog.media()
+        try await sub.answerCall(ring)
+        try await opLog.next(.onAcceptCall)
+        let bridged = try await opLog.next(.onBridgeCall).call
+        #expect(bridged.uuid == placed.uuid && bridged.state == .active)
+        #expect(try await hear(440, on: subMedia) == 440, "bridged: the subscriber hears the operator")
+        try await op.dropCall(placed)
+        try await subLog.next(.onHangupCall)
+        try await op.closeConnection()
+        try await sub.closeConnection()
+
+        let all = try await opLog.all()
+        #expect(all.kinds == [N, W, A, B, H], "one bridge, no uuid change: \(all.kinds)")
+        #expect(all.allSatisfy { $0.call.uuid == placed.uuid })
+        #expect(all.last?.call.otherLegUuid == ring.uuid, "the other leg is the subscriber's call")
+    }
+
     /// A call from the server (FreeSWITCH: event socket `originate user/1000@DOMAIN &echo`) raises
     /// `onNewCall` inbound (caller 9000), is answered with `answerCall` (`onAcceptCall`) and echoes.
     static func inboundCall(_ s: ProviderScope) async throws {
@@ -267,7 +325,7 @@ enum ProviderScenarios {
         #expect(ring.direction == .inbound && ring.state == .ringing && !ring.isOriginator)
         #expect(ring.callerNumber == "9000" && ring.callerName == "VertoPhone", "caller id of the originate")
         // Through `user/<id>@DOMAIN` mod_verto sets the callee id number to the dialled user
-        // (`dialed_user`), unlike a dialplan bridge to `verto_contact` (see originatedLegIdentity).
+        // (`dialed_user`), unlike a dialplan bridge to `verto_contact` (the leg's sessid).
         #expect(ring.calleeNumber == user && ring.displayNumber == "9000")
         if s.target.originatedCallIDIsKnown { #expect(ring.uuid == serverID) }
         #expect(media.callID == ring.uuid)
@@ -289,36 +347,31 @@ enum ProviderScenarios {
 
     /// Two providers bridged through the server, 1001 → 1000; each hears the other.
     ///
-    /// The callee: `onNewCall` (inbound, caller 1001), `onNewWebRTCCall`, `onAcceptCall`,
-    /// `onHangupCall` — the bridge display names the caller it already shows: no `onBridgeCall`.
-    /// The caller: `onNewCall, onNewWebRTCCall, onAcceptCall`, then `onBridgeCall` only if the
-    /// bridge display names another party than the dialled number (`TestTarget.originatedLegIdentity`:
-    /// our server names 1000 — nothing; FreeSWITCH names the callee leg's "Outbound Call" /
-    /// <sessid> — `onBridgeCall`), then `onHangupCall`. No `onUuidCall`: the first other leg learned
-    /// is stored silently.
+    /// The callee: `onNewCall` (inbound, caller 1001, callee as the invite named it),
+    /// `onNewWebRTCCall`, `onAcceptCall`, `onHangupCall` — the bridge display names the caller it
+    /// already shows: no `onBridgeCall`. The caller: `onNewCall, onNewWebRTCCall, onAcceptCall`, then
+    /// one `onBridgeCall` for each party the displays it received name other than the one shown
+    /// (our server names 1000 — none; FreeSWITCH 1.10.12 names the callee leg "Outbound Call" /
+    /// <sessid> — one), then `onHangupCall`. No `onUuidCall`: the first other leg learned is stored
+    /// silently.
     static func bridge(_ s: ProviderScope) async throws {
         let (callee, caller) = (s.target.users[0], s.target.users[1])
         let (b, bLog) = try await s.connected(callee)
         let (a, aLog) = try await s.connected(caller)
-        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
-        let newParty = display.number != callee
 
         let placed = try await a.makeCall(callee)
         let aMedia = try await aLog.media()
         aMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
         let ring = try await bLog.next(.onNewCall).call
         let bMedia = try await bLog.media()
-        // The callee id in the invite is the leg's own identity (FreeSWITCH: its sessid, see
-        // originatedLegIdentity; ours: the user).
-        #expect(ring.direction == .inbound && ring.callerNumber == caller && ring.calleeNumber == display.number)
+        // The callee id is whatever the invite named (FreeSWITCH: the leg's sessid; ours: the user).
+        let invite = try #require(s.traffic.invite(to: callee, callID: ring.uuid))
+        #expect(ring.direction == .inbound && ring.callerNumber == caller)
+        #expect(ring.calleeNumber == invite.string("callee_id_number") ?? callee, "the invite's callee id")
         #expect(ring.otherLegUuid == (s.target.exportsOtherLegUuid ? placed.uuid : nil))
         bMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
         try await b.answerCall(ring)
         try await aLog.next(.onAcceptCall)
-        if newParty {
-            let bridged = try await aLog.next(.onBridgeCall).call
-            #expect(bridged.calleeNumber == display.number && bridged.calleeName == display.name && bridged.state == .active)
-        }
         #expect(try await hear(660, on: aMedia) == 660, "caller hears callee")
         #expect(try await hear(440, on: bMedia) == 440, "callee hears caller")
         try await a.dropCall(placed)
@@ -328,10 +381,16 @@ enum ProviderScenarios {
         try await b.closeConnection()
 
         let o = try await aLog.all()
-        #expect(o.kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        let parties = newParties(from: callee, s.traffic.displays(to: caller, callID: placed.uuid))
+        #expect(parties.count <= 1, "one bridge: \(parties)")
+        #expect(o.kinds == [N, W, A] + parties.map { _ in B } + [H])
         #expect(o.allSatisfy { $0.call.uuid == placed.uuid && $0.call.direction == .outbound && $0.call.callerNumber == caller })
         #expect(o.prefix(3).allSatisfy { $0.call.calleeNumber == callee })
-        #expect(o.last?.call.calleeNumber == display.number, "the display's party")
+        if let party = parties.last, let bridged = o.first(where: { $0.kind == B })?.call {
+            #expect(bridged.calleeNumber == party.shown && bridged.calleeName == party.name ?? party.shown && bridged.state == .active,
+                    "onBridgeCall names the displayed party \(party)")
+        }
+        #expect(o.last?.call.calleeNumber == parties.last?.shown ?? callee, "the last displayed party")
         #expect(o.last?.call.otherLegUuid == (s.target.exportsOtherLegUuid ? ring.uuid : nil))
         #expect(o.last?.call.hangupCause == "NORMAL_CLEARING")
         let t = try await bLog.all()
@@ -346,8 +405,6 @@ enum ProviderScenarios {
         let (callee, caller) = (s.target.users[0], s.target.users[1])
         let (b, bLog) = try await s.connected(callee)
         let (a, aLog) = try await s.connected(caller)
-        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
-        let newParty = display.number != callee
 
         let placed = try await a.makeCall(callee)
         let aMedia = try await aLog.media()
@@ -356,7 +413,6 @@ enum ProviderScenarios {
         let bMedia = try await bLog.media()
         try await b.answerCall(ring)
         try await aLog.next(.onAcceptCall)
-        if newParty { try await aLog.next(.onBridgeCall) }
         #expect(try await hear(440, on: bMedia) == 440, "bridged before the transfer")
         #expect(await a.getCapabilities(for: placed).contains(.canBlindTransfer))
         try await a.blindTransferCall(placed, to: "9664")
@@ -371,7 +427,8 @@ enum ProviderScenarios {
         try await b.closeConnection()
 
         let o = try await aLog.all()
-        #expect(o.kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        let parties = newParties(from: callee, s.traffic.displays(to: caller, callID: placed.uuid))
+        #expect(o.kinds == [N, W, A] + parties.map { _ in B } + [H])
         #expect(o.allSatisfy { $0.call.uuid == placed.uuid && $0.call.direction == .outbound })
         let t = try await bLog.all()
         #expect(t.kinds == [N, W, A, H])
@@ -383,7 +440,8 @@ enum ProviderScenarios {
     /// released; 1002 gets the call from 1000's leg and answers; 1000's call is now bridged to
     /// another party: `onBridgeCall` (the display names 1002's leg), then — where the server names
     /// the other leg (`exportsOtherLegUuid`) — `onUuidCall` with 1002's leg as the new id. Identities
-    /// from `TestTarget.originatedLegIdentity` (FreeSWITCH: "Outbound Call" / <sessid>).
+    /// are those the server sent (FreeSWITCH 1.10.12: "Outbound Call" / <sessid> in displays, the
+    /// user's number in the transferred call's invite; ours: the user in both).
     ///
     /// - 1001: `onNewCall, onNewWebRTCCall, onAcceptCall, [onBridgeCall,] onHangupCall`
     /// - 1000: `onNewCall, onNewWebRTCCall, onAcceptCall, onBridgeCall, [onUuidCall,] onHangupCall`
@@ -394,37 +452,33 @@ enum ProviderScenarios {
         let (b, bLog) = try await s.connected(callee)
         let (a, aLog) = try await s.connected(caller)
         let (c, cLog) = try await s.connected(target)
-        let calleeID = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
-        let targetID = s.target.originatedLegIdentity(user: target, sessid: try await c.client.sessid)
         let exports = s.target.exportsOtherLegUuid
-        let newParty = calleeID.number != callee
 
         let placed = try await a.makeCall(callee)
+        try await aLog.media().setSource(.tone(frequencies: [880], amplitude: 0.3))
         let ring = try await bLog.next(.onNewCall).call
         let bMedia = try await bLog.media()
         bMedia.setSource(.tone(frequencies: [440], amplitude: 0.3))
         try await b.answerCall(ring)
         try await aLog.next(.onAcceptCall)
-        if newParty { try await aLog.next(.onBridgeCall) }
+        #expect(try await hear(880, on: bMedia) == 880, "bridged before the transfer")
         try await a.blindTransferCall(placed, to: target)
         try await aLog.next(.onHangupCall, timeout: .seconds(8))
 
         let transferred = try await cLog.next(.onNewCall).call
         let cMedia = try await cLog.media()
-        #expect(transferred.direction == .inbound && transferred.calleeNumber == targetID.number)
         // The transferred party (1000's leg) calls. Which of its identities the server puts in the
-        // invite is the server's choice — FreeSWITCH 1.10.12 sends the user's number ("1000"), not
-        // the "Outbound Call"/<sessid> pair it displayed for that leg during the bridge; ours sends
-        // the user — so the test takes what was sent and checks it names that party and stays the
-        // same on every later event of the call.
-        let transferredParty = transferred.callerNumber
-        #expect([callee, calleeID.number].contains(transferredParty), "the transferred party calls: \(transferredParty)")
+        // invite is the server's choice (FreeSWITCH 1.10.12 sends the user's number, ours the user),
+        // so the call object must show what the invite said, on this and every later event.
+        let invite = try #require(s.traffic.invite(to: target, callID: transferred.uuid))
+        let transferredParty = invite.string("caller_id_number") ?? ""
+        #expect(transferred.direction == .inbound && transferred.callerNumber == transferredParty && !transferredParty.isEmpty)
+        #expect(transferred.calleeNumber == invite.string("callee_id_number") ?? target, "the invite's callee id")
         #expect(transferred.otherLegUuid == (exports ? ring.uuid : nil))
         cMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
         try await c.answerCall(transferred)
         let bridged = try await bLog.next(.onBridgeCall).call
         #expect(bridged.uuid == ring.uuid && bridged.state == .active)
-        #expect(bridged.callerNumber == targetID.number && bridged.callerName == targetID.name, "the new party")
         #expect(bridged.otherLegUuid == (exports ? transferred.uuid : nil))
         if exports {
             #expect(try await bLog.next(.onUuidCall).newId == transferred.uuid)
@@ -437,13 +491,18 @@ enum ProviderScenarios {
         for p in [a, b, c] { try await p.closeConnection() }
 
         let o = try await aLog.all()
-        #expect(o.kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        let callerParties = newParties(from: callee, s.traffic.displays(to: caller, callID: placed.uuid))
+        #expect(o.kinds == [N, W, A] + callerParties.map { _ in B } + [H])
         #expect(o.allSatisfy { $0.call.uuid == placed.uuid } && o.last?.call.hangupCause == "NORMAL_CLEARING")
         let m = try await bLog.all()
+        // 1000's displays: the transfer's bridge names 1002's leg, as the server chose to name it.
+        let newParty = try #require(newParties(from: caller, s.traffic.displays(to: callee, callID: ring.uuid)).last,
+                                    "a display naming the new party")
         #expect(m.kinds == [N, W, A, B] + (exports ? [.onUuidCall] : []) + [H])
         #expect(m.allSatisfy { $0.call.uuid == ring.uuid && $0.call.direction == .inbound })
         #expect(m.prefix(3).allSatisfy { $0.call.callerNumber == caller }, "1001 until the transfer's bridge")
-        #expect(m.suffix(from: 3).allSatisfy { $0.call.callerNumber == targetID.number }, "the new party from then on")
+        #expect(m.suffix(from: 3).allSatisfy { $0.call.callerNumber == newParty.shown && $0.call.callerName == newParty.name ?? newParty.shown },
+                "the displayed new party \(newParty) from then on")
         let t = try await cLog.all()
         #expect(t.kinds == [N, W, A, H])
         #expect(t.allSatisfy { $0.call.uuid == transferred.uuid && $0.call.callerNumber == transferredParty })
@@ -483,8 +542,6 @@ enum ProviderScenarios {
         let (callee, caller) = (s.target.users[0], s.target.users[1])
         let (b, bLog) = try await s.connected(callee)
         let (a, aLog) = try await s.connected(caller)
-        let display = s.target.originatedLegIdentity(user: callee, sessid: try await b.client.sessid)
-        let newParty = display.number != callee
 
         let placed = try await a.makeCall(callee)
         let aMedia = try await aLog.media()
@@ -494,7 +551,6 @@ enum ProviderScenarios {
         bMedia.setSource(.tone(frequencies: [660], amplitude: 0.3))
         try await b.answerCall(ring)
         try await aLog.next(.onAcceptCall)
-        if newParty { try await aLog.next(.onBridgeCall) }
         #expect(try await hear(440, on: bMedia) == 440)
 
         let engineCall = try #require(await b.engineCall(for: ring))
@@ -508,7 +564,8 @@ enum ProviderScenarios {
         try await a.closeConnection()
         try await b.closeConnection()
 
-        #expect(try await aLog.all().kinds == [N, W, A] + (newParty ? [B] : []) + [H])
+        let parties = newParties(from: callee, s.traffic.displays(to: caller, callID: placed.uuid))
+        #expect(try await aLog.all().kinds == [N, W, A] + parties.map { _ in B } + [H])
         let t = try await bLog.all()
         #expect(t.kinds == [N, W, A, H], "the re-attach and the re-sent display raised nothing")
         #expect(t.allSatisfy { $0.call.uuid == ring.uuid && $0.call.callerNumber == caller })

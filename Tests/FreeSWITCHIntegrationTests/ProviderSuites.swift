@@ -56,6 +56,8 @@ extension FreeSWITCHCalls {
         @Test func remotePartyHoldsAndUnholds() async throws {
             try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.remotePartyHoldsAndUnholds)
         }
+        @Test func farEndDTMF() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.farEndDTMF) }
+        @Test func dialplanBridge() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.dialplanBridge) }
         /// Originated with the event socket: `bgapi originate … user/1000@DOMAIN &echo`.
         @Test func inboundCallAnswered() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.inboundCall) }
         @Test func bridgeOfTwoProviders() async throws { try await runProvider(try await FreeSWITCHTarget.reachable(), ProviderScenarios.bridge) }

@@ -9,7 +9,9 @@ import WebitelCTI
 /// scenario passed or threw (so a failed scenario leaves no logged-in user behind on FreeSWITCH).
 final class ProviderScope: Sendable {
     let target: any TestTarget
-    private let providers = NIOLockedValueBox<[WebitelCtiProvider]>([])
+    /// What the providers sent and received.
+    let traffic = TrafficRecorder()
+    private let providers = NIOLockedValueBox<[(user: String, provider: WebitelCtiProvider, log: ProviderEventLog)]>([])
 
     init(_ target: any TestTarget) { self.target = target }
 
@@ -31,9 +33,17 @@ final class ProviderScope: Sendable {
                   eventSocket: String? = nil) -> (WebitelCtiProvider, ProviderEventLog) {
         var configuration = settings(user, password: password, url: url)
         configuration.eventSocketConnectionString = eventSocket
+        let traffic = self.traffic
+        let engine = configuration.configureEngine
+        configuration.configureEngine = { options in
+            engine?(&options)
+            options.frameTap = { outgoing, text in traffic.record(user, outgoing ? .c2s : .s2c, text) }
+        }
+        configuration.eventSocketTap = { body in traffic.record(user, .esl, body) }
         let p = WebitelCtiProvider(configuration: configuration)
-        providers.withLockedValue { $0.append(p) }
-        return (p, ProviderEventLog(p.events))
+        let log = ProviderEventLog(p.events)
+        providers.withLockedValue { $0.append((user, p, log)) }
+        return (p, log)
     }
 
     /// A provider for `user`, logged in.
@@ -43,13 +53,29 @@ final class ProviderScope: Sendable {
         return (p, log)
     }
 
-    func close() async {
-        for p in providers.withLockedValue({ $0 }) { try? await p.closeConnection() }
+    /// A provider for `user` with the target's event socket, logged in and subscribed.
+    func connectedWithEventSocket(_ user: String) async throws -> (WebitelCtiProvider, ProviderEventLog) {
+        let esl = try #require(target.eventSocketConnectionString, "\(target.name) has no event socket")
+        let (p, log) = provider(user, eventSocket: esl)
+        let connected = Task { for await state in p.eventSocketStates where state == .connected { return true }; return false }
+        try await p.connect()
+        #expect(try await within(.seconds(20), "the event socket") { await connected.value }, "the event socket is subscribed")
+        return (p, log)
     }
+
+    func close() async {
+        for p in providers.withLockedValue({ $0 }) { try? await p.provider.closeConnection() }
+    }
+
+    /// Each provider's user and event log, in the order they were made.
+    var logs: [(user: String, log: ProviderEventLog)] { providers.withLockedValue { $0.map { ($0.user, $0.log) } } }
 }
 
-/// Runs a provider scenario against a target, stopping the target afterwards.
-func runProvider(_ target: any TestTarget, _ scenario: @Sendable (ProviderScope) async throws -> Void) async throws {
+/// Runs a provider scenario against a target, stopping the target afterwards. With
+/// `VERTO_FS_CAPTURE=<folder>` (scripts/capture-freeswitch), a scenario that passed against
+/// FreeSWITCH is written there as a transcript, `<test name>.jsonl` (`CapturedTranscript`).
+func runProvider(_ target: any TestTarget, _ scenario: @Sendable (ProviderScope) async throws -> Void,
+                 name: String = #function) async throws {
     let scope = ProviderScope(target)
     do {
         try await scenario(scope)
@@ -59,6 +85,16 @@ func runProvider(_ target: any TestTarget, _ scenario: @Sendable (ProviderScope)
         throw error
     }
     await scope.close()
+    if let folder = ProcessInfo.processInfo.environment["VERTO_FS_CAPTURE"], !folder.isEmpty,
+       let freeswitch = target as? FreeSWITCHTarget {
+        var logs: [(user: String, events: [CtiEvent])] = []
+        for (user, log) in scope.logs { logs.append((user, try await log.all())) }
+        let server = (try? await freeswitch.version()) ?? "FreeSWITCH"
+        let scenarioName = String(name.prefix { $0 != "(" })
+        let transcript = CapturedTranscript(scenario: scenarioName, server: server, traffic: scope.traffic, logs: logs)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try transcript.text.write(toFile: "\(folder)/\(scenarioName).jsonl", atomically: true, encoding: .utf8)
+    }
     await target.stop()
 }
 

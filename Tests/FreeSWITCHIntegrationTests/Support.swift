@@ -53,8 +53,8 @@ func run(_ target: any TestTarget, _ scenario: @Sendable (Scope) async throws ->
 
 // MARK: - audio by frequency
 
-/// The frequencies the scenarios send or expect: 425 Hz ringback, our 440/660 Hz tones, 1 kHz.
-let candidateFrequencies: [Double] = [425, 440, 660, 1000]
+/// The frequencies the scenarios send or expect: 425 Hz ringback, our 440/660/880 Hz tones, 1 kHz.
+let candidateFrequencies: [Double] = [425, 440, 660, 880, 1000]
 
 /// The dominant candidate frequency of a block (nil for silence, noise or anything else).
 func dominantFrequency(_ pcm: [Int16], rate: Int) -> Double? {

@@ -37,12 +37,6 @@ protocol TestTarget: Sendable {
     /// `export verto_h_other_leg_unique_id=…`), so there the provider never learns the other leg.
     var exportsOtherLegUuid: Bool { get }
 
-    /// The identity (name, number) the server gives a leg it places to `user`'s Verto connection
-    /// (whose sessid is `sessid`), as the other parties see it: in the `verto.display` a bridge sends
-    /// the caller, and as the caller id of a call that leg makes after a blind transfer. The provider
-    /// raises `onBridgeCall` when a display names another number than the call shows (see
-    /// ProviderScenarios.bridge and .blindTransferToUser).
-    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String)
     /// The target's event socket for the provider (`host:port:password`), nil when it has none.
     var eventSocketConnectionString: String? { get }
 
@@ -128,22 +122,17 @@ struct FreeSWITCHTarget: TestTarget {
     var originatedCallIDIsKnown: Bool { false }
     var exportsOtherLegUuid: Bool { false }
 
-    /// Read from FreeSWITCH 1.10's sources, not observed (no FreeSWITCH where this was written): the
-    /// fixture reaches a user with `${verto_contact(<user>@DOMAIN)}` = `verto.rtc/u:<sessid>`, and
-    /// `switch_ivr_originate` gives that leg the callee id "Outbound Call" /
-    /// `switch_sanitize_number("u:<sessid>")` = `<sessid>`. Nothing replaces it: the engine's
-    /// `verto.answer` carries no `callee_id_name/number` (mod_verto `verto__answer_func` would take
-    /// them), the fixture sets no `origination_callee_id_*`. So `send_display` (switch_ivr_bridge.c)
-    /// shows the bridge's caller "Outbound Call" / <sessid>, and after a transfer the leg's flipped
-    /// caller id (`switch_channel_sort_cid`) is the same pair.
-    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String) {
-        ("Outbound Call", sessid)
-    }
-
     var eventSocketConnectionString: String? { environment.eventSocket }
 
     private func eventSocket() async throws -> EventSocketClient {
         try await EventSocketClient.connect(try EventSocketAddress(parsing: environment.eventSocket))
+    }
+
+    /// `version`, e.g. "FreeSWITCH Version 1.10.12-release~64bit (-release 64bit)".
+    func version() async throws -> String {
+        let esl = try await eventSocket()
+        defer { esl.close() }
+        return try await esl.api("version").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func collectedDTMF(callID: String) async throws -> String? {
@@ -235,11 +224,6 @@ final class OwnServerTarget: TestTarget {
     var hasConferenceRoom: Bool { false }
     var originatedCallIDIsKnown: Bool { true }
     var exportsOtherLegUuid: Bool { true }
-
-    /// `EndpointState.party`: a leg the server placed to a user is that user (display and caller id).
-    func originatedLegIdentity(user: String, sessid: String) -> (name: String, number: String) {
-        (user, user)
-    }
 
     var eventSocketConnectionString: String? { nil }
 
