@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .library(name: "VertoPhoneCores", targets: [
             "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore", "PeerCore", "MediaNIO",
-            "EventSocketCore",
+            "EventSocketCore", "CallCore",
         ]),
         .library(name: "VertoPhoneEngine", targets: ["VertoPhone", "PeerCore", "MediaNIO", "VertoNIO"]),
         .library(name: "WebitelCTI", targets: ["WebitelCTI"]),
@@ -65,6 +65,11 @@ let package = Package(
         ]),
 
         .target(name: "EventSocketCore", dependencies: ["VertoCore"]),
+        // The server role's call control: registry, routing, bridges, transfers, forking (sans-IO).
+        .target(name: "CallCore", dependencies: [
+            "CoreSupport", "VertoCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
 
         .target(name: "PeerCore", dependencies: [
             "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "ICECore",
@@ -93,7 +98,7 @@ let package = Package(
         // L3: the engine.
         .target(name: "VertoPhone", dependencies: [
             "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "ICECore", "PeerCore",
-            "VertoCore", "VertoNIO", "MediaNIO",
+            "VertoCore", "VertoNIO", "MediaNIO", "CallCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -169,6 +174,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"]),
+        .testTarget(name: "CallCoreTests", dependencies: ["CallCore", "VertoCore", "CoreSupport",
+                                                          .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

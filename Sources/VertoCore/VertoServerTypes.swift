@@ -94,6 +94,12 @@ public struct ModifyRequest: Sendable, Equatable {
     public let connection: VertoConnectionID
     public let requestID: JSONRPCID
     public let params: ModifyParams
+
+    public init(connection: VertoConnectionID, requestID: JSONRPCID, params: ModifyParams) {
+        self.connection = connection
+        self.requestID = requestID
+        self.params = params
+    }
 }
 
 /// Why a server-side call ended.

@@ -1,3 +1,4 @@
+import CallCore
 import CoreSupport
 import Foundation
 import Logging
@@ -10,8 +11,11 @@ import SDPCore
 import VertoCore
 import VertoNIO
 
-/// Everything the server role owns, confined to its event loop: every method runs on `loop`
-/// (future callbacks and scheduled tasks of that loop included), hence `@unchecked Sendable`.
+/// The server role's shell, confined to its event loop: every method runs on `loop` (future
+/// callbacks and scheduled tasks of that loop included), hence `@unchecked Sendable`. It moves bytes,
+/// timers and media between NIO and two sans-IO cores: `VertoServerCore` (the protocol) and
+/// `ServerCallControl` (the calls: routing, bridges, transfers, forking). It owns no call state of
+/// its own — only each leg's media (`ServerCall`) and the sockets.
 final class EndpointState: @unchecked Sendable {
     let configuration: VertoEndpointConfiguration
     let loop: EventLoop
@@ -20,13 +24,18 @@ final class EndpointState: @unchecked Sendable {
     var core: VertoServerCore
     var sockets: [VertoConnectionID: WebSocketConnection] = [:]
     var connectionOf: [Int: VertoConnectionID] = [:]
-    var userOfSessid: [String: String] = [:]
+    /// Call control (sans-IO): which legs exist and what happens to them.
+    var control: ServerCallControl
+    /// Each leg's media, by callID (created when call control starts a leg, released when it ends).
     var calls: [String: ServerCall] = [:]
-    /// A caller's leg → its legs still ringing (forking to every session of the called user).
-    var ringing: [String: Set<String>] = [:]
-    /// Login sequence per sessid: the application's own calls ring the latest session.
-    var loginOrder: [String: UInt64] = [:]
-    var logins: UInt64 = 0
+    /// Offers of inbound legs, until our answer is prepared.
+    var offers: [String: SessionDescription] = [:]
+    /// The application's own calls: their media source, and the promise of `originate`.
+    var applicationSources: [String: MediaSource] = [:]
+    var offerPromises: [String: EventLoopPromise<String>] = [:]
+    var controlTimer: Scheduled<Void>?
+    var controlDeadline: NIODeadline?
+    private var runningControl = false
     /// Connections that have logged in and not closed (the sessions gauge).
     var loggedInConnections: Set<VertoConnectionID> = []
     var timer: Scheduled<Void>?
@@ -60,6 +69,7 @@ final class EndpointState: @unchecked Sendable {
         // serno = unix time, as mod_verto's (the core reads no clock; the shell gives the offset once).
         verto.sernoEpochOffset = Int64(Date().timeIntervalSince1970) - Int64(loop.now.uptimeNanoseconds / 1_000_000_000)
         self.core = VertoServerCore(configuration: verto, random: .system, logger: logger)
+        self.control = ServerCallControl(routing: configuration.routing, random: .system)
         self.userThrottle = LoginThrottle(policy: configuration.loginThrottle)
         self.addressThrottle = LoginThrottle(policy: configuration.addressLoginThrottle)
     }
@@ -132,7 +142,7 @@ final class EndpointState: @unchecked Sendable {
         pump()
     }
 
-    // MARK: - drive the core
+    // MARK: - drive the cores
 
     func pump() {
         while let out = core.pollOutput() {
@@ -162,15 +172,38 @@ final class EndpointState: @unchecked Sendable {
         }
     }
 
+    /// Carries out call control's actions, in order (an action that feeds call control again
+    /// appends to the same run).
+    func runControl() {
+        guard !runningControl else { return }
+        runningControl = true
+        while let a = control.pollAction() { execute(a) }
+        runningControl = false
+        guard let d = control.nextDeadline() else {
+            controlTimer?.cancel()
+            controlTimer = nil
+            controlDeadline = nil
+            return
+        }
+        if let t = controlDeadline, controlTimer != nil, t <= d { return }
+        controlTimer?.cancel()
+        controlDeadline = d
+        controlTimer = loop.scheduleTask(deadline: d) { [weak self] in
+            guard let self else { return }
+            self.controlTimer = nil
+            self.controlDeadline = nil
+            self.control.handleTimeout(now: self.loop.now)
+            self.runControl()
+        }
+    }
+
     private func handle(_ e: VertoServerEvent) {
         switch e {
         case .authenticate(let req):
             authenticate(req)
         case .loggedIn(let connection, let sessid, let user):
             sockets[connection]?.peerAuthenticated()
-            userOfSessid[sessid] = user
-            logins += 1
-            loginOrder[sessid] = logins
+            control.sessionLoggedIn(sessid: sessid, user: user)
             loggedInConnections.insert(connection)
             EngineMetrics.sessionsActive.record(loggedInConnections.count)
             peers.refill()
@@ -179,18 +212,21 @@ final class EndpointState: @unchecked Sendable {
             break
         case .connectionClosed(let connection, let sessid):
             if loggedInConnections.remove(connection) != nil { EngineMetrics.sessionsActive.record(loggedInConnections.count) }
-            // Only live sessions are looked up by user; a sessid that logs in again is added again.
-            if let sessid, core.connection(forSessid: sessid) == nil {
-                userOfSessid[sessid] = nil
-                loginOrder[sessid] = nil
-            }
+            // Only live sessions ring; a sessid that logs in again is added again.
+            if let sessid, core.connection(forSessid: sessid) == nil { control.sessionGone(sessid: sessid) }
             events.yield(.disconnected(sessid: sessid))
         case .incomingCall(_, let sessid, let params):
-            incomingCall(sessid: sessid, params: params)
+            let dp = params.dialogParams
+            let offer = params.sdp.flatMap { try? SessionDescription(parsing: $0) }
+            if let offer { offers[dp.callID] = offer }
+            control.callFromClient(callID: dp.callID, sessid: sessid, destination: dp.destinationNumber, callerIDNumber: dp.callerIDNumber,
+                                   callerIDName: dp.callerIDName, offerIsUsable: offer != nil, now: loop.now)
+            runControl()
         case .callAnswered(let callID, let sdp, _):
             remoteAnswered(callID, sdp: sdp)
         case .callEnded(let callID, let cause, _):
-            ended(callID, cause: cause)
+            control.ended(callID, cause: cause)
+            runControl()
         case .callDetached:
             break
         case .reattachNeeded(let callID, _):
@@ -198,13 +234,11 @@ final class EndpointState: @unchecked Sendable {
         case .callReattached(let callID, let sdp):
             applyReattachAnswer(callID, sdp: sdp)
         case .holdChanged(let callID, let state):
-            guard let call = calls[callID] else { break }
-            call.held = state == .held
-            // mod_verto pauses RTP toward a held client (docs/verto-protocol.md §4.4).
-            call.media.setMuted(call.held)
-            events.yield(.hold(callID: callID, held: call.held))
+            control.holdChanged(callID: callID, held: state == .held)
+            runControl()
         case .modifyRequested(let req):
-            modify(req)
+            control.modify(req, now: loop.now)
+            runControl()
         case .videoRefresh:
             break
         case .dtmf(let callID, let digits):
@@ -218,28 +252,112 @@ final class EndpointState: @unchecked Sendable {
         }
     }
 
-    // MARK: - calls
+    private func execute(_ action: ServerCallAction) {
+        switch action {
+        case .prepareAnswer(let callID):
+            prepareAnswer(callID)
+        case .offerLeg(let offer):
+            offerLeg(offer)
+        case .play(let callID, let source):
+            guard let call = calls[callID] else { return }
+            call.media.setSourceOnLoop(Self.mediaSource(source))
+            if source == .digitCollector { call.media.addObserver { _ in } }
+        case .answer(let callID, let withSDP):
+            try? core.answer(callID: callID, sdp: withSDP ? calls[callID]?.localSDP : nil, now: loop.now)
+            pump()
+        case .earlyMedia(let callID):
+            try? core.earlyMedia(callID: callID, sdp: calls[callID]?.localSDP ?? "", now: loop.now)
+            pump()
+        case .hangup(let callID, let cause):
+            offers[callID] = nil
+            try? core.hangup(callID: callID, cause: cause, now: loop.now)
+            pump()
+        case .connectAudio(let a, let b):
+            guard let legA = calls[a], let legB = calls[b] else { return }
+            legA.media.addObserver { [weak legB] f in legB?.media.send(f.samples) }
+            legB.media.addObserver { [weak legA] f in legA?.media.send(f.samples) }
+        case .display(let callID, let name, let number, let direction, let otherLeg):
+            // Like a dialplan exporting `verto_h_other_leg_unique_id`: WebitelCTI derives bridges from it.
+            try? core.display(DisplayParams(callID: callID, displayName: name, displayNumber: number, displayDirection: direction,
+                                            headers: Self.otherLeg(otherLeg)), now: loop.now)
+            pump()
+        case .mute(let callID, let held):
+            // mod_verto pauses RTP toward a held client (docs/verto-protocol.md §4.4).
+            calls[callID]?.media.setMuted(held)
+        case .completeModify(let req, let result, let error):
+            let outcome: Result<JSONObject, JSONRPCErrorObject> = result.map { .success($0) }
+                ?? .failure(JSONRPCErrorObject(code: VertoErrorCode.sessionError, message: error ?? "failed"))
+            core.completeModify(req, result: outcome, now: loop.now)
+            pump()
+        case .renegotiate(let req):
+            updateMedia(req)
+        case .notice(let notice):
+            self.notice(notice)
+        }
+    }
 
-    private func incomingCall(sessid: String, params: CallSDPParams) {
-        let callID = params.dialogParams.callID
-        let destination = params.dialogParams.destinationNumber ?? "service"
-        guard let route = configuration.routing.route(for: destination) else {
-            try? core.hangup(callID: callID, cause: .noRouteDestination, now: loop.now)
-            pump()
-            return
+    private func notice(_ n: ServerCallNotice) {
+        switch n {
+        case .started(let leg):
+            let info = ServerCallInfo(callID: leg.callID, user: leg.user, destination: leg.destination,
+                                      callerIDNumber: leg.callerIDNumber, callerIDName: leg.callerIDName, outbound: leg.outbound)
+            let call = ServerCall(info: info, media: makeMedia(leg.callID), sessid: leg.sessid, logger: logger)
+            calls[leg.callID] = call
+            (leg.outbound ? EngineMetrics.outboundCalls : EngineMetrics.inboundCalls).increment()
+            EngineMetrics.callsActive.record(calls.count)
+            call.logger.info("call started", metadata: ["destination": "\(leg.destination)",
+                                                        "direction": "\(leg.outbound ? "to client" : "from client")"])
+        case .answered(let callID):
+            events.yield(.answered(callID: callID))
+        case .bridged(let a, let b):
+            events.yield(.bridged(callID: a, otherCallID: b))
+        case .held(let callID, let held):
+            events.yield(.hold(callID: callID, held: held))
+        case .ended(let callID, let cause):
+            offers[callID] = nil
+            applicationSources[callID] = nil
+            offerPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callEnded(cause))
+            guard let call = calls.removeValue(forKey: callID) else { return }
+            EngineMetrics.callsActive.record(calls.count)
+            EngineMetrics.callEnded(cause: cause.name)
+            call.logger.info("call ended", metadata: ["cause": "\(cause.name)"])
+            call.media.closeOnLoop()
+            events.yield(.ended(callID: callID, cause: cause))
         }
-        guard let sdpText = params.sdp, let offer = try? SessionDescription(parsing: sdpText) else {
-            try? core.hangup(callID: callID, cause: .incompatibleDestination, now: loop.now)
-            pump()
-            return
+    }
+
+    static func mediaSource(_ s: LegSource) -> MediaSource {
+        switch s {
+        case .silence, .digitCollector: return .silence
+        case .echo: return .echo
+        case .tone(let f): return .tone(frequencies: [f], amplitude: 0.3)
         }
-        let info = ServerCallInfo(callID: callID, user: userOfSessid[sessid], destination: destination,
-                                  callerIDNumber: params.dialogParams.callerIDNumber ?? userOfSessid[sessid],
-                                  callerIDName: params.dialogParams.callerIDName, outbound: false)
-        let media = makeMedia(callID)
-        let call = ServerCall(info: info, media: media, route: route, sessid: sessid, logger: logger)
-        calls[callID] = call
-        callStarted(call)
+    }
+
+    static func otherLeg(_ callID: String?) -> JSONObject {
+        guard let callID else { return [:] }
+        return ["verto_h_other_leg_unique_id": .string(callID)]
+    }
+
+    // MARK: - media of the legs
+
+    /// A leg's media session, ending the call (MEDIA_TIMEOUT) when its peer connection fails or is
+    /// not up within `mediaSetupTimeout` — unless the call is detached and waits for its client to
+    /// come back with a new peer connection.
+    private func makeMedia(_ callID: String) -> MediaSession {
+        let media = MediaSession(callID: callID, eventLoop: loop)
+        media.setupTimeout = configuration.mediaSetupTimeout
+        media.onFailure = { [weak self] reason in
+            guard let self, self.calls[callID] != nil, self.core.dialog(callID)?.state != .recovering else { return }
+            self.calls[callID]?.logger.notice("media failed: ending the call", metadata: ["reason": "\(reason)"])
+            self.hangup(callID, cause: .mediaTimeout)
+        }
+        return media
+    }
+
+    /// Our answer to an inbound leg's offer, on a fresh peer; then its route starts.
+    private func prepareAnswer(_ callID: String) {
+        guard let call = calls[callID], let offer = offers.removeValue(forKey: callID) else { return }
         peers.take()
             .whenComplete { [self] result in
                 guard calls[callID] === call else {
@@ -254,9 +372,15 @@ final class EndpointState: @unchecked Sendable {
                     do {
                         let answer = try driver.withCoreOnLoop { try $0.acceptOffer(offer, now: loop.now) }
                         call.localSDP = answer.text
-                        media.attach(driver)
-                        events.yield(.newWebRTCCall(info, media))
-                        start(route, call)
+                        call.media.attach(driver)
+                        events.yield(.newWebRTCCall(call.info, call.media))
+                        control.mediaReady(callID: callID, now: loop.now)
+                        runControl()
+                        call.media.whenConnected { [weak self] in
+                            guard let self else { return }
+                            self.control.mediaConnected(callID: callID, now: self.loop.now)
+                            self.runControl()
+                        }
                     } catch {
                         call.logger.info("cannot answer offer", metadata: ["error": "\(error)"])
                         _ = driver.close()
@@ -266,156 +390,45 @@ final class EndpointState: @unchecked Sendable {
             }
     }
 
-    /// A call's media session, ending the call (MEDIA_TIMEOUT) when its peer connection fails or is
-    /// not up within `mediaSetupTimeout` — unless the call is detached and waits for its client to
-    /// come back with a new peer connection.
-    private func makeMedia(_ callID: String) -> MediaSession {
-        let media = MediaSession(callID: callID, eventLoop: loop)
-        media.setupTimeout = configuration.mediaSetupTimeout
-        media.onFailure = { [weak self] reason in
-            guard let self, self.calls[callID] != nil, self.core.dialog(callID)?.state != .recovering else { return }
-            self.calls[callID]?.logger.notice("media failed: ending the call", metadata: ["reason": "\(reason)"])
-            self.hangup(callID, cause: .mediaTimeout)
-        }
-        return media
-    }
-
-    /// `VertoEndpoint.answer(callID:)`: only a call routed to the application, not yet answered.
-    func answerForApplication(_ callID: String) throws {
-        guard let call = calls[callID], call.localSDP != nil || call.info.outbound else { throw VertoPhoneError.unknownCall(callID) }
-        guard call.route == .application, !call.info.outbound else {
-            throw VertoPhoneError.invalidState("call \(callID) is not routed to the application")
-        }
-        answer(call)
-    }
-
-    private func answer(_ call: ServerCall, withSDP: Bool = true) {
-        guard !call.answered else { return }
-        call.answered = true
-        try? core.answer(callID: call.info.callID, sdp: withSDP ? call.localSDP : nil, now: loop.now)
-        events.yield(.answered(callID: call.info.callID))
-        pump()
-    }
-
-    private func after(_ seconds: Double, _ call: ServerCall, _ body: @escaping @Sendable () -> Void) {
-        let t = loop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [weak call] in
-            guard call != nil else { return }
-            body()
-        }
-        call.timers.append(t)
-    }
-
-    private func start(_ route: ServerRoute, _ call: ServerCall) {
-        let callID = call.info.callID
-        switch route {
-        case .echo:
-            call.media.setSourceOnLoop(.echo)
-            answer(call)
-        case .tone(let f):
-            call.media.setSourceOnLoop(.tone(frequencies: [f], amplitude: 0.3))
-            answer(call)
-        case .dtmfCollector:
-            call.media.setSourceOnLoop(.silence)
-            call.media.addObserver { _ in }
-            answer(call)
-        case .earlyMediaThenEcho(let seconds, let ringback):
-            call.media.setSourceOnLoop(.tone(frequencies: [ringback], amplitude: 0.3))
-            try? core.earlyMedia(callID: callID, sdp: call.localSDP ?? "", now: loop.now)
-            pump()
-            // The ringback lasts `seconds` of media: its time counts from the moment media is up,
-            // so the caller hears all of it however long ICE and DTLS took.
-            call.media.whenConnected { [self] in
-                after(seconds, call) { [self] in
-                    guard calls[callID] === call else { return }
-                    call.media.setSourceOnLoop(.echo)
-                    answer(call, withSDP: false)
-                }
-            }
-        case .answerAfter(let seconds):
-            after(seconds, call) { [self] in
-                guard calls[callID] === call else { return }
-                call.media.setSourceOnLoop(.echo)
-                answer(call)
-            }
-        case .answerThenHangup(let seconds):
-            call.media.setSourceOnLoop(.echo)
-            answer(call)
-            after(seconds, call) { [self] in hangup(callID, cause: .normalClearing) }
-        case .bridge(let user):
-            _ = originate(toUser: user, callerIDNumber: call.info.callerIDNumber ?? call.info.user ?? "",
-                          callerIDName: call.info.callerIDName ?? call.info.user ?? "", route: .application,
-                          source: .silence, partner: callID)
-        case .application:
-            break
-        }
-    }
-
-    /// Server → client call: the B-leg(s) of a bridge, or the application calling a user.
-    ///
-    /// A bridge (`partner` set) rings every session the user is logged in with, as FreeSWITCH rings
-    /// every registration: the first to answer is bridged, the others get `verto.bye` with
-    /// LOSE_RACE, and a session that never answers (a stale one) holds nothing up. The call fails
-    /// only when every leg has failed. The application's own call (`partner` nil) rings the session
-    /// that logged in last. Returns the (first) leg's callID.
-    func originate(toUser user: String, callerIDNumber: String, callerIDName: String, route: ServerRoute,
-                   source: MediaSource, partner: String?) -> EventLoopFuture<String> {
-        let live = userOfSessid.filter { $0.value == user && core.connection(forSessid: $0.key) != nil }.keys
-            .sorted { (loginOrder[$0] ?? 0) > (loginOrder[$1] ?? 0) }
-        guard !live.isEmpty else {
-            if let p = partner { hangup(p, cause: .other(name: "USER_NOT_REGISTERED", code: 606)) }
-            return loop.makeFailedFuture(VertoPhoneError.userNotLoggedIn(user))
-        }
-        let sessids = partner == nil ? [live[0]] : live
-        if let p = partner { ringing[p] = Set() }
-        let legs = sessids.map { sessid in
-            originateLeg(toSessid: sessid, user: user, callerIDNumber: callerIDNumber, callerIDName: callerIDName,
-                         route: route, source: source, partner: partner)
-        }
-        if let p = partner {
-            // Each leg's outcome: once all are known, a fork with no leg left fails the A-leg.
-            EventLoopFuture.whenAllComplete(legs, on: loop).whenSuccess { [self] _ in
-                if ringing[p]?.isEmpty == true, calls[p]?.partner == nil {
-                    ringing[p] = nil
-                    hangup(p, cause: .normalTemporaryFailure)
-                }
-            }
-        }
-        return legs[0]
-    }
-
-    private func originateLeg(toSessid sessid: String, user: String, callerIDNumber: String, callerIDName: String,
-                              route: ServerRoute, source: MediaSource, partner: String?) -> EventLoopFuture<String> {
+    /// A leg call control places to a client: a fresh peer, its offer in `verto.invite`.
+    private func offerLeg(_ o: LegOffer) {
         peers.take()
-            .flatMapThrowing { [self] driver -> String in
-                if let p = partner, calls[p] == nil || calls[p]?.partner != nil {
-                    _ = driver.close()  // the caller hung up, or another leg answered, meanwhile
-                    throw VertoPhoneError.invalidState("the call to \(user) is over")
+            .whenComplete { [self] result in
+                guard control.wantsOffer(o.callID), let call = calls[o.callID] else {
+                    // Over meanwhile: the caller hung up, or another leg of the fork answered.
+                    if case .success(let d) = result { _ = d.close() }
+                    return
                 }
-                let callID = UUID().uuidString.lowercased()
+                let driver: DatagramDriver<PeerSession>
+                switch result {
+                case .failure(let error):
+                    call.logger.error("media socket failed", metadata: ["error": "\(error)"])
+                    offerPromises.removeValue(forKey: o.callID)?.fail(error)
+                    control.legFailed(callID: o.callID, cause: .normalTemporaryFailure)
+                    runControl()
+                    return
+                case .success(let d):
+                    driver = d
+                }
                 let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
                 do {
-                    _ = try core.originate(toSessid: sessid, offer: CallOffer(
-                        callID: callID, sdp: offer.text, callerIDName: callerIDName, callerIDNumber: callerIDNumber,
-                        calleeIDName: user, calleeIDNumber: user, displayDirection: "outbound",
-                        headers: Self.otherLeg(partner)), now: loop.now)
+                    _ = try core.originate(toSessid: o.sessid, offer: CallOffer(
+                        callID: o.callID, sdp: offer.text, callerIDName: o.callerIDName, callerIDNumber: o.callerIDNumber,
+                        calleeIDName: o.user, calleeIDNumber: o.user, displayDirection: "outbound",
+                        headers: Self.otherLeg(o.partner)), now: loop.now)
                 } catch {
                     _ = driver.close()
-                    throw error
+                    offerPromises.removeValue(forKey: o.callID)?.fail(error)
+                    control.legFailed(callID: o.callID, cause: .normalTemporaryFailure)
+                    runControl()
+                    return
                 }
-                let media = makeMedia(callID)
-                media.attach(driver)
-                media.setSourceOnLoop(source)
-                let info = ServerCallInfo(callID: callID, user: user, destination: user, callerIDNumber: callerIDNumber,
-                                          callerIDName: callerIDName, outbound: true)
-                let call = ServerCall(info: info, media: media, route: route, sessid: sessid, logger: logger)
-                call.partner = partner
-                call.forkOf = partner
-                calls[callID] = call
-                callStarted(call)
-                if let p = partner { ringing[p, default: []].insert(callID) }
-                events.yield(.newWebRTCCall(info, media))
+                call.media.attach(driver)
+                call.media.setSourceOnLoop(applicationSources.removeValue(forKey: o.callID) ?? Self.mediaSource(o.source))
+                control.legOffered(callID: o.callID)
+                events.yield(.newWebRTCCall(call.info, call.media))
                 pump()
-                return callID
+                offerPromises.removeValue(forKey: o.callID)?.succeed(o.callID)
             }
     }
 
@@ -429,95 +442,49 @@ final class EndpointState: @unchecked Sendable {
             hangup(callID, cause: .incompatibleDestination)
             return
         }
-        call.answered = true
-        events.yield(.answered(callID: callID))
-        if let a = call.forkOf {
-            // First answer wins the fork: the other legs lose the race.
-            call.forkOf = nil
-            let losers = (ringing.removeValue(forKey: a) ?? []).subtracting([callID])
-            for l in losers.sorted() {
-                calls[l]?.partner = nil
-                calls[l]?.forkOf = nil
-                hangup(l, cause: .loseRace)
-            }
-            calls[a]?.partner = callID
+        control.remoteAnswered(callID: callID, now: loop.now)
+        runControl()
+    }
+
+    // MARK: - the application's commands
+
+    /// The application calls a logged-in user (the session that logged in last); the future
+    /// completes once the offer went out.
+    func originate(toUser user: String, callerIDNumber: String, callerIDName: String, source: MediaSource) -> EventLoopFuture<String> {
+        let ids: [String]
+        do {
+            ids = try control.originate(toUser: user, callerIDNumber: callerIDNumber, callerIDName: callerIDName, route: .application,
+                                        source: .silence, partner: nil, now: loop.now)
+        } catch {
+            runControl()
+            return loop.makeFailedFuture(VertoPhoneError.userNotLoggedIn(user))
         }
-        if let p = call.partner, let a = calls[p] { bridge(a, call) }
+        let promise = loop.makePromise(of: String.self)
+        applicationSources[ids[0]] = source
+        offerPromises[ids[0]] = promise
+        runControl()
+        return promise.futureResult
     }
 
-    /// Joins two legs: audio both ways, `verto.display` to each with the other's identity.
-    private func bridge(_ a: ServerCall, _ b: ServerCall) {
-        a.partner = b.info.callID
-        b.partner = a.info.callID
-        a.media.setSourceOnLoop(.silence)
-        b.media.setSourceOnLoop(.silence)
-        a.media.addObserver { [weak b] f in b?.media.send(f.samples) }
-        b.media.addObserver { [weak a] f in a?.media.send(f.samples) }
-        answer(a)
-        // Each display names the other leg's party and, like a dialplan exporting
-        // `verto_h_other_leg_unique_id`, the other leg's id (WebitelCTI derives bridges from these).
-        try? core.display(DisplayParams(callID: a.info.callID, displayName: b.info.user, displayNumber: b.info.user,
-                                        displayDirection: "inbound", headers: Self.otherLeg(b.info.callID)), now: loop.now)
-        try? core.display(DisplayParams(callID: b.info.callID, displayName: party(a).name, displayNumber: party(a).number,
-                                        displayDirection: "outbound", headers: Self.otherLeg(a.info.callID)),
-                          now: loop.now)
-        events.yield(.bridged(callID: a.info.callID, otherCallID: b.info.callID))
-        pump()
-    }
-
-    /// The party on a leg: the logged-in user of a leg the server originated, else the caller.
-    func party(_ c: ServerCall) -> (name: String, number: String) {
-        if c.info.outbound, let u = c.info.user { return (u, u) }
-        return (c.info.callerIDName ?? c.info.user ?? "", c.info.callerIDNumber ?? c.info.user ?? "")
-    }
-
-    static func otherLeg(_ callID: String?) -> JSONObject {
-        guard let callID else { return [:] }
-        return ["verto_h_other_leg_unique_id": .string(callID)]
+    /// `VertoEndpoint.answer(callID:)`: only a call routed to the application, not yet answered.
+    func answerForApplication(_ callID: String) throws {
+        do {
+            try control.answerForApplication(callID: callID)
+        } catch .unknownCall {
+            throw VertoPhoneError.unknownCall(callID)
+        } catch {
+            throw VertoPhoneError.invalidState("\(error)")
+        }
+        runControl()
     }
 
     func hangup(_ callID: String, cause: HangupCause) {
-        guard calls[callID] != nil else { return }
-        try? core.hangup(callID: callID, cause: cause, now: loop.now)
-        pump()
-        ended(callID, cause: cause)
+        control.hangup(callID, cause: cause)
+        runControl()
     }
 
-    private func callStarted(_ call: ServerCall) {
-        (call.info.outbound ? EngineMetrics.outboundCalls : EngineMetrics.inboundCalls).increment()
-        EngineMetrics.callsActive.record(calls.count)
-        call.logger.info("call started", metadata: ["destination": "\(call.info.destination)",
-                                                    "direction": "\(call.info.outbound ? "to client" : "from client")"])
-    }
-
-    private func ended(_ callID: String, cause: HangupCause) {
-        guard let call = calls.removeValue(forKey: callID) else { return }
-        EngineMetrics.callsActive.record(calls.count)
-        EngineMetrics.callEnded(cause: cause.name)
-        call.logger.info("call ended", metadata: ["cause": "\(cause.name)"])
-        call.timers.forEach { $0.cancel() }
-        call.media.closeOnLoop()
-        events.yield(.ended(callID: callID, cause: cause))
-        if let legs = ringing.removeValue(forKey: callID) {
-            // The caller is gone while its call rings: every leg is cancelled.
-            for l in legs.sorted() {
-                calls[l]?.partner = nil
-                calls[l]?.forkOf = nil
-                hangup(l, cause: .originatorCancel)
-            }
-        }
-        if let a = call.forkOf {
-            // A leg of a fork ended before anyone answered: the caller waits for the others, and
-            // fails with this leg's cause when it was the last.
-            ringing[a]?.remove(callID)
-            if ringing[a]?.isEmpty == true {
-                ringing[a] = nil
-                if calls[a] != nil { hangup(a, cause: cause) }
-            }
-        } else if let p = call.partner, calls[p] != nil {
-            hangup(p, cause: cause)
-        }
-    }
+    /// Live sessions and their users.
+    var userOfSessid: [String: String] { control.liveSessions }
 
     // MARK: - re-attach (docs/verto-protocol.md §4.8)
 
@@ -552,82 +519,36 @@ final class EndpointState: @unchecked Sendable {
         }
     }
 
-    // MARK: - verto.modify transfer / replace / updateMedia
-
-    private func modify(_ req: ModifyRequest) {
+    /// `verto.modify` `updateMedia`: the client's new offer answered on a new peer.
+    private func updateMedia(_ req: ModifyRequest) {
         let callID = req.params.dialogParams.callID
-        @Sendable func fail(_ message: String) {
-            core.completeModify(req, result: .failure(JSONRPCErrorObject(code: VertoErrorCode.sessionError, message: message)),
+        @Sendable func fail() {
+            core.completeModify(req, result: .failure(JSONRPCErrorObject(code: VertoErrorCode.sessionError, message: "MEDIA ERROR")),
                                 now: loop.now)
             pump()
         }
-        guard let call = calls[callID] else { return fail("CALL DOES NOT EXIST") }
-        switch req.params.action {
-        case .transfer:
-            // Blind transfer of the *other* leg (docs/verto-protocol.md §3.2.5): the partner goes to the
-            // destination's application, this leg is released.
-            guard let dest = req.params.destination, !dest.isEmpty else { return fail("destination missing") }
-            guard let p = call.partner, let other = calls[p], let route = configuration.routing.route(for: dest) else {
-                return fail("call is not bridged")
-            }
-            call.partner = nil
-            other.partner = nil
-            other.route = route
-            other.media.setSourceOnLoop(.silence)
-            core.completeModify(req, result: .success(["message": .string("CALL TRANSFERRED")]), now: loop.now)
-            pump()
-            startTransferred(route, other)
-            hangup(callID, cause: .normalClearing)
-        case .replace:
-            // Attended transfer: bridge the partner of this call with the partner of replaceCallID,
-            // then release both of our legs.
-            guard let rid = req.params.replaceCallID, let other = calls[rid] else { return fail("replaceCallID missing") }
-            guard let p1 = call.partner, let a = calls[p1], let p2 = other.partner, let b = calls[p2] else {
-                return fail("call is not bridged")
-            }
-            call.partner = nil
-            other.partner = nil
-            core.completeModify(req, result: .success(["message": .string("CALL REPLACED")]), now: loop.now)
-            pump()
-            bridge(a, b)
-            hangup(callID, cause: .normalClearing)
-            hangup(rid, cause: .normalClearing)
-        case .updateMedia:
-            guard let sdp = req.params.sdp, let offer = try? SessionDescription(parsing: sdp) else { return fail("SDP missing") }
-            peers.take()
-                .whenComplete { [self] result in
-                    guard case .success(let driver) = result, calls[callID] === call,
-                          let answer = try? driver.withCoreOnLoop({ try $0.acceptOffer(offer, now: loop.now) }) else {
-                        if case .success(let d) = result { _ = d.close() }
-                        return fail("MEDIA ERROR")
-                    }
-                    call.media.attach(driver)
-                    core.completeModify(req, result: .success(["sdp": .string(answer.text)]), now: loop.now)
-                    pump()
+        guard let call = calls[callID], let sdp = req.params.sdp, let offer = try? SessionDescription(parsing: sdp) else { return fail() }
+        peers.take()
+            .whenComplete { [self] result in
+                guard case .success(let driver) = result, calls[callID] === call,
+                      let answer = try? driver.withCoreOnLoop({ try $0.acceptOffer(offer, now: loop.now) }) else {
+                    if case .success(let d) = result { _ = d.close() }
+                    return fail()
                 }
-        default:
-            fail("Invalid action")
-        }
-    }
-
-    /// The partner of a blind transfer now talks to the destination's application.
-    private func startTransferred(_ route: ServerRoute, _ call: ServerCall) {
-        switch route {
-        case .echo, .answerAfter, .answerThenHangup, .earlyMediaThenEcho: call.media.setSourceOnLoop(.echo)
-        case .tone(let f): call.media.setSourceOnLoop(.tone(frequencies: [f], amplitude: 0.3))
-        case .dtmfCollector, .application: call.media.setSourceOnLoop(.silence)
-        case .bridge(let user):
-            _ = originate(toUser: user, callerIDNumber: party(call).number, callerIDName: party(call).name,
-                          route: .application, source: .silence, partner: call.info.callID)
-        }
+                call.media.attach(driver)
+                core.completeModify(req, result: .success(["sdp": .string(answer.text)]), now: loop.now)
+                pump()
+            }
     }
 
     func shutdown() {
         stopped = true
         peers.close()
-        for id in Array(calls.keys) { hangup(id, cause: .managerRequest) }
+        control.hangupAll(cause: .managerRequest)
+        runControl()
         for ws in sockets.values { ws.close() }
         timer?.cancel()
+        controlTimer?.cancel()
         events.finish()
     }
 }

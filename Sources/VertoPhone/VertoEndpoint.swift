@@ -173,8 +173,7 @@ public final class VertoEndpoint: Sendable {
     public func call(user: String, callerIDNumber: String = "9000", callerIDName: String = "VertoPhone",
                      source: MediaSource = .tone(frequencies: [1000], amplitude: 0.3)) async throws -> String {
         let future: EventLoopFuture<String> = eventLoop.flatSubmit {
-            self.state.value.originate(toUser: user, callerIDNumber: callerIDNumber, callerIDName: callerIDName,
-                                       route: .application, source: source, partner: nil)
+            self.state.value.originate(toUser: user, callerIDNumber: callerIDNumber, callerIDName: callerIDName, source: source)
         }
         return try await future.get()
     }
