@@ -10,8 +10,9 @@ let package = Package(
     name: "VertoPhone",
     platforms: [.macOS(.v14)],
     products: [
+        // The sans-IO cores alone (no sockets, no event loops): for other shells, simulations, tests.
         .library(name: "VertoPhoneCores", targets: [
-            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore", "PeerCore", "MediaNIO",
+            "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "VertoCore", "ICECore", "PeerCore",
             "EventSocketCore", "CallCore",
         ]),
         .library(name: "VertoPhoneEngine", targets: ["VertoPhone", "PeerCore", "MediaNIO", "VertoNIO"]),

@@ -110,22 +110,3 @@ public struct ICELocalCandidateID: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "local#\(rawValue)" }
 }
 
-/// ICE short-term credentials (RFC 8445 §5.3, RFC 8839 §5.4: ufrag ≥ 4 and pwd ≥ 22 ice-chars).
-public struct ICECredentials: Sendable, Hashable, CustomStringConvertible {
-    public var ufrag: String
-    public var password: String
-
-    public init(ufrag: String, password: String) {
-        self.ufrag = ufrag
-        self.password = password
-    }
-
-    /// Fresh credentials from the injected generator: 8-character ufrag, 24-character password
-    /// (144 bits, above the 128 bits RFC 8445 §5.3 asks for).
-    public static func random<G: RandomNumberGenerator>(using generator: inout G) -> ICECredentials {
-        ICECredentials(ufrag: generator.string(length: 8), password: generator.string(length: 24))
-    }
-
-    /// Logs never show the password (house rule 5).
-    public var description: String { "ufrag \(Redact.identifier(ufrag)) pwd \(Redact.secret(password))" }
-}

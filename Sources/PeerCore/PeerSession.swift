@@ -101,13 +101,13 @@ public final class PeerSession: DatagramCore {
         self.identity = identity
         self.hostAddresses = hostAddresses
         self.random = random
-        let credentials = ICECore.ICECredentials.random(using: &self.random)
+        let credentials = ICECredentials.random(using: &self.random)
         // The offerer is controlling (RFC 8445 §6.1.1); `acceptOffer` re-creates the agent as controlled.
         self.ice = ICEAgent(configuration: configuration.ice, role: .controlling, localCredentials: credentials,
                             random: self.random.split())
         let fingerprint = SDPFingerprint(hashFunction: identity.fingerprint.algorithm, bytes: identity.fingerprint.bytes)
         self.localEndpoint = LocalAudioEndpoint(
-            iceCredentials: SDPCore.ICECredentials(ufrag: credentials.ufrag, pwd: credentials.password),
+            iceCredentials: credentials,
             fingerprints: [fingerprint], candidates: [],
             ssrc: UInt32.random(in: 1...UInt32.max, using: &self.random),
             cname: self.random.string(length: 16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
@@ -209,7 +209,7 @@ public final class PeerSession: DatagramCore {
         if dtls?.role == .server { dtls?.start(now: now) }  // arms the handshake cap
         let candidates = n.remoteCandidates.compactMap(SDPBridge.iceCandidate)
         ice.setRemoteIsLite(n.remoteICELite)
-        ice.setRemoteDescription(credentials: ICECore.ICECredentials(ufrag: n.remoteICE.ufrag, password: n.remoteICE.pwd),
+        ice.setRemoteDescription(credentials: n.remoteICE,
                                  candidates: candidates, now: now)
         processICEEvents(now: now)
         // What came before the description, now that DTLS exists (same source checks as ever).

@@ -1,3 +1,5 @@
+import CoreSupport
+
 /// Offer/answer (RFC 3264) for one audio stream over ICE (RFC 8839) and DTLS-SRTP (RFC 5763,
 /// RFC 8842), shaped by what FreeSWITCH produces and accepts (docs/verto-protocol.md §5): no BUNDLE
 /// group, `a=mid` only when the peer uses it, media sections matched by position.
@@ -249,7 +251,7 @@ public enum AudioOfferAnswer {
         var a: [SDPAttribute] = []
         if let mid { a.append(SDPAttribute("mid", mid)) }
         a.append(SDPAttribute("ice-ufrag", local.iceCredentials.ufrag))
-        a.append(SDPAttribute("ice-pwd", local.iceCredentials.pwd))
+        a.append(SDPAttribute("ice-pwd", local.iceCredentials.password))
         if !iceOptions.isEmpty { a.append(SDPAttribute("ice-options", iceOptions.joined(separator: " "))) }
         a += local.candidates.map(\.attribute)
         if endOfCandidates { a.append(SDPAttribute("end-of-candidates")) }

@@ -1,3 +1,5 @@
+import CoreSupport
+
 /// The outcome of one audio offer/answer exchange, for the media layer (PeerCore): what to send
 /// and how, where the remote ICE agent is, and which DTLS role to play. "Remote" values come from
 /// the peer's description; `direction` is from our point of view.

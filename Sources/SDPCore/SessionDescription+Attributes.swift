@@ -1,3 +1,5 @@
+import CoreSupport
+
 /// Typed views of session-level attributes, and the effective value for one media description:
 /// media level first, falling back to session level where RFC 8839 (ICE credentials, options),
 /// RFC 8122 (fingerprint), RFC 4145 (setup) and RFC 8866 §6.7 (direction) allow both.
@@ -22,7 +24,7 @@ extension SessionDescription {
         let ufrag = m.iceUfrag ?? attributes.first(named: "ice-ufrag")?.value
         let pwd = m.icePwd ?? attributes.first(named: "ice-pwd")?.value
         guard let ufrag, let pwd, !ufrag.isEmpty, !pwd.isEmpty else { return nil }
-        return ICECredentials(ufrag: ufrag, pwd: pwd)
+        return ICECredentials(ufrag: ufrag, password: pwd)
     }
 
     /// The `a=ice-options` tokens for media description `index`: media level, else session level (RFC 8839 §5.6).

@@ -1,3 +1,4 @@
+import CoreSupport
 import Testing
 @testable import SDPCore
 
@@ -41,7 +42,7 @@ struct AnswerTests {
         #expect(n.iceRole == .controlled)
         #expect(n.rtcpMux)
         #expect(n.direction == .sendrecv)
-        #expect(n.remoteICE == ICECredentials(ufrag: "Xe7q", pwd: "3vN9cQ1zKb8Lw5Rt2Yx6Mp0J"))
+        #expect(n.remoteICE == ICECredentials(ufrag: "Xe7q", password: "3vN9cQ1zKb8Lw5Rt2Yx6Mp0J"))
         #expect(n.remoteCandidates.count == 5)
         #expect(n.remoteSSRC == 3_021_746_598)
         #expect(n.remoteAddress == "192.168.1.34" && n.remotePort == 52114)

@@ -1,3 +1,4 @@
+import CoreSupport
 import Testing
 @testable import SDPCore
 
@@ -23,7 +24,7 @@ struct ApplyAnswerTests {
         #expect(n.iceRole == .controlling)
         #expect(n.rtcpMux)
         #expect(n.mid == nil)
-        #expect(n.remoteICE == ICECredentials(ufrag: "Tq8ZbW2mLxR5vKpN", pwd: "gH4sJ9dLq2WzX7cV0bN5mRtY"))
+        #expect(n.remoteICE == ICECredentials(ufrag: "Tq8ZbW2mLxR5vKpN", password: "gH4sJ9dLq2WzX7cV0bN5mRtY"))
         #expect(n.remoteCandidates.map(\.type) == [.srflx, .host])
         #expect(n.remoteEndOfCandidates)
         #expect(!n.remoteICELite)

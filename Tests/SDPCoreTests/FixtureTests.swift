@@ -1,3 +1,4 @@
+import CoreSupport
 import Testing
 @testable import SDPCore
 
@@ -97,7 +98,7 @@ struct FixtureTests {
         #expect(m.media == "audio")
         #expect(m.proto == e.proto)
         #expect(m.formats == e.formats)
-        #expect(sdp.iceCredentials(forMediaAt: 0) == ICECredentials(ufrag: e.ufrag, pwd: e.pwd))
+        #expect(sdp.iceCredentials(forMediaAt: 0) == ICECredentials(ufrag: e.ufrag, password: e.pwd))
         #expect(m.candidates.count == e.candidates)
         #expect(m.candidates.first?.type == e.firstCandidateType)
         let fps = sdp.fingerprints(forMediaAt: 0)

@@ -46,19 +46,19 @@ struct OfferTests {
         #expect(a.ssrc != c.ssrc)
         for e in [a, c] {
             #expect(e.iceCredentials.isValid)
-            #expect(e.iceCredentials.ufrag.count >= 4 && e.iceCredentials.pwd.count >= 22)
+            #expect(e.iceCredentials.ufrag.count >= 4 && e.iceCredentials.password.count >= 22)
         }
         #expect(AudioOfferAnswer.makeOffer(local: a).text == AudioOfferAnswer.makeOffer(local: b).text)
         var sys = AnyRandomSource.system
         #expect(ICECredentials.random(using: &sys).isValid)
         // Out-of-range lengths are clamped to RFC 8839 §5.4's limits.
         var rng = SeededGenerator(seed: 9)
-        let short = ICECredentials.random(ufragLength: 1, pwdLength: 3, using: &rng)
-        #expect(short.ufrag.count == 4 && short.pwd.count == 22)
+        let short = ICECredentials.random(ufragLength: 1, passwordLength: 3, using: &rng)
+        #expect(short.ufrag.count == 4 && short.password.count == 22)
     }
 
     @Test func credentialsDescriptionRedactsThePassword() {
-        #expect(!String(describing: local.iceCredentials).contains(local.iceCredentials.pwd))
+        #expect(!String(describing: local.iceCredentials).contains(local.iceCredentials.password))
     }
 
     @Test func optionsChangeTheOffer() throws {

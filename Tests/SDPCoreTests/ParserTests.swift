@@ -1,3 +1,4 @@
+import CoreSupport
 import Foundation
 import Testing
 @testable import SDPCore
@@ -288,9 +289,9 @@ struct CandidateFingerprintTests {
     }
 
     @Test func iceCredentialValidity() {
-        #expect(ICECredentials(ufrag: "5+Ix", pwd: "uK8IlylxzDMUhrkVzdmj0M+v").isValid)
-        #expect(!ICECredentials(ufrag: "abc", pwd: "uK8IlylxzDMUhrkVzdmj0M+v").isValid)
-        #expect(!ICECredentials(ufrag: "abcd", pwd: "short").isValid)
-        #expect(!ICECredentials(ufrag: "ab-d", pwd: "uK8IlylxzDMUhrkVzdmj0M+v").isValid)
+        #expect(ICECredentials(ufrag: "5+Ix", password: "uK8IlylxzDMUhrkVzdmj0M+v").isValid)
+        #expect(!ICECredentials(ufrag: "abc", password: "uK8IlylxzDMUhrkVzdmj0M+v").isValid)
+        #expect(!ICECredentials(ufrag: "abcd", password: "short").isValid)
+        #expect(!ICECredentials(ufrag: "ab-d", password: "uK8IlylxzDMUhrkVzdmj0M+v").isValid)
     }
 }
