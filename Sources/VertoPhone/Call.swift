@@ -81,7 +81,7 @@ public final class Call: Sendable {
 
     /// Waits until the call reaches a state matching `predicate` (or ends), bounded by `timeout`.
     @discardableResult
-    public func wait(timeout: TimeAmount = .seconds(10), until predicate: @escaping @Sendable (CallState) -> Bool) async throws -> CallState {
+    public func wait(timeout: Duration = .seconds(10), until predicate: @escaping @Sendable (CallState) -> Bool) async throws -> CallState {
         let now = state
         if predicate(now) || now.isEnded { return now }
         let loop = media.eventLoop
@@ -89,7 +89,7 @@ public final class Call: Sendable {
         waiters.withLockedValue { $0.append((predicate, promise)) }
         let again = state
         if predicate(again) || again.isEnded { update(again); promise.succeed(again) }
-        let timer = loop.scheduleTask(in: timeout) { promise.fail(VertoPhoneError.timeout("call \(self.callID) state")) }
+        let timer = loop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(VertoPhoneError.timeout("call \(self.callID) state")) }
         defer { timer.cancel() }
         return try await promise.futureResult.get()
     }

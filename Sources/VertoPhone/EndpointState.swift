@@ -346,7 +346,7 @@ final class EndpointState: @unchecked Sendable {
     /// come back with a new peer connection.
     private func makeMedia(_ callID: String) -> MediaSession {
         let media = MediaSession(callID: callID, eventLoop: loop)
-        media.setupTimeout = configuration.mediaSetupTimeout
+        media.setupTimeout = TimeAmount(configuration.mediaSetupTimeout)
         media.onFailure = { [weak self] reason in
             guard let self, self.calls[callID] != nil, self.core.dialog(callID)?.state != .recovering else { return }
             self.calls[callID]?.logger.notice("media failed: ending the call", metadata: ["reason": "\(reason)"])

@@ -34,7 +34,7 @@ public struct MediaStats: Sendable, Equatable {
 public final class MediaSession: @unchecked Sendable {
     // @unchecked: mutable state is touched only on `eventLoop` (asserted where it matters).
     public let callID: String
-    public let eventLoop: EventLoop
+    package let eventLoop: EventLoop
     /// Decoded audio, in playout order.
     public let frames: AsyncStream<AudioFrame>
     /// Session events (connected, DTMF, failure).
@@ -458,13 +458,13 @@ enum Resample {
 
 extension MediaSession {
     /// Collects `seconds` of audio received from now on (independent of `frames`, which buffers).
-    public func listen(seconds: Double, timeout: TimeAmount = .seconds(10)) async throws -> [Int16] {
+    public func listen(seconds: Double, timeout: Duration = .seconds(10)) async throws -> [Int16] {
         let promise = eventLoop.makePromise(of: [Int16].self)
         eventLoop.execute {
             let needed = Int(seconds * Double(self.sampleRate))
             self.listeners.append((needed, [], promise))
         }
-        let timer = eventLoop.scheduleTask(in: timeout) { promise.fail(VertoPhoneError.timeout("no audio within \(timeout)")) }
+        let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(VertoPhoneError.timeout("no audio within \(timeout)")) }
         defer { timer.cancel() }
         return try await promise.futureResult.get()
     }

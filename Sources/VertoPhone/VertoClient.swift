@@ -17,7 +17,7 @@ public struct VertoClientOptions: Sendable {
     public var login: String
     public var password: String
     public var trust: WebSocketClientConfiguration.Trust = .system
-    public var connectTimeout: TimeAmount = .seconds(10)
+    public var connectTimeout: Duration = .seconds(10)
     /// A persisted session id (kept across reconnects); nil → generated once.
     public var sessid: String?
     public var userVariables: JSONObject?
@@ -56,14 +56,18 @@ public enum VertoClientEngineEvent: Sendable, Equatable {
 /// The client role: a web phone logged in to a Verto server (FreeSWITCH mod_verto, Webitel, or our
 /// own `VertoEndpoint`). Signalling and every call's media run on one event loop.
 public final class VertoClient: Sendable {
-    public let eventLoop: EventLoop
+    /// The loop that carries this client's signalling and every call's media.
+    package let eventLoop: EventLoop
     public let events: AsyncStream<VertoClientEngineEvent>
     /// Calls from the server (`verto.invite`); answer or reject them.
     public let incomingCalls: AsyncStream<Call>
     let state: ClientState
 
-    public init(options: VertoClientOptions, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                logger: Logger = Logger(label: "vertophone.client")) {
+    public convenience init(options: VertoClientOptions, logger: Logger = Logger(label: "vertophone.client")) {
+        self.init(options: options, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+    }
+
+    package init(options: VertoClientOptions, group: EventLoopGroup, logger: Logger) {
         _ = EngineWarmUp.done
         let loop = group.next()
         eventLoop = loop
@@ -75,16 +79,16 @@ public final class VertoClient: Sendable {
     }
 
     /// Connects and logs in; throws when the login is refused or the server is unreachable.
-    public func connect(timeout: TimeAmount = .seconds(15)) async throws {
-        try await state.connect(timeout: timeout)
+    public func connect(timeout: Duration = .seconds(15)) async throws {
+        try await state.connect(timeout: TimeAmount(timeout))
     }
 
     /// The session id in use.
     public var sessid: String { get async throws { try await eventLoop.submit { self.state.session.sessid }.get() } }
 
     /// Places a call. Returns once the server accepted the invite (`CALL CREATED`).
-    public func call(_ destination: String, source: MediaSource = .silence, timeout: TimeAmount = .seconds(10)) async throws -> Call {
-        try await state.call(destination, source: source, timeout: timeout)
+    public func call(_ destination: String, source: MediaSource = .silence, timeout: Duration = .seconds(10)) async throws -> Call {
+        try await state.call(destination, source: source, timeout: TimeAmount(timeout))
     }
 
     /// Closes the connection without reconnecting. Answered calls survive on the server for its
@@ -236,7 +240,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                     self.pump()
                 }
             })
-        let config = WebSocketClientConfiguration(trust: options.trust, connectTimeout: options.connectTimeout)
+        let config = WebSocketClientConfiguration(trust: options.trust, connectTimeout: TimeAmount(options.connectTimeout))
         let future: EventLoopFuture<WebSocketConnection>
         do {
             future = try WebSocketClient.connectFuture(url: options.url, configuration: config, eventLoop: loop, callbacks: callbacks,

@@ -16,7 +16,8 @@ public struct VertoEndpointConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// 5066 by default (the Webitel/Creatio web-phone port, docs/verto-protocol.md §1.2); 0 = any free port.
     public var port: Int = 5066
-    public var tls: NIOSSLContext?
+    /// The certificate of a wss listener; nil: ws.
+    public var tls: TLSServerIdentity?
     public var users: UserDirectory
     public var routing: ServerRoutingTable = .testContract
     /// Where media sockets bind, and the address advertised in SDP (unless `mediaExternalAddress`
@@ -46,7 +47,7 @@ public struct VertoEndpointConfiguration: Sendable {
     public var maxConcurrentPasswordChecks = 32
     /// A call whose media (ICE + DTLS) is not up this long after its peer connection was made, or
     /// whose media fails later, ends with MEDIA_TIMEOUT and `verto.bye`: its socket and buffers go.
-    public var mediaSetupTimeout: TimeAmount = .seconds(30)
+    public var mediaSetupTimeout: Duration = .seconds(30)
     /// Logs every Verto frame in and out (logger `verto.trace`, level info) with passwords, ICE
     /// passwords and keys redacted and sessids shortened.
     public var traceJSONRPC = false
@@ -96,13 +97,15 @@ public enum VertoEndpointEvent: Sendable {
 /// client log in to and call. All signalling and media run on one event loop, driving the sans-IO
 /// `VertoServerCore` and one `PeerSession` per call leg.
 public final class VertoEndpoint: Sendable {
-    public let eventLoop: EventLoop
+    /// The loop that carries all signalling and media of this endpoint.
+    package let eventLoop: EventLoop
     public let events: AsyncStream<VertoEndpointEvent>
     private let server: WebSocketServer
     let state: NIOLoopBound<EndpointState>
 
-    /// The address the WebSocket listener is bound to.
-    public var localAddress: SocketAddress { server.localAddress }
+    /// The address the WebSocket listener is bound to, and its port (the actual one when the
+    /// configuration asked for port 0).
+    public var host: String { server.localAddress.ipAddress ?? "" }
     public var port: Int { server.localAddress.port ?? 0 }
 
     private init(eventLoop: EventLoop, server: WebSocketServer, state: NIOLoopBound<EndpointState>,
@@ -114,8 +117,12 @@ public final class VertoEndpoint: Sendable {
     }
 
     public static func start(configuration: VertoEndpointConfiguration,
-                             group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                              logger: Logger = Logger(label: "vertophone.server")) async throws -> VertoEndpoint {
+        try await start(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+    }
+
+    package static func start(configuration: VertoEndpointConfiguration, group: EventLoopGroup,
+                              logger: Logger) async throws -> VertoEndpoint {
         _ = EngineWarmUp.done
         if configuration.users.isDemo && !Self.isLoopback(configuration.host) {
             throw VertoEndpointError.demoUsersOnNonLoopback(configuration.host)
@@ -133,7 +140,7 @@ public final class VertoEndpoint: Sendable {
             onClose: { ws in loop.execute { state.value.closed(ws) } })
         // All connections share the endpoint's loop: no hop between signalling, media and the core.
         let server = try await WebSocketServer.bind(
-            configuration: WebSocketServerConfiguration(host: configuration.host, port: configuration.port, tls: configuration.tls,
+            configuration: WebSocketServerConfiguration(host: configuration.host, port: configuration.port, tls: try configuration.tls?.makeContext(),
                                                         maxMessageSize: configuration.verto.maxMessageBytes,
                                                         maxConnections: configuration.maxConnections,
                                                         maxConnectionsPerAddress: configuration.maxConnectionsPerAddress,

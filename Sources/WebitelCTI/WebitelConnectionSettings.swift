@@ -25,7 +25,7 @@ public struct WebitelConnectionSettings: Sendable {
     public var sessid: String?
     /// Where media sockets bind ("0.0.0.0": every interface).
     public var mediaHost: String = "0.0.0.0"
-    public var connectTimeout: TimeAmount = .seconds(10)
+    public var connectTimeout: Duration = .seconds(10)
     public var autoReconnect = true
     /// The PBX's event socket as `host:port:password` (FreeSWITCH mod_event_socket, e.g.
     /// `127.0.0.1:8021:ClueCon`): with it the provider also learns what the other party does —

@@ -94,9 +94,7 @@ struct Serve: ReportingCommand {
             throw ValidationError("--tls-cert and --tls-key go together (wss needs both)")
         }
         if let tlsCert, let tlsKey {
-            config.tls = try NIOSSLContext(configuration: .makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(tlsCert).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: tlsKey, format: .pem))))
+            config.tls = try TLSServerIdentity(certificateFile: tlsCert, keyFile: tlsKey)
         }
         config.traceJSONRPC = output.traceJSONRPC
         var exporter: Channel?

@@ -2,7 +2,6 @@ import EventSocketCore
 import CryptoCore
 import Foundation
 import NIOCore
-import NIOSSL
 import TestSupport
 import VertoCore
 import VertoPhone
@@ -190,12 +189,11 @@ final class OwnServerTarget: TestTarget {
     ///   - idlePingInterval: the server's `verto.ping` after client silence (30 s like mod_verto;
     ///     the ping scenario asks for 1 s).
     static func start(wss: Bool = false, idlePingInterval: Duration = .seconds(30)) async throws -> OwnServerTarget {
-        func configuration(tls: NIOSSLContext?) -> VertoEndpointConfiguration {
+        func configuration(tls: TLSServerIdentity?) -> VertoEndpointConfiguration {
             var c = VertoEndpointConfiguration(users: .demo())
             c.port = 0
             c.tls = tls
-            c.verto.idlePingInterval = .nanoseconds(Int64(idlePingInterval.components.seconds) * 1_000_000_000
-                                                    + idlePingInterval.components.attoseconds / 1_000_000_000)
+            c.verto.idlePingInterval = TimeAmount(idlePingInterval)
             return c
         }
         let endpoint = try await VertoEndpoint.start(configuration: configuration(tls: nil))
@@ -203,9 +201,7 @@ final class OwnServerTarget: TestTarget {
         if wss {
             do {
                 let id = try DTLSIdentity(commonName: "127.0.0.1")
-                let tls = try NIOSSLContext(configuration: .makeServerConfiguration(
-                    certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(id.certificatePEM.utf8)).map { .certificate($0) },
-                    privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(id.privateKeyPEM.utf8), format: .pem))))
+                let tls = TLSServerIdentity(certificateChainPEM: id.certificatePEM, privateKeyPEM: id.privateKeyPEM)
                 tlsEndpoint = try await VertoEndpoint.start(configuration: configuration(tls: tls))
             } catch {
                 try? await endpoint.stop()
