@@ -1,4 +1,6 @@
 import Foundation
+import VertoCore
+import VertoPhone
 
 /// Call features a provider offers right now (Creatio's `callFeaturesSet` bit mask, the
 /// `Terrasoft.CallFeaturesSet` names). They change with the call's state: see `getCapabilities(for:)`.
@@ -40,8 +42,9 @@ public enum CtiError: Error, Sendable, Equatable, CustomStringConvertible {
     case notConnected
     /// The server refused the login (-32000/-32001: wrong password, unknown user).
     case authenticationFailed(String)
-    /// The engine refused or failed the command.
-    case engine(String)
+    /// The engine refused or failed the command, with its typed error (`hangupCause` tells a busy
+    /// callee from a missing route).
+    case engine(VertoPhoneError)
     /// A setting cannot be used (e.g. an event socket address that is not host:port:password).
     case badConfiguration(String)
 
@@ -53,7 +56,22 @@ public enum CtiError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notConnected: return "not connected"
         case .badConfiguration(let m): return "bad configuration: \(m)"
         case .authenticationFailed(let m): return "login refused: \(m)"
-        case .engine(let m): return m
+        case .engine(let e): return e.description
+        }
+    }
+
+    /// The hang-up cause behind the error, when the engine's error has one.
+    public var hangupCause: HangupCause? {
+        if case .engine(let e) = self { return e.hangupCause }
+        return nil
+    }
+
+    /// An engine error as the provider reports it.
+    static func from(_ error: any Error) -> CtiError {
+        switch error {
+        case let e as CtiError: return e
+        case let e as VertoPhoneError: return .engine(e)
+        default: return .engine(.callFailed("\(error)"))
         }
     }
 }

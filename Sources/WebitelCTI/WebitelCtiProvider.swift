@@ -101,7 +101,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         } catch VertoPhoneError.loginFailed(let reason) {
             throw CtiError.authenticationFailed(reason)
         } catch {
-            throw CtiError.engine("\(error)")
+            throw CtiError.from(error)
         }
         if let pbxAddress {
             try await loop.submit {
@@ -193,7 +193,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     public func makeCall(_ number: String) async throws -> CtiCall {
         try await require(.canDial, "makeCall")
         let call: Call
-        do { call = try await client.call(number) } catch { throw CtiError.engine("\(error)") }
+        do { call = try await client.call(number) } catch { throw CtiError.from(error) }
         return try await loop.submit { () -> CtiCall in
             guard let t = self.tracked[call.callID] else { throw CtiError.unknownCall(call.callID) }
             return t.info
@@ -260,7 +260,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
             // ground truth: success when both of our legs end.
             let a = try? await c.wait(timeout: .seconds(3)) { $0.isEnded }
             let b = try? await other.wait(timeout: .seconds(3)) { $0.isEnded }
-            guard a?.isEnded == true, b?.isEnded == true else { throw CtiError.engine("\(error)") }
+            guard a?.isEnded == true, b?.isEnded == true else { throw CtiError.from(error) }
         }
     }
 
@@ -304,7 +304,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     }
 
     private func engine(_ body: () async throws -> Void) async throws {
-        do { try await body() } catch let e as CtiError { throw e } catch { throw CtiError.engine("\(error)") }
+        do { try await body() } catch { throw CtiError.from(error) }
     }
 
     // MARK: - event derivation (on the loop, in signalling order)

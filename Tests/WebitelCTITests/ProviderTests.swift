@@ -133,6 +133,30 @@ import VertoPhone
     }
 
     /// DTMF sent on an outbound call to the 9197 collector: echoed as five onDtmfCall, collected exactly.
+    /// A command the server refuses fails with the engine's typed error (here the server's answer
+    /// to `verto.modify`), not a string; a call the server cannot route ends with its cause.
+    @Test func refusalsKeepTheirTypes() async throws {
+        let endpoint = try await startEndpoint()
+        let (p, log) = try await provider(endpoint, user: "1001")
+        let echo = try await p.makeCall("9196")
+        _ = try await log.next(.onAcceptCall)
+        // 9196 is not bridged to anyone: our server refuses to transfer its other leg.
+        let error = await #expect(throws: CtiError.self) { try await p.blindTransferCall(echo, to: "9664") }
+        guard case .engine(.refused(let method, let vertoError))? = error else {
+            Issue.record("expected CtiError.engine(.refused), got \(String(describing: error))")
+            return
+        }
+        #expect(method == "verto.modify" && "\(vertoError)".contains("not bridged"), "\(vertoError)")
+        #expect(error?.hangupCause == nil, "a refusal that ends nothing has no cause")
+        try await p.dropCall(echo)
+
+        let nowhere = try await p.makeCall("4711")
+        let end = try await log.next(.onHangupCall, count: 2).call
+        #expect(end.uuid == nowhere.uuid && end.hangupCause == "NO_ROUTE_DESTINATION")
+        try await p.closeConnection()
+        try await endpoint.stop()
+    }
+
     @Test func dtmfSentToTheCollector() async throws {
         let endpoint = try await startEndpoint()
         let (p, log) = try await provider(endpoint, user: "1001")
