@@ -34,9 +34,11 @@ public final class Call: Sendable {
     public let remoteName: String?
     /// The call's audio. The same object survives a re-attach.
     public let media: MediaSession
-    public let states: AsyncStream<CallState>
+    /// The call's states from `trying` to `ended`. Each access is a consumer of its own that receives
+    /// every state since the call began, then the new ones; none is dropped.
+    public var states: AsyncStream<CallState> { hub.stream() }
 
-    private let continuation: AsyncStream<CallState>.Continuation
+    private let hub = EventHub<CallState>(historyLimit: 64)
     private let current = NIOLockedValueBox<CallState>(.trying)
     private let display = NIOLockedValueBox<(name: String?, number: String?)>((nil, nil))
     private let waiters = NIOLockedValueBox<[(predicate: @Sendable (CallState) -> Bool, promise: EventLoopPromise<CallState>)]>([])
@@ -50,9 +52,7 @@ public final class Call: Sendable {
         self.remoteName = remoteName
         self.media = media
         self.client = client
-        // A call has a handful of states and none may be lost: unbounded.
-        (states, continuation) = AsyncStream.makeStream(of: CallState.self, bufferingPolicy: .unbounded)
-        continuation.yield(.trying)
+        hub.yield(.trying)
     }
 
     public var state: CallState { current.withLockedValue { $0 } }
@@ -69,8 +69,8 @@ public final class Call: Sendable {
             return true
         }
         guard changed else { return }
-        continuation.yield(s)
-        if s.isEnded { continuation.finish() }
+        hub.yield(s)
+        if s.isEnded { hub.finish() }
         let due = waiters.withLockedValue { w -> [EventLoopPromise<CallState>] in
             let d = w.filter { $0.predicate(s) || s.isEnded }.map(\.promise)
             w.removeAll { $0.predicate(s) || s.isEnded }

@@ -19,7 +19,7 @@ import VertoNIO
 final class EndpointState: @unchecked Sendable {
     let configuration: VertoEndpointConfiguration
     let loop: EventLoop
-    let events: AsyncStream<VertoEndpointEvent>.Continuation
+    let events: EventHub<VertoEndpointEvent>
     let logger: Logger
     var core: VertoServerCore
     var sockets: [VertoConnectionID: WebSocketConnection] = [:]
@@ -59,7 +59,7 @@ final class EndpointState: @unchecked Sendable {
         return pool
     }()
 
-    init(configuration: VertoEndpointConfiguration, loop: EventLoop, events: AsyncStream<VertoEndpointEvent>.Continuation, logger: Logger) {
+    init(configuration: VertoEndpointConfiguration, loop: EventLoop, events: EventHub<VertoEndpointEvent>, logger: Logger) {
         self.configuration = configuration
         self.loop = loop
         self.events = events

@@ -37,11 +37,12 @@ public final class MediaSession: @unchecked Sendable {
     package let eventLoop: EventLoop
     /// Decoded audio, in playout order.
     public let frames: AsyncStream<AudioFrame>
-    /// Session events (connected, DTMF, failure).
-    public let events: AsyncStream<MediaEvent>
+    /// Session events (connected, DTMF, failure, closed). Each access is a consumer of its own that
+    /// receives every event since the session began, then the new ones; none is dropped.
+    public var events: AsyncStream<MediaEvent> { eventHub.stream() }
 
     private let frameContinuation: AsyncStream<AudioFrame>.Continuation
-    private let eventContinuation: AsyncStream<MediaEvent>.Continuation
+    private let eventHub = EventHub<MediaEvent>(historyLimit: 1000)
     private var driver: DatagramDriver<PeerSession>?
     private var ticker: Scheduled<Void>?
     /// When the next 20 ms frame is due. Absolute deadlines, not a fixed delay after each run: a
@@ -98,8 +99,6 @@ public final class MediaSession: @unchecked Sendable {
         self.callID = callID
         self.eventLoop = eventLoop
         (frames, frameContinuation) = AsyncStream.makeStream(of: AudioFrame.self, bufferingPolicy: .bufferingNewest(250))
-        // Session events are few (connected, digits, closed) and none may be lost: unbounded.
-        (events, eventContinuation) = AsyncStream.makeStream(of: MediaEvent.self, bufferingPolicy: .unbounded)
     }
 
     // MARK: - Engine side (on the event loop)
@@ -170,7 +169,7 @@ public final class MediaSession: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         for c in d {
             digits.append(c)
-            eventContinuation.yield(.dtmf(String(c)))
+            eventHub.yield(.dtmf(String(c)))
         }
     }
 
@@ -191,8 +190,8 @@ public final class MediaSession: @unchecked Sendable {
         driver = nil
         for l in listeners { l.promise.fail(VertoPhoneError.invalidState("media session closed")) }
         listeners = []
-        eventContinuation.yield(.closed)
-        eventContinuation.finish()
+        eventHub.yield(.closed)
+        eventHub.finish()
         for (_, q) in qualityStreams {
             q.task?.cancel()
             q.continuation.finish()
@@ -213,20 +212,20 @@ public final class MediaSession: @unchecked Sendable {
                 let waiters = connectedWaiters
                 connectedWaiters = []
                 waiters.forEach { $0() }
-                eventContinuation.yield(.connected)
+                eventHub.yield(.connected)
                 // No timer on the setup path (docs/performance.md §4): the first frame leaves now and
                 // the 20 ms send clock is re-phased to this moment.
                 restartClock()
             case .dtmf(let d):
                 digits.append(d.description)
-                eventContinuation.yield(.dtmf(d.description))
+                eventHub.yield(.dtmf(d.description))
             case .failed(let err):
-                eventContinuation.yield(.failed("\(err)"))
+                eventHub.yield(.failed("\(err)"))
                 onFailure?("\(err)")
             case .closed:
                 // A clean close_notify comes with a hangup, whose verto.bye may still be on its way:
                 // not a failure of the call (if no bye follows, consent freshness fails in 30 s).
-                eventContinuation.yield(.failed("peer closed DTLS"))
+                eventHub.yield(.failed("peer closed DTLS"))
             case .iceConnected, .gatheringComplete:
                 break
             }

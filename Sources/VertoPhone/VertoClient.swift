@@ -58,7 +58,10 @@ public enum VertoClientEngineEvent: Sendable, Equatable {
 public final class VertoClient: Sendable {
     /// The loop that carries this client's signalling and every call's media.
     package let eventLoop: EventLoop
-    public let events: AsyncStream<VertoClientEngineEvent>
+    /// Connection-level events. Each access is a consumer of its own that receives every event since
+    /// the client was made (the latest 1,000), then the new ones; none is dropped.
+    public var events: AsyncStream<VertoClientEngineEvent> { hub.stream() }
+    private let hub = EventHub<VertoClientEngineEvent>(historyLimit: 1000)
     /// Calls from the server (`verto.invite`); answer or reject them.
     public let incomingCalls: AsyncStream<Call>
     let state: ClientState
@@ -71,11 +74,9 @@ public final class VertoClient: Sendable {
         _ = EngineWarmUp.done
         let loop = group.next()
         eventLoop = loop
-        let (events, ec) = AsyncStream.makeStream(of: VertoClientEngineEvent.self, bufferingPolicy: .bufferingNewest(500))
         let (incoming, ic) = AsyncStream.makeStream(of: Call.self, bufferingPolicy: .bufferingNewest(50))
-        self.events = events
         self.incomingCalls = incoming
-        state = ClientState(options: options, loop: loop, events: ec, incoming: ic, logger: logger)
+        state = ClientState(options: options, loop: loop, events: hub, incoming: ic, logger: logger)
     }
 
     /// Connects and logs in; throws when the login is refused or the server is unreachable.
@@ -113,7 +114,7 @@ public final class VertoClient: Sendable {
 final class ClientState: @unchecked Sendable, ClientCommands {
     let options: VertoClientOptions
     let loop: EventLoop
-    let events: AsyncStream<VertoClientEngineEvent>.Continuation
+    let events: EventHub<VertoClientEngineEvent>
     let incoming: AsyncStream<Call>.Continuation
     let logger: Logger
     var session: VertoClientSession
@@ -148,7 +149,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     /// The frame trace (`traceJSONRPC`), nil when off.
     lazy var trace: Logger? = options.traceJSONRPC ? Logger(label: "verto.trace") : nil
 
-    init(options: VertoClientOptions, loop: EventLoop, events: AsyncStream<VertoClientEngineEvent>.Continuation,
+    init(options: VertoClientOptions, loop: EventLoop, events: EventHub<VertoClientEngineEvent>,
          incoming: AsyncStream<Call>.Continuation, logger: Logger) {
         self.options = options
         self.loop = loop

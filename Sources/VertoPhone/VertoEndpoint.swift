@@ -99,7 +99,12 @@ public enum VertoEndpointEvent: Sendable {
 public final class VertoEndpoint: Sendable {
     /// The loop that carries all signalling and media of this endpoint.
     package let eventLoop: EventLoop
-    public let events: AsyncStream<VertoEndpointEvent>
+    /// The server's events. Each access is a consumer of its own that receives the latest 256 events
+    /// since the endpoint started, then every new one; none is dropped for a consumer that reads.
+    public var events: AsyncStream<VertoEndpointEvent> { hub.stream() }
+    /// Only the events from now on (a consumer that must not see earlier calls).
+    package var eventsFromNow: AsyncStream<VertoEndpointEvent> { hub.stream(replayingHistory: false) }
+    private let hub: EventHub<VertoEndpointEvent>
     private let server: WebSocketServer
     let state: NIOLoopBound<EndpointState>
 
@@ -108,12 +113,11 @@ public final class VertoEndpoint: Sendable {
     public var host: String { server.localAddress.ipAddress ?? "" }
     public var port: Int { server.localAddress.port ?? 0 }
 
-    private init(eventLoop: EventLoop, server: WebSocketServer, state: NIOLoopBound<EndpointState>,
-                 events: AsyncStream<VertoEndpointEvent>) {
+    private init(eventLoop: EventLoop, server: WebSocketServer, state: NIOLoopBound<EndpointState>, hub: EventHub<VertoEndpointEvent>) {
         self.eventLoop = eventLoop
         self.server = server
         self.state = state
-        self.events = events
+        self.hub = hub
     }
 
     public static func start(configuration: VertoEndpointConfiguration,
@@ -128,9 +132,9 @@ public final class VertoEndpoint: Sendable {
             throw VertoEndpointError.demoUsersOnNonLoopback(configuration.host)
         }
         let loop = group.next()
-        let (events, continuation) = AsyncStream.makeStream(of: VertoEndpointEvent.self, bufferingPolicy: .bufferingNewest(1000))
+        let hub = EventHub<VertoEndpointEvent>(historyLimit: 256)
         let state = try await loop.submit {
-            NIOLoopBound(EndpointState(configuration: configuration, loop: loop, events: continuation, logger: logger), eventLoop: loop)
+            NIOLoopBound(EndpointState(configuration: configuration, loop: loop, events: hub, logger: logger), eventLoop: loop)
         }.get()
         let callbacks = WebSocketCallbacks(
             onOpen: { ws in ws.eventLoop.execute { state.value.opened(ws) } },
@@ -147,7 +151,7 @@ public final class VertoEndpoint: Sendable {
                                                         maxFrameSizeBeforeAuthentication: configuration.verto.maxMessageBytesBeforeLogin),
             group: loop, callbacks: callbacks, logger: logger)
         logger.info("verto endpoint listening", metadata: ["address": "\(server.localAddress)"])
-        return VertoEndpoint(eventLoop: loop, server: server, state: state, events: events)
+        return VertoEndpoint(eventLoop: loop, server: server, state: state, hub: hub)
     }
 
     public static func isLoopback(_ host: String) -> Bool {

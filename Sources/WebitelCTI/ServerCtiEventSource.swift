@@ -3,21 +3,20 @@ import NIOConcurrencyHelpers
 import VertoPhone
 
 /// Raises the Webitel events of some accounts in the server role from a `VertoEndpoint`
-/// (`ServerCtiEventMapper` does the mapping, one per account). It is the one consumer of
-/// `endpoint.events`, and consumes each tracked leg's `MediaSession.events` for received digits.
+/// (`ServerCtiEventMapper` does the mapping, one per account). It reads the endpoint's events from
+/// its own start on (earlier calls are not raised) and each tracked leg's `MediaSession.events` for
+/// received digits, each as a consumer of its own: the application keeps reading them too.
 public final class ServerCtiEventSource: Sendable {
     public let accounts: [String]
     private let feeds: [String: Feed]
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
 
     private final class Feed: Sendable {
-        let stream: AsyncStream<CtiEvent>
-        let continuation: AsyncStream<CtiEvent>.Continuation
+        let continuation = EventHub<CtiEvent>(historyLimit: 1000)
         let mapper: NIOLockedValueBox<ServerCtiEventMapper>
         let handler = NIOLockedValueBox<WeakHandler>(WeakHandler())
 
         init(account: String) {
-            (stream, continuation) = AsyncStream.makeStream(of: CtiEvent.self, bufferingPolicy: .bufferingNewest(1000))
             mapper = NIOLockedValueBox(ServerCtiEventMapper(account: account))
         }
 
@@ -43,7 +42,7 @@ public final class ServerCtiEventSource: Sendable {
         var feeds: [String: Feed] = [:]
         for a in accounts { feeds[a] = Feed(account: a) }
         self.feeds = feeds
-        let stream = endpoint.events
+        let stream = endpoint.eventsFromNow
         let task = Task { [weak self] in
             for await e in stream {
                 guard let self else { return }
@@ -58,9 +57,11 @@ public final class ServerCtiEventSource: Sendable {
         self.init(endpoint: endpoint, accounts: [account])
     }
 
-    /// The events of `account` (one consumer); an untracked account's stream is empty and finished.
+    /// The events of `account`. Each call is a consumer of its own that receives the account's
+    /// events since the source began (the latest 1,000), then the new ones; none is dropped. An
+    /// untracked account's stream is empty and finished.
     public func events(for account: String) -> AsyncStream<CtiEvent> {
-        if let f = feeds[account] { return f.stream }
+        if let f = feeds[account] { return f.continuation.stream() }
         return AsyncStream { $0.finish() }
     }
 

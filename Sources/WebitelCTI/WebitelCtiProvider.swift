@@ -11,7 +11,8 @@ import VertoPhone
 ///
 /// Events are derived on the engine's event loop from the signalling events in the order they
 /// happened (`VertoClient.observe`), so their order is the wire order. Received RFC 4733 digits are
-/// read from each call's `MediaSession.events`, which the provider therefore consumes.
+/// read from each call's `MediaSession.events` (a consumer of its own: the application reads the same
+/// events on its own streams).
 ///
 /// Reconnects are the engine's: the same sessid logs in again and the server re-attaches the calls.
 /// A re-attached call raises nothing (same uuid, same `MediaSession`); a call the server did not
@@ -23,8 +24,10 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     public let configuration: WebitelConnectionSettings
     /// The engine underneath (its `events` and `incomingCalls` streams remain the application's).
     public let client: VertoClient
-    public let events: AsyncStream<CtiEvent>
-    private let continuation: AsyncStream<CtiEvent>.Continuation
+    /// The provider's events. Each access is a consumer of its own that receives every event since
+    /// the provider was made (the latest 1,000), then the new ones; none is dropped.
+    public var events: AsyncStream<CtiEvent> { continuation.stream() }
+    private let continuation = EventHub<CtiEvent>(historyLimit: 1000)
     private let loop: EventLoop
     private let logger: Logger
     /// Our own number and name for call objects.
@@ -55,8 +58,9 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     private var mediaWatchers: [String: Task<Void, Never>] = [:]
     /// The PBX event source (`eventSocketConnectionString`), and what it reports about itself.
     private var pbx: PBXEventSource?
-    public let eventSocketStates: AsyncStream<PBXEventSourceState>
-    private let eventSocketStateContinuation: AsyncStream<PBXEventSourceState>.Continuation
+    /// What the PBX event source reports about itself; each access is a consumer of its own.
+    public var eventSocketStates: AsyncStream<PBXEventSourceState> { eventSocketStateContinuation.stream() }
+    private let eventSocketStateContinuation = EventHub<PBXEventSourceState>(historyLimit: 100)
     /// Digits raised lately per call, to raise a digit once when both the media and the PBX's
     /// event socket report it.
     private var recentDigits: [String: [(digit: String, fromPBX: Bool, at: NIODeadline)]] = [:]
@@ -72,9 +76,6 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         own = (options.callerIDNumber ?? configuration.extensionNumber, options.callerIDName ?? configuration.extensionNumber)
         client = VertoClient(options: options, logger: logger)
         loop = client.eventLoop
-        (events, continuation) = AsyncStream.makeStream(of: CtiEvent.self, bufferingPolicy: .bufferingNewest(1000))
-        (eventSocketStates, eventSocketStateContinuation) = AsyncStream.makeStream(of: PBXEventSourceState.self,
-                                                                                  bufferingPolicy: .bufferingNewest(100))
     }
 
     public func setDelegate(_ handler: (any CtiEventHandler)?) async {

@@ -34,7 +34,8 @@ func dominant(_ pcm: [Int16], among: [Double] = [425, 440, 660, 1000], rate: Int
     GoertzelDetector(sampleRate: rate).dominantFrequency(among: among, in: Array(pcm.suffix(rate / 2)))
 }
 
-/// Waits for the next endpoint event matching `match`.
+/// The first endpoint event matching `match` since the endpoint started (every read of
+/// `endpoint.events` begins with the events so far), waiting for it if it has not happened yet.
 func nextEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seconds(20),
                             _ match: @escaping @Sendable (VertoEndpointEvent) -> T?) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in

@@ -98,17 +98,22 @@ import VertoPhone
         try await firstMediaEvent(serverMedia, .connected)
         let engineCall = try #require(await p.engineCall(for: ring))
         try await firstFrame(engineCall.media)
+        // The application reads the call's media events too, next to the provider's own reader.
+        let appDigits = Task { () -> String in
+            var digits = ""
+            for await e in engineCall.media.events {
+                if case .dtmf(let d) = e { digits += d }
+                if digits.count == 5 { break }
+            }
+            return digits
+        }
         #expect(try await serverMedia.sendRFC4733("1234#"), "telephone-event negotiated")
         let received = try await log.wait("5 received digits") { es, _ in es.filter { $0.kind == .onDtmfCall }.count >= 5 }
         #expect(received.compactMap(\.dtmfDigits).joined() == "1234#")
+        #expect(await appDigits.value == "1234#", "the application's own reader got every digit as well")
 
         try await p.sendDtmf(ring, digits: "1234#")
-        var atServer = ""
-        while atServer.count < 5 {
-            atServer += try await nextEndpointEvent(endpoint) { e -> String? in
-                if case .dtmf(let c, let d) = e, c == id { return d } else { return nil }
-            }
-        }
+        let atServer = try await digitsAtServer(endpoint, callID: id, count: 5)
         #expect(atServer == "1234#")
         #expect(try await endpoint.collectedDigits(callID: id) == "1234#")
         try await p.dropCall(ring)
@@ -163,12 +168,7 @@ import VertoPhone
         let call = try await p.makeCall("9197")
         try await log.next(.onAcceptCall)
         try await p.sendDtmf(call, digits: "1234#")
-        var atServer = ""
-        while atServer.count < 5 {
-            atServer += try await nextEndpointEvent(endpoint) { e -> String? in
-                if case .dtmf(let c, let d) = e, c == call.uuid { return d } else { return nil }
-            }
-        }
+        let atServer = try await digitsAtServer(endpoint, callID: call.uuid, count: 5)
         #expect(atServer == "1234#")
         try await p.closeConnection()  // drops the call first
         let all = try await log.all()
@@ -358,7 +358,7 @@ import VertoPhone
         try await engineCall.wait { $0 == .recovering }
         try await engineCall.wait(timeout: .seconds(10)) { $0 == .active }
         // The display re-sent after the re-attach: same party, same other leg.
-        try await nextClientEvent(op.client) { if case .display(id, _, _) = $0 { return true } else { return false } }
+        try await nextClientEvent(op.client, count: 2) { if case .display(id, _, _) = $0 { return true } else { return false } }
         try await op.sendDtmf(placed, digits: "5")
         try await opLog.next(.onDtmfCall)
         try await op.dropCall(placed)

@@ -110,12 +110,18 @@ extension Array where Element == CtiEvent {
     var kinds: [CtiEventKind] { map(\.kind) }
 }
 
-/// Waits for an endpoint event (the test owns `endpoint.events` unless a ServerCtiEventSource does).
-func nextEndpointEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration = .seconds(20),
+/// The `count`-th endpoint event matching `match`, counting from the endpoint's start (every read of
+/// `endpoint.events` begins with the events so far), waiting for it if it has not happened yet.
+func nextEndpointEvent<T: Sendable>(_ endpoint: VertoEndpoint, count: Int = 1, timeout: Duration = .seconds(20),
                                     _ match: @escaping @Sendable (VertoEndpointEvent) -> T?) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
-            for await e in endpoint.events { if let t = match(e) { return t } }
+            var seen = 0
+            for await e in endpoint.events {
+                guard let t = match(e) else { continue }
+                seen += 1
+                if seen == count { return t }
+            }
             return nil
         }
         group.addTask {
@@ -128,12 +134,39 @@ func nextEndpointEvent<T: Sendable>(_ endpoint: VertoEndpoint, timeout: Duration
     }
 }
 
-/// Waits for an engine event of a provider's client (the provider leaves `client.events` to the app).
-func nextClientEvent(_ client: VertoClient, timeout: Duration = .seconds(20),
+/// The digits the server received on a call, once there are at least `count` (however the client
+/// split them into messages).
+func digitsAtServer(_ endpoint: VertoEndpoint, callID: String, count: Int, timeout: Duration = .seconds(20)) async throws -> String {
+    try await withThrowingTaskGroup(of: String?.self) { group in
+        group.addTask {
+            var digits = ""
+            for await e in endpoint.events {
+                if case .dtmf(let c, let d) = e, c == callID { digits += d }
+                if digits.count >= count { return digits }
+            }
+            return nil
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw TestTimeout(what: "\(count) digits at the server")
+        }
+        defer { group.cancelAll() }
+        guard let r = try await group.next(), let t = r else { throw TestTimeout(what: "digits (closed)") }
+        return t
+    }
+}
+
+/// Waits for the `count`-th engine event of a client matching `match`, counting from the client's
+/// start (the provider leaves `client.events` to the app; every read begins with the events so far).
+func nextClientEvent(_ client: VertoClient, count: Int = 1, timeout: Duration = .seconds(20),
                      _ match: @escaping @Sendable (VertoClientEngineEvent) -> Bool) async throws {
     try await withThrowingTaskGroup(of: Bool.self) { group in
         group.addTask {
-            for await e in client.events where match(e) { return true }
+            var seen = 0
+            for await e in client.events where match(e) {
+                seen += 1
+                if seen == count { return true }
+            }
             return false
         }
         group.addTask {
