@@ -142,7 +142,7 @@ let package = Package(
 
         // Tests (Swift Testing). Fixtures live in /Fixtures and are found relative to #filePath.
         .target(name: "TestSupport", dependencies: [
-            "CoreSupport", "VertoCore", "VertoNIO", "EventSocketCore",
+            "CoreSupport", "VertoCore", "VertoNIO", "EventSocketCore", "MediaCore", "VertoPhone",
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"]),

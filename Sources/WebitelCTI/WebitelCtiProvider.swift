@@ -44,9 +44,10 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     }
 
     private var tracked: [String: Tracked] = [:]
-    /// The uuids of the calls that ended most recently (at most `recentlyEndedLimit`): dropping one
-    /// of them again is not an error — the far end may hang up while the app drops the call.
-    private var recentlyEnded: [String] = []
+    /// The calls that ended most recently, as they ended (at most `recentlyEndedLimit`): dropping one
+    /// of them again is not an error — the far end may hang up while the app drops the call — and
+    /// `makeCall` returns a call the server ended at once.
+    private var recentlyEnded: [CtiCall] = []
     private static let recentlyEndedLimit = 64
     private var order: [String] = []
     private weak var delegate: (any CtiEventHandler)?
@@ -190,14 +191,18 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
 
     // MARK: - commands
 
+    /// Dials `number`; returns once the server created the call. A call the server ends at once (no
+    /// route, busy) comes back in state `hangup` with its cause, after its `onHangupCall`.
     @discardableResult
     public func makeCall(_ number: String) async throws -> CtiCall {
         try await require(.canDial, "makeCall")
         let call: Call
         do { call = try await client.call(number) } catch { throw CtiError.from(error) }
         return try await loop.submit { () -> CtiCall in
-            guard let t = self.tracked[call.callID] else { throw CtiError.unknownCall(call.callID) }
-            return t.info
+            // A call the server ended at once (no route, busy) has already raised onHangupCall.
+            if let t = self.tracked[call.callID] { return t.info }
+            if let ended = self.recentlyEnded.last(where: { $0.uuid == call.callID }) { return ended }
+            throw CtiError.unknownCall(call.callID)
         }.get()
     }
 
@@ -208,7 +213,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
 
     /// Hangs up a call. Dropping a call that has just ended (the far end hung up first) does nothing.
     public func dropCall(_ call: CtiCall) async throws {
-        let ended = try await loop.submit { self.tracked[call.uuid] == nil && self.recentlyEnded.contains(call.uuid) }.get()
+        let ended = try await loop.submit { self.tracked[call.uuid] == nil && self.recentlyEnded.contains { $0.uuid == call.uuid } }.get()
         if ended { return }
         let c = try await require(.canDrop, call, "dropCall")
         let state = await currentCall(call.uuid)?.state
@@ -359,14 +364,14 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
             guard var t = tracked.removeValue(forKey: id) else { return }
             order.removeAll { $0 == id }
             recentDigits[id] = nil
-            recentlyEnded.append(id)
-            if recentlyEnded.count > Self.recentlyEndedLimit { recentlyEnded.removeFirst() }
             mediaWatchers.removeValue(forKey: id)?.cancel()
             if let c = t.info.attendedTransferCallUuid { tracked[c]?.info.consultForUuid = nil }
             if let m = t.info.consultForUuid { tracked[m]?.info.attendedTransferCallUuid = nil }
             t.info.state = .hangup
             t.info.hangupTime = Date()
             t.info.hangupCause = cause.name
+            recentlyEnded.append(t.info)
+            if recentlyEnded.count > Self.recentlyEndedLimit { recentlyEnded.removeFirst() }
             emit(.hangupCall(t.info))
         default:
             break

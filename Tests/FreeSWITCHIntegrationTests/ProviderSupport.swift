@@ -98,58 +98,14 @@ func runProvider(_ target: any TestTarget, _ scenario: @Sendable (ProviderScope)
     await target.stop()
 }
 
-/// Records a provider's event stream. Scenarios wait on it for conditions (bounded), never sleep,
-/// and read it to its end (`all()`, after `closeConnection`) to assert the exact sequence.
-actor ProviderEventLog {
-    private(set) var events: [CtiEvent] = []
-    private var finished = false
-    private var waiters: [Int: (predicate: @Sendable ([CtiEvent], Bool) -> Bool, continuation: CheckedContinuation<[CtiEvent], any Error>)] = [:]
-    private var nextID = 0
+/// A provider's event stream recorder (TestSupport's `EventRecorder`).
+typealias ProviderEventLog = EventRecorder<CtiEvent>
 
-    init(_ stream: AsyncStream<CtiEvent>) {
-        Task { await self.consume(stream) }
-    }
-
-    private func consume(_ stream: AsyncStream<CtiEvent>) async {
-        for await e in stream {
-            events.append(e)
-            check()
-        }
-        finished = true
-        check()
-    }
-
-    private func check() {
-        for (id, w) in waiters where w.predicate(events, finished) {
-            waiters[id] = nil
-            w.continuation.resume(returning: events)
-        }
-    }
-
-    private func expire(_ id: Int, _ what: String) {
-        waiters.removeValue(forKey: id)?.continuation.resume(throwing: TimedOut(what: "\(what); got \(events.map(\.description))"))
-    }
-
-    /// Waits until `predicate(events, finished)` holds; throws `TimedOut` after `timeout`.
-    func wait(_ what: String, timeout: Duration = .seconds(20),
-              until predicate: @escaping @Sendable ([CtiEvent], Bool) -> Bool) async throws -> [CtiEvent] {
-        if predicate(events, finished) { return events }
-        let id = nextID
-        nextID += 1
-        return try await withCheckedThrowingContinuation { c in
-            waiters[id] = (predicate, c)
-            Task {
-                try? await Task.sleep(for: timeout)
-                self.expire(id, what)
-            }
-        }
-    }
-
+extension EventRecorder where Event == CtiEvent {
     /// Waits for the `n`-th event of `kind` (counting from the start) and returns it.
     @discardableResult
     func next(_ kind: CtiEventKind, count n: Int = 1, timeout: Duration = .seconds(20)) async throws -> CtiEvent {
-        let all = try await wait("\(n)× \(kind.rawValue)", timeout: timeout) { es, _ in es.filter { $0.kind == kind }.count >= n }
-        return all.filter { $0.kind == kind }[n - 1]
+        try await next(kind.rawValue, count: n, timeout: timeout) { $0.kind == kind }
     }
 
     /// The media session of the first `onNewWebRTCCall`.
@@ -158,11 +114,6 @@ actor ProviderEventLog {
             throw TimedOut(what: "onNewWebRTCCall")
         }
         return m
-    }
-
-    /// Waits for the stream to end (the provider closed) and returns everything it carried.
-    func all(timeout: Duration = .seconds(20)) async throws -> [CtiEvent] {
-        try await wait("the end of the provider's event stream", timeout: timeout) { _, finished in finished }
     }
 
     var kinds: [CtiEventKind] { events.map(\.kind) }

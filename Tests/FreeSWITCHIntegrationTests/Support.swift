@@ -53,52 +53,6 @@ func run(_ target: any TestTarget, _ scenario: @Sendable (Scope) async throws ->
 
 // MARK: - audio by frequency
 
-/// The frequencies the scenarios send or expect: 425 Hz ringback, our 440/660/880 Hz tones, 1 kHz.
-let candidateFrequencies: [Double] = [425, 440, 660, 880, 1000]
-
-/// The dominant candidate frequency of a block (nil for silence, noise or anything else).
-func dominantFrequency(_ pcm: [Int16], rate: Int) -> Double? {
-    GoertzelDetector(sampleRate: rate).dominantFrequency(among: candidateFrequencies, in: pcm)
-}
-
-/// The next `seconds` of received audio (counted in samples, so a slow machine only makes it wait
-/// longer) and the dominant frequency of its second half; nil and no samples when nothing arrives
-/// within `timeout` (a held call may carry no audio at all).
-func sample(_ media: MediaSession, seconds: Double = 0.5, timeout: Duration = .seconds(10)) async throws -> (Double?, [Int16]) {
-    let pcm: [Int16]
-    do {
-        pcm = try await media.listen(seconds: seconds, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
-    } catch VertoPhoneError.timeout {
-        return (nil, [])
-    }
-    let rate = try await media.stats()?.sampleRate ?? 48_000
-    return (dominantFrequency(Array(pcm.suffix(pcm.count / 2)), rate: rate), pcm)
-}
-
-/// Listens in half-second windows until `frequency` dominates one, for at most `within`
-/// (media setup included). Returns `frequency` once heard, else the last dominant frequency (nil
-/// for silence), so `#expect(try await hear(…) == 440)` shows what was heard instead.
-func hear(_ frequency: Double, on media: MediaSession, within: Duration = .seconds(15)) async throws -> Double? {
-    let deadline = ContinuousClock.now + within
-    var last: Double?
-    repeat {
-        (last, _) = try await sample(media)
-        if last == frequency { return frequency }
-    } while ContinuousClock.now < deadline
-    return last
-}
-
-/// True once a half-second window is *not* dominated by `frequency` (or no audio comes at all),
-/// within `within`: the tone has stopped (audio already in flight when it stopped may still
-/// arrive first, which a fixed pause would have to guess).
-func stops(_ frequency: Double, on media: MediaSession, within: Duration = .seconds(15)) async throws -> Bool {
-    let deadline = ContinuousClock.now + within
-    repeat {
-        if try await sample(media).0 != frequency { return true }
-    } while ContinuousClock.now < deadline
-    return false
-}
-
 /// Makes every call of `client` start recording the moment its early media is announced
 /// (`verto.media`, before any audio can flow), on the client's event loop: what the call receives
 /// before its answer is all kept, however late the test itself gets to run.

@@ -4,6 +4,7 @@ import MediaNIO
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import TestSupport
 @testable import PeerCore
 
 /// A PeerSession on a real UDP socket (127.0.0.1) driven by MediaNIO, sending a tone every 20 ms
@@ -69,11 +70,10 @@ final class LoopbackPeer: Sendable {
 
     /// Waits until `frequency` dominates some 0.5 s window of the audio decoded from now on (windows
     /// stepped by 0.25 s), bounded by `timeout` on the wall clock; false when it never does.
-    func hears(_ frequency: Double, among: [Double] = [440, 660, 1000], timeout: Duration = .seconds(15)) async throws -> Bool {
+    func hears(_ frequency: Double, timeout: Duration = .seconds(15)) async throws -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var start = audio.count
-        let detector = GoertzelDetector(sampleRate: 48_000)
         while clock.now < deadline {
             let left = deadline - clock.now
             do {
@@ -83,7 +83,7 @@ final class LoopbackPeer: Sendable {
                 return false
             }
             let all = audio
-            if detector.dominantFrequency(among: among, in: Array(all[start..<start + 24_000])) == frequency { return true }
+            if dominantFrequency(Array(all[start..<start + 24_000])) == frequency { return true }
             start += 12_000
         }
         return false

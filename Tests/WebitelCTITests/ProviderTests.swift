@@ -219,7 +219,7 @@ import VertoPhone
         try await target.answerCall(targetCall)
         let bridged = try await subLog.next(.onBridgeCall).call
         #expect(bridged.callerNumber == "1002" && bridged.otherLegUuid == targetCall.uuid)
-        guard case .uuidCall(_, let newId) = try await subLog.next(.onUuidCall) else { throw TestTimeout(what: "uuid") }
+        guard case .uuidCall(_, let newId) = try await subLog.next(.onUuidCall) else { throw TimedOut(what: "uuid") }
         #expect(newId == targetCall.uuid)
 
         try await sub.dropCall(subCall)
@@ -441,32 +441,10 @@ extension CtiEvent {
 
 /// Waits for the first event of a media session matching `event` (bounded).
 func firstMediaEvent(_ media: MediaSession, _ event: MediaEvent, timeout: Duration = .seconds(10)) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-            for await e in media.events where e == event { return true }
-            return false
-        }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw TestTimeout(what: "media event \(event)")
-        }
-        defer { group.cancelAll() }
-        guard try await group.next() == true else { throw TestTimeout(what: "media event \(event) (closed)") }
-    }
+    _ = try await first(in: media.events, within: timeout, "media event \(event)") { $0 == event ? true : nil }
 }
 
 /// Waits for the first decoded frame (media flowing), bounded.
 func firstFrame(_ media: MediaSession, timeout: Duration = .seconds(10)) async throws {
-    try await withThrowingTaskGroup(of: Bool.self) { group in
-        group.addTask {
-            for await _ in media.frames { return true }
-            return false
-        }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw TestTimeout(what: "audio")
-        }
-        defer { group.cancelAll() }
-        guard try await group.next() == true else { throw TestTimeout(what: "audio (closed)") }
-    }
+    _ = try await first(in: media.frames, within: timeout, "audio") { _ in true }
 }
