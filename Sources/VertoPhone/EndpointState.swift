@@ -16,7 +16,7 @@ import VertoNIO
 /// timers and media between NIO and two sans-IO cores: `VertoServerCore` (the protocol) and
 /// `ServerCallControl` (the calls: routing, bridges, transfers, forking). It owns no call state of
 /// its own — only each leg's media (`ServerCall`) and the sockets.
-final class EndpointState: @unchecked Sendable {
+final class EndpointState {
     let configuration: VertoEndpointConfiguration
     let loop: EventLoop
     let events: EventHub<VertoEndpointEvent>
@@ -96,7 +96,7 @@ final class EndpointState: @unchecked Sendable {
         verifying += 1
         let users = configuration.users, password = req.params.passwd ?? ""
         NIOThreadPool.singleton.runIfActive(eventLoop: loop) { users.verify(login: login, password: password) }
-            .whenComplete { [self] result in
+            .assumeIsolated().whenComplete { [self] result in
                 verifying -= 1
                 guard !stopped else { return }
                 if case .success(let user?) = result {
@@ -163,7 +163,7 @@ final class EndpointState: @unchecked Sendable {
         if let t = timerDeadline, timer != nil, t <= d { return }
         timer?.cancel()
         timerDeadline = d
-        timer = loop.scheduleTask(deadline: d) { [weak self] in
+        timer = loop.assumeIsolated().scheduleTask(deadline: d) { [weak self] in
             guard let self else { return }
             self.timer = nil
             self.timerDeadline = nil
@@ -188,7 +188,7 @@ final class EndpointState: @unchecked Sendable {
         if let t = controlDeadline, controlTimer != nil, t <= d { return }
         controlTimer?.cancel()
         controlDeadline = d
-        controlTimer = loop.scheduleTask(deadline: d) { [weak self] in
+        controlTimer = loop.assumeIsolated().scheduleTask(deadline: d) { [weak self] in
             guard let self else { return }
             self.controlTimer = nil
             self.controlDeadline = nil
@@ -359,7 +359,7 @@ final class EndpointState: @unchecked Sendable {
     private func prepareAnswer(_ callID: String) {
         guard let call = calls[callID], let offer = offers.removeValue(forKey: callID) else { return }
         peers.take()
-            .whenComplete { [self] result in
+            .assumeIsolated().whenComplete { [self] result in
                 guard calls[callID] === call else {
                     if case .success(let d) = result { _ = d.close() }
                     return
@@ -370,7 +370,7 @@ final class EndpointState: @unchecked Sendable {
                     hangup(callID, cause: .normalTemporaryFailure)
                 case .success(let driver):
                     do {
-                        let answer = try driver.withCoreOnLoop { try $0.acceptOffer(offer, now: loop.now) }
+                        let answer = try driver.withCoreOnLoop { [now = loop.now] in try $0.acceptOffer(offer, now: now) }
                         call.localSDP = answer.text
                         call.media.attach(driver)
                         events.yield(.newWebRTCCall(call.info, call.media))
@@ -393,7 +393,7 @@ final class EndpointState: @unchecked Sendable {
     /// A leg call control places to a client: a fresh peer, its offer in `verto.invite`.
     private func offerLeg(_ o: LegOffer) {
         peers.take()
-            .whenComplete { [self] result in
+            .assumeIsolated().whenComplete { [self] result in
                 guard control.wantsOffer(o.callID), let call = calls[o.callID] else {
                     // Over meanwhile: the caller hung up, or another leg of the fork answered.
                     if case .success(let d) = result { _ = d.close() }
@@ -410,7 +410,7 @@ final class EndpointState: @unchecked Sendable {
                 case .success(let d):
                     driver = d
                 }
-                let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
+                let offer = driver.withCoreOnLoop { [now = loop.now] in $0.createOffer(now: now) }
                 do {
                     _ = try core.originate(toSessid: o.sessid, offer: CallOffer(
                         callID: o.callID, sdp: offer.text, callerIDName: o.callerIDName, callerIDNumber: o.callerIDNumber,
@@ -436,7 +436,7 @@ final class EndpointState: @unchecked Sendable {
         guard let call = calls[callID], let driver = call.media.peer else { return }
         do {
             let answer = try SessionDescription(parsing: sdp)
-            try driver.withCoreOnLoop { try $0.applyAnswer(answer, now: loop.now) }
+            try driver.withCoreOnLoop { [now = loop.now] in try $0.applyAnswer(answer, now: now) }
         } catch {
             call.logger.info("bad answer from client", metadata: ["error": "\(error)"])
             hangup(callID, cause: .incompatibleDestination)
@@ -491,12 +491,12 @@ final class EndpointState: @unchecked Sendable {
     private func reattach(_ callID: String) {
         guard let call = calls[callID] else { return }
         peers.take()
-            .whenComplete { [self] result in
+            .assumeIsolated().whenComplete { [self] result in
                 guard calls[callID] === call, case .success(let driver) = result else {
                     if case .success(let d) = result { _ = d.close() }
                     return
                 }
-                let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
+                let offer = driver.withCoreOnLoop { [now = loop.now] in $0.createOffer(now: now) }
                 call.pendingReattach = driver
                 do { try core.reattach(callID: callID, sdp: offer.text, now: loop.now) } catch {
                     _ = driver.close()
@@ -511,7 +511,7 @@ final class EndpointState: @unchecked Sendable {
         call.pendingReattach = nil
         do {
             let answer = try SessionDescription(parsing: sdp)
-            try driver.withCoreOnLoop { try $0.applyAnswer(answer, now: loop.now) }
+            try driver.withCoreOnLoop { [now = loop.now] in try $0.applyAnswer(answer, now: now) }
             call.media.attach(driver)
         } catch {
             _ = driver.close()
@@ -522,16 +522,16 @@ final class EndpointState: @unchecked Sendable {
     /// `verto.modify` `updateMedia`: the client's new offer answered on a new peer.
     private func updateMedia(_ req: ModifyRequest) {
         let callID = req.params.dialogParams.callID
-        @Sendable func fail() {
+        func fail() {
             core.completeModify(req, result: .failure(JSONRPCErrorObject(code: VertoErrorCode.sessionError, message: "MEDIA ERROR")),
                                 now: loop.now)
             pump()
         }
         guard let call = calls[callID], let sdp = req.params.sdp, let offer = try? SessionDescription(parsing: sdp) else { return fail() }
         peers.take()
-            .whenComplete { [self] result in
+            .assumeIsolated().whenComplete { [self] result in
                 guard case .success(let driver) = result, calls[callID] === call,
-                      let answer = try? driver.withCoreOnLoop({ try $0.acceptOffer(offer, now: loop.now) }) else {
+                      let answer = try? driver.withCoreOnLoop({ [now = loop.now] in try $0.acceptOffer(offer, now: now) }) else {
                     if case .success(let d) = result { _ = d.close() }
                     return fail()
                 }

@@ -6,7 +6,7 @@ import PeerCore
 
 /// The media of one server call leg (its call state is `ServerCallControl`'s). Confined to the
 /// endpoint's event loop (hence `@unchecked`).
-final class ServerCall: @unchecked Sendable {
+final class ServerCall {
     let info: ServerCallInfo
     let media: MediaSession
     /// A peer offered by `verto.attach`, waiting for the client's answer.

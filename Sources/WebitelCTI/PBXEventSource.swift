@@ -16,9 +16,9 @@ public enum PBXEventSourceState: Sendable, Equatable {
 /// FreeSWITCH's inbound event socket as a source of channel events: connects, authenticates,
 /// subscribes to `event json` for the channel events call control needs, and delivers each as a
 /// `PBXChannelEvent`. Reconnects with a doubling back-off (0.5 s to 10 s) whenever the connection
-/// drops or the password is refused. Confined to `loop`: every callback runs there.
-final class PBXEventSource: @unchecked Sendable {
-    // @unchecked: all state is touched on `loop` only.
+/// drops or the password is refused. Confined to `loop` (not Sendable): it is made, used and
+/// called back there only; the one closure NIO may run elsewhere reaches it through `NIOLoopBound`.
+final class PBXEventSource {
     private let address: EventSocketAddress
     private let loop: EventLoop
     private let logger: Logger
@@ -45,14 +45,14 @@ final class PBXEventSource: @unchecked Sendable {
         parser.maxBodyBytes = 1_000_000
     }
 
-    func start() { loop.execute { self.connect() } }
+    /// On `loop`.
+    func start() { connect() }
 
+    /// On `loop`.
     func stop() {
-        loop.execute {
-            self.stopped = true
-            self.retry?.cancel()
-            self.channel?.close(promise: nil)
-        }
+        stopped = true
+        retry?.cancel()
+        channel?.close(promise: nil)
     }
 
     private func connect() {
@@ -60,12 +60,14 @@ final class PBXEventSource: @unchecked Sendable {
         parser = EventSocketParser()
         parser.maxBodyBytes = 1_000_000
         stage = .greeting
+        let bound = NIOLoopBound(self, eventLoop: loop)
         ClientBootstrap(group: loop)
             .connectTimeout(.seconds(5))
-            .channelInitializer { [self] ch in
-                ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Inbound(source: self)) }
+            .channelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Inbound(source: bound.value)) }
             }
             .connect(host: address.host, port: address.port)
+            .assumeIsolated()
             .whenComplete { [self] result in
                 switch result {
                 case .success(let ch):
@@ -150,7 +152,7 @@ final class PBXEventSource: @unchecked Sendable {
         onState(.disconnected(reason))
         let delay = backoff
         backoff = min(backoff * 2, .seconds(10))
-        retry = loop.scheduleTask(in: delay) { [self] in connect() }
+        retry = loop.assumeIsolated().scheduleTask(in: delay) { [self] in connect() }
     }
 
     private final class Inbound: ChannelInboundHandler {
