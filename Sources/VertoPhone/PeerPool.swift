@@ -44,12 +44,12 @@ enum MediaFactory {
 
 /// Keeps one bound socket with a fresh `PeerSession` ready, so a call's setup path does not pay for
 /// the socket, the session's credentials and its candidates (~0.2 ms per leg measured on loopback).
-/// Confined to its event loop.
-final class PeerPool: @unchecked Sendable {
+/// Confined to its event loop (not Sendable): every method is called there.
+final class PeerPool {
     let loop: EventLoop
     let host: String
     let configuration: PeerSessionConfiguration
-    let advertise: @Sendable () -> [String]
+    let advertise: () -> [String]
     /// Written in SDP instead of the bound address (NAT with forwarded ports).
     var externalAddress: String?
     /// Media ports are bound within this range (nil: any free port).
@@ -58,7 +58,7 @@ final class PeerPool: @unchecked Sendable {
     private var filling = false
     private var closed = false
 
-    init(loop: EventLoop, host: String, configuration: PeerSessionConfiguration, advertise: @escaping @Sendable () -> [String]) {
+    init(loop: EventLoop, host: String, configuration: PeerSessionConfiguration, advertise: @escaping () -> [String]) {
         self.loop = loop
         self.host = host
         self.configuration = configuration
@@ -67,37 +67,35 @@ final class PeerPool: @unchecked Sendable {
 
     /// A ready peer (the spare when there is one), and a new spare is prepared behind it.
     func take() -> EventLoopFuture<DatagramDriver<PeerSession>> {
-        loop.flatSubmit { [self] in
-            defer { refill() }
-            if let s = spare {
-                spare = nil
-                return loop.makeSucceededFuture(s)
-            }
-            return MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise(),
-                                  external: externalAddress, ports: ports)
+        loop.preconditionInEventLoop()
+        defer { refill() }
+        if let s = spare {
+            spare = nil
+            return loop.makeSucceededFuture(s)
         }
+        return MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise(),
+                                     external: externalAddress, ports: ports)
     }
 
     /// Prepares the spare now (e.g. after login), off any call's setup path.
     func refill() {
-        loop.execute { [self] in
-            guard spare == nil, !filling, !closed else { return }
-            filling = true
-            MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise(),
-                                  external: externalAddress, ports: ports)
-                .whenComplete { [self] result in
-                    filling = false
-                    guard case .success(let d) = result else { return }
-                    if closed || spare != nil { _ = d.close() } else { spare = d }
-                }
-        }
+        loop.preconditionInEventLoop()
+        guard spare == nil, !filling, !closed else { return }
+        filling = true
+        MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise(),
+                              external: externalAddress, ports: ports)
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                filling = false
+                guard case .success(let d) = result else { return }
+                if closed || spare != nil { _ = d.close() } else { spare = d }
+            }
     }
 
     func close() {
-        loop.execute { [self] in
-            closed = true
-            if let s = spare { _ = s.close() }
-            spare = nil
-        }
+        loop.preconditionInEventLoop()
+        closed = true
+        if let s = spare { _ = s.close() }
+        spare = nil
     }
 }

@@ -64,7 +64,10 @@ public final class VertoClient: Sendable {
     private let hub = EventHub<VertoClientEngineEvent>(historyLimit: 1000)
     /// Calls from the server (`verto.invite`); answer or reject them.
     public let incomingCalls: AsyncStream<Call>
-    let state: ClientState
+    /// The client role's state, confined to `eventLoop`.
+    let state: NIOLoopBoundBox<ClientState>
+    /// The commands of this client's calls (sendable: they hop to `eventLoop`).
+    let commands: ClientHandle
 
     public convenience init(options: VertoClientOptions, logger: Logger = Logger(label: "vertophone.client")) {
         self.init(options: options, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
@@ -76,42 +79,48 @@ public final class VertoClient: Sendable {
         eventLoop = loop
         let (incoming, ic) = AsyncStream.makeStream(of: Call.self, bufferingPolicy: .bufferingNewest(50))
         self.incomingCalls = incoming
-        state = ClientState(options: options, loop: loop, events: hub, incoming: ic, logger: logger)
+        let handle = ClientHandle(loop: loop, box: .makeBoxSendingValue(
+            ClientState(options: options, loop: loop, events: hub, incoming: ic, logger: logger), eventLoop: loop))
+        state = handle.box
+        commands = handle
+        // Before any other task of this client on the loop: the calls it makes get the handle.
+        loop.execute { handle.box.value.commands = handle }
     }
 
     /// Connects and logs in; throws when the login is refused or the server is unreachable.
     public func connect(timeout: Duration = .seconds(15)) async throws {
-        try await state.connect(timeout: TimeAmount(timeout))
+        try await commands.connect(timeout: TimeAmount(timeout))
     }
 
     /// The session id in use.
-    public var sessid: String { get async throws { try await eventLoop.submit { self.state.session.sessid }.get() } }
+    public var sessid: String { get async throws { try await eventLoop.submit { [state] in state.value.session.sessid }.get() } }
 
     /// Places a call. Returns once the server accepted the invite (`CALL CREATED`).
     public func call(_ destination: String, source: MediaSource = .silence, timeout: Duration = .seconds(10)) async throws -> Call {
-        try await state.call(destination, source: source, timeout: TimeAmount(timeout))
+        try await commands.call(destination, source: source, timeout: TimeAmount(timeout))
     }
 
     /// Closes the connection without reconnecting. Answered calls survive on the server for its
     /// detach timeout; reconnecting with the same sessid re-attaches them.
-    public func disconnect() async throws { try await state.stop() }
+    public func disconnect() async throws { try await commands.stop() }
 
     /// Observes every signalling event after the engine handled it, in order, on `eventLoop`, with
     /// the engine's `Call` it concerns when there is one (looked up before and after handling, so
     /// ended calls and new inbound calls are included). For layers that derive their own events
     /// from the Verto traffic (WebitelCTI); the observer must not block.
     public func observe(_ observer: @escaping @Sendable (VertoClientEvent, Call?) -> Void) async throws {
-        try await eventLoop.submit { self.state.observers.append(observer) }.get()
+        try await eventLoop.submit { [state] in state.value.observers.append(observer) }.get()
     }
 
     /// Test hook: drop the WebSocket as a network failure would (auto-reconnect follows).
     package func simulateConnectionLoss() async throws {
-        try await eventLoop.submit { self.state.ws?.channel.close(promise: nil) }.get()
+        try await eventLoop.submit { [state] in state.value.ws?.channel.close(promise: nil) }.get()
     }
 }
 
-/// The client role's state, confined to its event loop (hence `@unchecked Sendable`).
-final class ClientState: @unchecked Sendable, ClientCommands {
+/// The client role's state, confined to its event loop: not Sendable, held by `VertoClient` in a
+/// `NIOLoopBoundBox` and reached from other threads only through `ClientHandle`, which hops there.
+final class ClientState {
     let options: VertoClientOptions
     let loop: EventLoop
     let events: EventHub<VertoClientEngineEvent>
@@ -149,6 +158,9 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     /// The frame trace (`traceJSONRPC`), nil when off.
     lazy var trace: Logger? = options.traceJSONRPC ? Logger(label: "verto.trace") : nil
 
+    /// Given to the calls this client makes (set on the loop right after the client is made).
+    var commands: ClientHandle?
+
     init(options: VertoClientOptions, loop: EventLoop, events: EventHub<VertoClientEngineEvent>,
          incoming: AsyncStream<Call>.Continuation, logger: Logger) {
         self.options = options
@@ -160,28 +172,6 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                                               userVariables: options.userVariables, sessid: options.sessid)
         config.autoReconnect = options.autoReconnect
         session = VertoClientSession(configuration: config, random: .system, logger: logger)
-    }
-
-    func connect(timeout: TimeAmount) async throws {
-        let promise = loop.makePromise(of: Void.self)
-        loop.execute {
-            self.loginPromise = promise
-            self.session.start(now: self.loop.now)
-            self.pump()
-        }
-        let t = loop.scheduleTask(in: timeout) { promise.fail(VertoPhoneError.timeout("login")) }
-        defer { t.cancel() }
-        try await promise.futureResult.get()
-    }
-
-    func stop() async throws {
-        try await loop.submit {
-            self.peers.close()
-            self.session.stop(now: self.loop.now)
-            self.pump()
-            self.ws?.close()
-            self.ws = nil
-        }.get()
     }
 
     // MARK: - drive the core
@@ -214,7 +204,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
         if let t = timerDeadline, timer != nil, t <= d { return }
         timer?.cancel()
         timerDeadline = d
-        timer = loop.scheduleTask(deadline: d) { [self] in
+        timer = loop.assumeIsolated().scheduleTask(deadline: d) { [self] in
             timer = nil
             timerDeadline = nil
             session.handleTimeout(now: loop.now)
@@ -223,22 +213,27 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     }
 
     private func openSocket() {
+        // The socket's callbacks may run on another thread: they reach this state on its loop.
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let loop = self.loop
         let callbacks = WebSocketCallbacks(
-            onText: { [self] c, text in
+            onText: { c, text in
                 loop.execute {
-                    guard self.ws === c else { return }
-                    if let trace = self.trace { trace.info("in", metadata: ["frame": "\(Redact.jsonRPCFrame(text))"]) }
-                    self.options.frameTap?(false, text)
-                    self.session.receive(text, now: self.loop.now)
-                    self.pump()
+                    let s = bound.value
+                    guard s.ws === c else { return }
+                    if let trace = s.trace { trace.info("in", metadata: ["frame": "\(Redact.jsonRPCFrame(text))"]) }
+                    s.options.frameTap?(false, text)
+                    s.session.receive(text, now: loop.now)
+                    s.pump()
                 }
             },
-            onClose: { [self] c in
+            onClose: { c in
                 loop.execute {
-                    guard self.ws === c else { return }
-                    self.ws = nil
-                    self.session.transportClosed(now: self.loop.now)
-                    self.pump()
+                    let s = bound.value
+                    guard s.ws === c else { return }
+                    s.ws = nil
+                    s.session.transportClosed(now: loop.now)
+                    s.pump()
                 }
             })
         let config = WebSocketClientConfiguration(trust: options.trust, connectTimeout: TimeAmount(options.connectTimeout))
@@ -249,7 +244,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
         } catch {
             future = loop.makeFailedFuture(error)
         }
-        future.whenComplete { [self] result in
+        future.assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let c):
                 ws = c
@@ -283,7 +278,7 @@ final class ClientState: @unchecked Sendable, ClientCommands {
         case .incomingCall(let offer):
             let media = MediaSession(callID: offer.callID, eventLoop: loop)
             let call = Call(callID: offer.callID, direction: .inbound, remoteNumber: offer.callerIDNumber ?? "",
-                            remoteName: offer.callerIDName, media: media, client: self)
+                            remoteName: offer.callerIDName, media: media, client: handle)
             calls[offer.callID] = call
             offers[offer.callID] = offer
             incoming.yield(call)
@@ -363,10 +358,11 @@ final class ClientState: @unchecked Sendable, ClientCommands {
         guard let call = calls[offer.callID] else { return }
         call.update(.recovering)
         peers.take()
+            .assumeIsolated()
             .whenComplete { [self] result in
                 guard case .success(let driver) = result, calls[offer.callID] === call,
                       let sdp = try? SessionDescription(parsing: offer.sdp),
-                      let answer = try? driver.withCoreOnLoop({ try $0.acceptOffer(sdp, now: loop.now) }) else {
+                      let answer = try? driver.withCoreOnLoop({ [now = loop.now] in try $0.acceptOffer(sdp, now: now) }) else {
                     if case .success(let d) = result { _ = d.close() }
                     return
                 }
@@ -377,14 +373,29 @@ final class ClientState: @unchecked Sendable, ClientCommands {
     }
 
 
-    // MARK: - commands (from any thread)
+    // MARK: - commands (on the loop; `ClientHandle` brings them there)
 
-    func call(_ destination: String, source: MediaSource, timeout: TimeAmount) async throws -> Call {
-        let loop = self.loop
-        let future: EventLoopFuture<(Call, EventLoopFuture<Void>)> =
-            peers.take()
+    func startLogin(_ promise: EventLoopPromise<Void>) {
+        loginPromise = promise
+        session.start(now: loop.now)
+        pump()
+    }
+
+    func stop() {
+        peers.close()
+        session.stop(now: loop.now)
+        pump()
+        ws?.close()
+        ws = nil
+    }
+
+    /// A new call to `destination`: its peer, its `verto.invite`; the second future completes at
+    /// `CALL CREATED`.
+    func startCall(_ destination: String, source: MediaSource) -> EventLoopFuture<(Call, EventLoopFuture<Void>)> {
+        peers.take()
+            .assumeIsolated()
             .flatMapThrowing { [self] driver in
-                let offer = driver.withCoreOnLoop { $0.createOffer(now: loop.now) }
+                let offer = driver.withCoreOnLoop { [now = loop.now] in $0.createOffer(now: now) }
                 var dp = DialogParams(callID: "", destinationNumber: destination, callerIDName: options.callerIDName,
                                       callerIDNumber: options.callerIDNumber)
                 dp.remoteCallerIDNumber = destination
@@ -397,77 +408,121 @@ final class ClientState: @unchecked Sendable, ClientCommands {
                 media.attach(driver)
                 media.setSourceOnLoop(source)
                 let call = Call(callID: callID, direction: .outbound, remoteNumber: destination, remoteName: nil, media: media,
-                                client: self)
+                                client: handle)
                 calls[callID] = call
                 let created = loop.makePromise(of: Void.self)
                 createdPromises[callID] = created
                 pump()
                 return (call, created.futureResult)
             }
-        let (call, created) = try await future.get()
-        let t = loop.scheduleTask(in: timeout) { [self] in
-            createdPromises.removeValue(forKey: call.callID)?.fail(VertoPhoneError.timeout("verto.invite"))
+            .nonisolated()
+    }
+
+    func inviteTimedOut(_ callID: String) {
+        createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.timeout("verto.invite"))
+    }
+
+    func startAnswer(_ call: Call) -> EventLoopFuture<Void> {
+        guard let offer = offers[call.callID] else {
+            return loop.makeFailedFuture(VertoPhoneError.unknownCall(call.callID))
         }
+        return peers.take()
+            .assumeIsolated()
+            .flatMapThrowing { [self] driver in
+                do {
+                    let answer = try driver.withCoreOnLoop { [now = loop.now] in
+                        try $0.acceptOffer(try SessionDescription(parsing: offer.sdp), now: now)
+                    }
+                    call.media.attach(driver)
+                    try session.answer(callID: call.callID, sdp: answer.text, now: loop.now)
+                    pump()
+                } catch {
+                    _ = driver.close()
+                    throw VertoPhoneError.call(error)
+                }
+            }
+            .nonisolated()
+    }
+
+    func hangup(_ call: Call, cause: HangupCause) throws {
+        // Hanging up a call that has already ended (the far end was first) does nothing.
+        if call.state.isEnded { return }
+        try session.hangup(callID: call.callID, cause: cause, now: loop.now)
+        pump()
+        endCall(call.callID, cause: cause)
+    }
+
+    func startModify(_ call: Call, _ action: ModifyAction, destination: String?, replaceCallID: String?) -> EventLoopFuture<Void> {
+        let p = loop.makePromise(of: Void.self)
+        modifyPromises.removeValue(forKey: call.callID)?.fail(VertoPhoneError.invalidState("superseded"))
+        modifyPromises[call.callID] = p
+        do {
+            try session.modify(callID: call.callID, action: action, destination: destination, replaceCallID: replaceCallID,
+                               now: loop.now)
+        } catch {
+            modifyPromises[call.callID] = nil
+            p.fail(VertoPhoneError.call(error))
+        }
+        pump()
+        return p.futureResult
+    }
+
+    func dtmf(_ call: Call, _ digits: String) throws {
+        try session.sendDTMF(callID: call.callID, digits: digits, now: loop.now)
+        pump()
+    }
+
+    /// The handle given to calls (set right after the client was made, before anything else runs
+    /// on the loop for it).
+    private var handle: ClientHandle {
+        guard let commands else { preconditionFailure("ClientState used before VertoClient finished init") }
+        return commands
+    }
+}
+
+/// The client's commands from any thread: each hops to the client's loop, where `ClientState` lives.
+struct ClientHandle: ClientCommands {
+    let loop: EventLoop
+    let box: NIOLoopBoundBox<ClientState>
+
+    func connect(timeout: TimeAmount) async throws {
+        let promise = loop.makePromise(of: Void.self)
+        loop.execute { box.value.startLogin(promise) }
+        let t = loop.scheduleTask(in: timeout) { promise.fail(VertoPhoneError.timeout("login")) }
+        defer { t.cancel() }
+        try await promise.futureResult.get()
+    }
+
+    func stop() async throws {
+        try await loop.submit { box.value.stop() }.get()
+    }
+
+    func call(_ destination: String, source: MediaSource, timeout: TimeAmount) async throws -> Call {
+        let (call, created) = try await loop.flatSubmit { box.value.startCall(destination, source: source) }.get()
+        let callID = call.callID
+        let t = loop.scheduleTask(in: timeout) { box.value.inviteTimedOut(callID) }
         defer { t.cancel() }
         try await created.get()
         return call
     }
 
     func answer(_ call: Call) async throws {
-        let future: EventLoopFuture<Void> = loop.flatSubmit { [self] in
-            guard let offer = offers[call.callID] else {
-                return loop.makeFailedFuture(VertoPhoneError.unknownCall(call.callID))
-            }
-            return peers.take()
-                .flatMapThrowing { [self] driver in
-                    do {
-                        let answer = try driver.withCoreOnLoop { try $0.acceptOffer(try SessionDescription(parsing: offer.sdp), now: loop.now) }
-                        call.media.attach(driver)
-                        try session.answer(callID: call.callID, sdp: answer.text, now: loop.now)
-                        pump()
-                    } catch {
-                        _ = driver.close()
-                        throw VertoPhoneError.call(error)
-                    }
-                }
-        }
-        try await future.get()
+        try await loop.flatSubmit { box.value.startAnswer(call) }.get()
         try await call.wait { $0 == .active }
     }
 
     func hangup(_ call: Call, cause: HangupCause) async throws {
-        try await loop.submit { [self] in
-            // Hanging up a call that has already ended (the far end was first) does nothing.
-            if call.state.isEnded { return }
-            try session.hangup(callID: call.callID, cause: cause, now: loop.now)
-            pump()
-            endCall(call.callID, cause: cause)
-        }.get()
+        try await loop.submit { try box.value.hangup(call, cause: cause) }.get()
     }
 
     func modify(_ call: Call, _ action: ModifyAction, destination: String?, replaceCallID: String?) async throws {
-        let future: EventLoopFuture<Void> = loop.flatSubmit { [self] in
-            let p = loop.makePromise(of: Void.self)
-            modifyPromises.removeValue(forKey: call.callID)?.fail(VertoPhoneError.invalidState("superseded"))
-            modifyPromises[call.callID] = p
-            do {
-                try session.modify(callID: call.callID, action: action, destination: destination, replaceCallID: replaceCallID,
-                                   now: loop.now)
-            } catch {
-                modifyPromises[call.callID] = nil
-                p.fail(VertoPhoneError.call(error))
-            }
-            pump()
-            return p.futureResult
-        }
-        try await future.get()
+        try await loop.flatSubmit {
+            box.value.startModify(call, action, destination: destination, replaceCallID: replaceCallID)
+        }.get()
     }
 
     func dtmf(_ call: Call, _ digits: String) async throws {
-        try await loop.submit { [self] in
-            try session.sendDTMF(callID: call.callID, digits: digits, now: loop.now)
-            pump()
-        }.get()
+        try await loop.submit { try box.value.dtmf(call, digits) }.get()
     }
 }
 
