@@ -32,7 +32,7 @@ public final class ServerCtiEventSource: Sendable {
         }
     }
 
-    private struct WeakHandler: @unchecked Sendable {
+    private struct WeakHandler: Sendable {
         weak var value: (any CtiEventHandler)?
     }
 

@@ -89,7 +89,7 @@ enum TimelineValue: Sendable, ExpressibleByStringLiteral, ExpressibleByStringInt
 /// keys and event names are snake_case (`callID` → `call_id`, "setup (callee)" → `setup_callee`),
 /// times and counts are numbers (milliseconds for times; `t` is seconds since the start) and an
 /// absent value is null.
-final class Timeline: @unchecked Sendable {
+final class Timeline: Sendable {
     let json: Bool
     let start = Date()
     private let lock = NSLock()
