@@ -9,7 +9,9 @@ import NIOPosix
 ///
 /// The core is confined to the event loop; call `withCore` to give it input from elsewhere.
 public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
-    // @unchecked: every mutable field is touched only on `eventLoop` (asserted).
+    // @unchecked, at a C-handle boundary: the core (a `PeerSession`: OpenSSL, libsrtp2 and libopus
+    // handles) and every mutable field are touched only on `eventLoop` (asserted); other threads
+    // reach them through `withCore`, which hops there.
     public let eventLoop: EventLoop
     public let localAddress: SocketAddress
     private let channel: Channel

@@ -11,8 +11,9 @@ import SDPCore
 import VertoCore
 import VertoNIO
 
-/// The server role's shell, confined to its event loop: every method runs on `loop` (future
-/// callbacks and scheduled tasks of that loop included), hence `@unchecked Sendable`. It moves bytes,
+/// The server role's shell, confined to its event loop (not Sendable): every method runs on `loop`
+/// (future callbacks and scheduled tasks of that loop included); `VertoEndpoint` holds it in a
+/// `NIOLoopBound`. It moves bytes,
 /// timers and media between NIO and two sans-IO cores: `VertoServerCore` (the protocol) and
 /// `ServerCallControl` (the calls: routing, bridges, transfers, forking). It owns no call state of
 /// its own — only each leg's media (`ServerCall`) and the sockets.

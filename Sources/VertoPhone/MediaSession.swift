@@ -31,8 +31,7 @@ public struct MediaStats: Sendable, Equatable {
 /// The session owns a 20 ms send clock: each tick sends the next queued frame, else the current
 /// `source` (silence by default). It survives a re-attach: the call layer swaps the underlying peer
 /// connection and the application keeps the same object and streams.
-public final class MediaSession: @unchecked Sendable {
-    // @unchecked: mutable state is touched only on `eventLoop` (asserted where it matters).
+public final class MediaSession: Sendable {
     public let callID: String
     package let eventLoop: EventLoop
     /// Decoded audio, in playout order.
@@ -40,10 +39,63 @@ public final class MediaSession: @unchecked Sendable {
     /// Session events (connected, DTMF, failure, closed). Each access is a consumer of its own that
     /// receives every event since the session began, then the new ones; none is dropped.
     public var events: AsyncStream<MediaEvent> { eventHub.stream() }
+    private let eventHub: EventHub<MediaEvent>
+    /// Sample rate of the negotiated codec (48 kHz Opus, 8 kHz G.711). Written on the event loop,
+    /// readable from any thread.
+    public var sampleRate: Int { sampleRateBox.withLockedValue { $0 } }
+    private let sampleRateBox: NIOLockedValueBox<Int>
+    /// Everything that changes, confined to `eventLoop`.
+    let state: NIOLoopBoundBox<MediaSessionState>
 
+    init(callID: String, eventLoop: EventLoop) {
+        self.callID = callID
+        self.eventLoop = eventLoop
+        let (frames, frameContinuation) = AsyncStream.makeStream(of: AudioFrame.self, bufferingPolicy: .bufferingNewest(250))
+        let hub = EventHub<MediaEvent>(historyLimit: 1000)
+        let rate = NIOLockedValueBox(48_000)
+        self.frames = frames
+        eventHub = hub
+        sampleRateBox = rate
+        state = .makeBoxSendingValue(MediaSessionState(eventLoop: eventLoop, frames: frameContinuation, events: hub, sampleRate: rate),
+                                     eventLoop: eventLoop)
+    }
+
+    // MARK: - Engine side (on the event loop)
+
+    /// Puts a (new) peer connection under this session, replacing the previous one (re-attach).
+    func attach(_ driver: DatagramDriver<PeerSession>) { state.value.attach(driver) }
+    var peer: DatagramDriver<PeerSession>? { state.value.driver }
+    /// Runs `body` on the loop once the current peer connection is up (at once if it is).
+    func whenConnected(_ body: @escaping () -> Void) { state.value.whenConnected(body) }
+    func addObserver(_ observer: @escaping (AudioFrame) -> Void) { state.value.observers.append(observer) }
+    /// A digit received through signalling (`verto.info`) in the server role.
+    func receivedSignalledDigits(_ d: String) { state.value.receivedSignalledDigits(d) }
+    func closeOnLoop() { state.value.close() }
+    func setSourceOnLoop(_ source: MediaSource) { state.value.setSource(source) }
+    /// Digits received so far (RFC 4733 and `verto.info`), on the event loop.
+    var digitsOnLoop: String { state.value.digits }
+    /// Called on the loop when the current peer connection fails (ICE, DTLS, consent) or is not
+    /// connected within `setupTimeout` of being attached. The call layer ends the call.
+    var onFailure: ((String) -> Void)? {
+        get { state.value.onFailure }
+        set { state.value.onFailure = newValue }
+    }
+    /// Bound on ICE + DTLS for each attached peer connection (nil: none).
+    var setupTimeout: TimeAmount? {
+        get { state.value.setupTimeout }
+        set { state.value.setupTimeout = newValue }
+    }
+}
+
+/// A media session's state: the peer driver, the 20 ms send clock, sources, recording, listeners,
+/// observers. Confined to its event loop (not Sendable): `MediaSession` holds it in a
+/// `NIOLoopBoundBox` and hops to the loop for every application call.
+final class MediaSessionState {
+    let eventLoop: EventLoop
     private let frameContinuation: AsyncStream<AudioFrame>.Continuation
-    private let eventHub = EventHub<MediaEvent>(historyLimit: 1000)
-    private var driver: DatagramDriver<PeerSession>?
+    private let eventHub: EventHub<MediaEvent>
+    private let sampleRateBox: NIOLockedValueBox<Int>
+    private(set) var driver: DatagramDriver<PeerSession>?
     private var ticker: Scheduled<Void>?
     /// When the next 20 ms frame is due. Absolute deadlines, not a fixed delay after each run: a
     /// fixed delay adds the tick's own run time to every period (measured: 48.2 frames/s instead
@@ -58,11 +110,11 @@ public final class MediaSession: @unchecked Sendable {
     private var closed = false
     private var connectedOnce = false
     /// Digits received on this session (RFC 4733 and `verto.info`), in order.
-    private var digits = ""
+    private(set) var digits = ""
     /// Pending `listen` calls: samples collected from the moment each was made.
-    fileprivate var listeners: [(needed: Int, samples: [Int16], promise: EventLoopPromise<[Int16]>)] = []
+    var listeners: [(needed: Int, samples: [Int16], promise: EventLoopPromise<[Int16]>)] = []
     /// In-process observers (echo, bridges, applications).
-    private var observers: [(AudioFrame) -> Void] = []
+    var observers: [(AudioFrame) -> Void] = []
     /// Quality streams (`quality(every:)`): their timers and continuations, by id.
     private var qualityStreams: [Int: QualityStream] = [:]
     private struct QualityStream {
@@ -75,15 +127,10 @@ public final class MediaSession: @unchecked Sendable {
     /// Received audio energy and sample count so far, while a quality stream runs.
     private var receivedEnergy = 0.0
     private var receivedSamples = 0
-    /// Sample rate of the negotiated codec (48 kHz Opus, 8 kHz G.711). Written on the event loop,
-    /// readable from any thread.
-    public private(set) var sampleRate: Int {
+    var sampleRate: Int {
         get { sampleRateBox.withLockedValue { $0 } }
         set { sampleRateBox.withLockedValue { $0 = newValue } }
     }
-    private let sampleRateBox = NIOLockedValueBox(48_000)
-    /// Engine side: called on the loop when the current peer connection fails (ICE, DTLS, consent)
-    /// or is not connected within `setupTimeout` of being attached. The call layer ends the call.
     var onFailure: ((String) -> Void)?
     /// Bound on ICE + DTLS for each attached peer connection (nil: none).
     var setupTimeout: TimeAmount?
@@ -95,15 +142,14 @@ public final class MediaSession: @unchecked Sendable {
     private var setupRecorded = false
     private var ticksSinceFlush = 0
 
-    init(callID: String, eventLoop: EventLoop) {
-        self.callID = callID
+    init(eventLoop: EventLoop, frames: AsyncStream<AudioFrame>.Continuation, events: EventHub<MediaEvent>,
+         sampleRate: NIOLockedValueBox<Int>) {
         self.eventLoop = eventLoop
-        (frames, frameContinuation) = AsyncStream.makeStream(of: AudioFrame.self, bufferingPolicy: .bufferingNewest(250))
+        self.frameContinuation = frames
+        self.eventHub = events
+        self.sampleRateBox = sampleRate
     }
 
-    // MARK: - Engine side (on the event loop)
-
-    /// Puts a (new) peer connection under this session, replacing the previous one (re-attach).
     func attach(_ driver: DatagramDriver<PeerSession>) {
         eventLoop.preconditionInEventLoop()
         if let old = self.driver, old !== driver {
@@ -121,7 +167,7 @@ public final class MediaSession: @unchecked Sendable {
         peerConnected = false
         setupDeadline?.cancel()
         if let setupTimeout {
-            setupDeadline = eventLoop.scheduleTask(in: setupTimeout) { [weak self] in
+            setupDeadline = eventLoop.assumeIsolated().scheduleTask(in: setupTimeout) { [weak self] in
                 guard let self, !self.closed, !self.peerConnected else { return }
                 self.onFailure?("media not connected within \(setupTimeout)")
             }
@@ -133,7 +179,7 @@ public final class MediaSession: @unchecked Sendable {
         let now = eventLoop.now
         nextTick = now
         // Due now, run as the loop's next task (not inside the caller, which may be draining the peer).
-        ticker = eventLoop.scheduleTask(deadline: now) { [weak self] in self?.clockFired() }
+        ticker = eventLoop.assumeIsolated().scheduleTask(deadline: now) { [weak self] in self?.clockFired() }
     }
 
     /// Sends every frame that is due (at most a few after a stall: later ones are skipped, not
@@ -148,23 +194,14 @@ public final class MediaSession: @unchecked Sendable {
             due = due + period
         }
         nextTick = due
-        ticker = eventLoop.scheduleTask(deadline: due) { [weak self] in self?.clockFired() }
+        ticker = eventLoop.assumeIsolated().scheduleTask(deadline: due) { [weak self] in self?.clockFired() }
     }
 
-    var peer: DatagramDriver<PeerSession>? { driver }
-
-    /// Engine side: runs `body` on the loop once the current peer connection is up (at once if it is).
     func whenConnected(_ body: @escaping () -> Void) {
         eventLoop.preconditionInEventLoop()
         if peerConnected { body() } else { connectedWaiters.append(body) }
     }
 
-    func addObserver(_ observer: @escaping (AudioFrame) -> Void) {
-        eventLoop.preconditionInEventLoop()
-        observers.append(observer)
-    }
-
-    /// A digit received through signalling (`verto.info`) in the server role.
     func receivedSignalledDigits(_ d: String) {
         eventLoop.preconditionInEventLoop()
         for c in d {
@@ -173,7 +210,7 @@ public final class MediaSession: @unchecked Sendable {
         }
     }
 
-    func closeOnLoop() {
+    func close() {
         eventLoop.preconditionInEventLoop()
         guard !closed else { return }
         closed = true
@@ -294,28 +331,12 @@ public final class MediaSession: @unchecked Sendable {
         }
     }
 
-    /// Digits received so far (RFC 4733 and `verto.info`), on the event loop.
-    var digitsOnLoop: String {
-        eventLoop.preconditionInEventLoop()
-        return digits
+    func enqueue(_ frame: [Int16]) {
+        if queue.count >= 50 { _ = queue.popFirst() }
+        queue.append(frame)
     }
 
-    // MARK: - Application API (any thread)
-
-    /// Queues one frame to send (at `sampleRate`, 20 ms). Queued frames take precedence over `source`.
-    public func send(_ frame: [Int16]) {
-        eventLoop.execute {
-            if self.queue.count >= 50 { _ = self.queue.popFirst() }
-            self.queue.append(frame)
-        }
-    }
-
-    /// What to send when no frames are queued.
-    public func setSource(_ source: MediaSource) {
-        eventLoop.execute { self.setSourceOnLoop(source) }
-    }
-
-    func setSourceOnLoop(_ source: MediaSource) {
+    func setSource(_ source: MediaSource) {
         self.source = source
         sampleCursor = 0
         if case .tone(let f, let a) = source {
@@ -323,6 +344,82 @@ public final class MediaSession: @unchecked Sendable {
         } else {
             tone = nil
         }
+    }
+
+    func startRecording() { recording = [] }
+
+    func stopRecording() -> [Int16] {
+        defer { recording = nil }
+        return recording ?? []
+    }
+
+    func setMuted(_ on: Bool) { muted = on }
+
+    func sendRFC4733(_ digits: String) -> Bool {
+        guard let driver else { return false }
+        return driver.withCoreOnLoop { core -> Bool in
+            guard core.canSendDTMF else { return false }
+            let ds = digits.compactMap { DTMFDigit(character: $0) }
+            return (try? core.sendDTMF(ds)) != nil
+        }
+    }
+
+    func stats() -> MediaStats? {
+        guard let driver else { return nil }
+        return driver.withCoreOnLoop { core in
+            MediaStats(peer: core.statistics, milestones: core.milestones, sampleRate: core.audioFormat.sampleRate,
+                       codec: core.negotiated.map { $0.codec.codec.encodingName } ?? "")
+        }
+    }
+
+    func listen(seconds: Double, promise: EventLoopPromise<[Int16]>) {
+        listeners.append((Int(seconds * Double(sampleRate)), [], promise))
+    }
+
+    /// One interval of quality stream `id`.
+    private func reportQuality(_ id: Int) {
+        guard var stream = qualityStreams[id], let driver else { return }
+        let q = driver.withCoreOnLoop { core -> CallQuality in
+            let codec: EModel.Codec = core.negotiated?.codec.codec == .opus ? .opus : .g711
+            return stream.mark.next(core.statistics, clockRate: Int(core.negotiated?.codec.clockRate ?? 48_000), codec: codec,
+                                    energy: receivedEnergy, samples: receivedSamples, interval: stream.interval)
+        }
+        qualityStreams[id] = stream
+        stream.continuation.yield(q)
+    }
+
+    /// A new quality stream reporting every `amount`; its id (nil once the session closed).
+    func addQualityStream(_ continuation: AsyncStream<CallQuality>.Continuation, interval: Duration, amount: TimeAmount) -> Int? {
+        guard !closed else { return nil }
+        let id = nextQualityStream
+        nextQualityStream += 1
+        var mark = QualityMark()
+        if let driver { driver.withCoreOnLoop { mark.statistics = $0.statistics } }
+        mark.energy = receivedEnergy
+        mark.samples = receivedSamples
+        qualityStreams[id] = QualityStream(task: nil, continuation: continuation, mark: mark, interval: interval)
+        // The repeated task's closure must be Sendable: it reaches this state through the loop-bound box.
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        qualityStreams[id]?.task = eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { _ in
+            bound.value.reportQuality(id)
+        }
+        return id
+    }
+
+    func removeQualityStream(_ id: Int) { qualityStreams.removeValue(forKey: id)?.task?.cancel() }
+}
+
+// MARK: - Application API (any thread)
+
+extension MediaSession {
+    /// Queues one frame to send (at `sampleRate`, 20 ms). Queued frames take precedence over `source`.
+    public func send(_ frame: [Int16]) {
+        eventLoop.execute { [state] in state.value.enqueue(frame) }
+    }
+
+    /// What to send when no frames are queued.
+    public func setSource(_ source: MediaSource) {
+        eventLoop.execute { [state] in state.value.setSource(source) }
     }
 
     /// Plays a tone until another source is set.
@@ -336,74 +433,48 @@ public final class MediaSession: @unchecked Sendable {
         let wav = try WAVFile(parsing: Array(data))
         let mono = wav.channels == 1 ? wav.samples : stride(from: 0, to: wav.samples.count, by: wav.channels).map { wav.samples[$0] }
         let rate = wav.sampleRate
-        eventLoop.execute {
-            let target = self.sampleRate
+        eventLoop.execute { [state] in
+            let target = state.value.sampleRate
             let resampled = rate == target ? mono : Resample.linear(mono, from: rate, to: target)
-            self.setSourceOnLoop(.samples(resampled, loop: loop))
+            state.value.setSource(.samples(resampled, loop: loop))
         }
     }
 
     /// Starts keeping received audio.
-    public func startRecording() { eventLoop.execute { self.recording = [] } }
+    public func startRecording() { eventLoop.execute { [state] in state.value.startRecording() } }
 
     /// Stops recording and returns the received PCM (at `sampleRate`).
     public func stopRecording() async throws -> [Int16] {
-        try await eventLoop.submit { defer { self.recording = nil }; return self.recording ?? [] }.get()
+        try await eventLoop.submit { [state] in state.value.stopRecording() }.get()
     }
 
     /// Stops recording and writes a WAV file.
     public func stopRecording(toWAV path: String) async throws {
         let pcm = try await stopRecording()
-        let rate = try await eventLoop.submit { self.sampleRate }.get()
-        let bytes = WAVFile(sampleRate: rate, channels: 1, samples: pcm).serialize()
+        let bytes = WAVFile(sampleRate: sampleRate, channels: 1, samples: pcm).serialize()
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
     /// Sends silence instead of the source while muted.
-    public func setMuted(_ on: Bool) { eventLoop.execute { self.muted = on } }
+    public func setMuted(_ on: Bool) { eventLoop.execute { [state] in state.value.setMuted(on) } }
 
     /// Sends DTMF as RFC 4733 events when telephone-event was negotiated; returns false otherwise
     /// (the call layer then uses `verto.info`).
     public func sendRFC4733(_ digits: String) async throws -> Bool {
-        try await eventLoop.submit { () -> Bool in
-            guard let driver = self.driver else { return false }
-            return driver.withCoreOnLoop { core -> Bool in
-                guard core.canSendDTMF else { return false }
-                let ds = digits.compactMap { DTMFDigit(character: $0) }
-                return (try? core.sendDTMF(ds)) != nil
-            }
-        }.get()
+        try await eventLoop.submit { [state] in state.value.sendRFC4733(digits) }.get()
     }
 
     /// Digits received so far.
     public func receivedDigits() async throws -> String {
-        try await eventLoop.submit { self.digits }.get()
+        try await eventLoop.submit { [state] in state.value.digits }.get()
     }
 
     public func stats() async throws -> MediaStats? {
-        try await eventLoop.submit { () -> MediaStats? in
-            guard let driver = self.driver else { return nil }
-            return driver.withCoreOnLoop { core in
-                MediaStats(peer: core.statistics, milestones: core.milestones, sampleRate: core.audioFormat.sampleRate,
-                           codec: core.negotiated.map { $0.codec.codec.encodingName } ?? "")
-            }
-        }.get()
+        try await eventLoop.submit { [state] in state.value.stats() }.get()
     }
 
     public func close() {
-        eventLoop.execute { self.closeOnLoop() }
-    }
-
-    /// One interval of quality stream `id` (on the loop).
-    private func reportQuality(_ id: Int) {
-        guard var stream = qualityStreams[id], let driver else { return }
-        let q = driver.withCoreOnLoop { core -> CallQuality in
-            let codec: EModel.Codec = core.negotiated?.codec.codec == .opus ? .opus : .g711
-            return stream.mark.next(core.statistics, clockRate: Int(core.negotiated?.codec.clockRate ?? 48_000), codec: codec,
-                                    energy: receivedEnergy, samples: receivedSamples, interval: stream.interval)
-        }
-        qualityStreams[id] = stream
-        stream.continuation.yield(q)
+        eventLoop.execute { [state] in state.value.close() }
     }
 
     /// The call's quality every `interval` (default 2 s) until the session closes: a new stream for
@@ -412,24 +483,24 @@ public final class MediaSession: @unchecked Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: CallQuality.self, bufferingPolicy: .bufferingNewest(64))
         let amount = TimeAmount.nanoseconds(max(1_000_000, interval.components.seconds * 1_000_000_000
                                                 + interval.components.attoseconds / 1_000_000_000))
-        eventLoop.execute { [self] in
-            guard !closed else { continuation.finish(); return }
-            let id = nextQualityStream
-            nextQualityStream += 1
-            var mark = QualityMark()
-            if let driver { driver.withCoreOnLoop { mark.statistics = $0.statistics } }
-            mark.energy = receivedEnergy
-            mark.samples = receivedSamples
-            qualityStreams[id] = QualityStream(task: nil, continuation: continuation, mark: mark, interval: interval)
-            qualityStreams[id]?.task = eventLoop.scheduleRepeatedTask(initialDelay: amount, delay: amount) { [weak self] _ in
-                self?.reportQuality(id)
+        let state = self.state, loop = eventLoop
+        loop.execute {
+            guard let id = state.value.addQualityStream(continuation, interval: interval, amount: amount) else {
+                continuation.finish()
+                return
             }
-            continuation.onTermination = { [weak self] _ in
-                guard let session = self else { return }
-                session.eventLoop.execute { session.qualityStreams.removeValue(forKey: id)?.task?.cancel() }
-            }
+            continuation.onTermination = { _ in loop.execute { state.value.removeQualityStream(id) } }
         }
         return stream
+    }
+
+    /// Collects `seconds` of audio received from now on (independent of `frames`, which buffers).
+    public func listen(seconds: Double, timeout: Duration = .seconds(10)) async throws -> [Int16] {
+        let promise = eventLoop.makePromise(of: [Int16].self)
+        eventLoop.execute { [state] in state.value.listen(seconds: seconds, promise: promise) }
+        let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(VertoPhoneError.timeout("no audio within \(timeout)")) }
+        defer { timer.cancel() }
+        return try await promise.futureResult.get()
     }
 }
 
@@ -455,16 +526,3 @@ enum Resample {
     }
 }
 
-extension MediaSession {
-    /// Collects `seconds` of audio received from now on (independent of `frames`, which buffers).
-    public func listen(seconds: Double, timeout: Duration = .seconds(10)) async throws -> [Int16] {
-        let promise = eventLoop.makePromise(of: [Int16].self)
-        eventLoop.execute {
-            let needed = Int(seconds * Double(self.sampleRate))
-            self.listeners.append((needed, [], promise))
-        }
-        let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) { promise.fail(VertoPhoneError.timeout("no audio within \(timeout)")) }
-        defer { timer.cancel() }
-        return try await promise.futureResult.get()
-    }
-}

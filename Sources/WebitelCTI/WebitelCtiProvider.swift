@@ -17,8 +17,7 @@ import VertoPhone
 /// Reconnects are the engine's: the same sessid logs in again and the server re-attaches the calls.
 /// A re-attached call raises nothing (same uuid, same `MediaSession`); a call the server did not
 /// re-attach raises `onHangupCall` with `RECOVERY_ON_TIMER_EXPIRE`.
-public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
-    // @unchecked: the mutable state below is confined to `loop` (the engine's event loop).
+public final class WebitelCtiProvider: CtiProvider, Sendable {
     public typealias Configuration = WebitelConnectionSettings
 
     public let configuration: WebitelConnectionSettings
@@ -43,28 +42,35 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         var lastBridge: NIODeadline?
     }
 
-    private var tracked: [String: Tracked] = [:]
-    /// The calls that ended most recently, as they ended (at most `recentlyEndedLimit`): dropping one
-    /// of them again is not an error — the far end may hang up while the app drops the call — and
-    /// `makeCall` returns a call the server ended at once.
-    private var recentlyEnded: [CtiCall] = []
     private static let recentlyEndedLimit = 64
-    private var order: [String] = []
-    private weak var delegate: (any CtiEventHandler)?
-    private var observing = false
-    private var loggedIn = false
-    private var closed = false
-    /// The call whose consult call is being dialled (`makeConsultCall`).
-    private var pendingConsultFor: String?
-    private var mediaWatchers: [String: Task<Void, Never>] = [:]
-    /// The PBX event source (`eventSocketConnectionString`), and what it reports about itself.
-    private var pbx: PBXEventSource?
     /// What the PBX event source reports about itself; each access is a consumer of its own.
     public var eventSocketStates: AsyncStream<PBXEventSourceState> { eventSocketStateContinuation.stream() }
     private let eventSocketStateContinuation = EventHub<PBXEventSourceState>(historyLimit: 100)
-    /// Digits raised lately per call, to raise a digit once when both the media and the PBX's
-    /// event socket report it.
-    private var recentDigits: [String: [(digit: String, fromPBX: Bool, at: NIODeadline)]] = [:]
+
+    /// Everything that changes, confined to the engine's event loop.
+    private final class State {
+        var tracked: [String: Tracked] = [:]
+        /// The calls that ended most recently, as they ended (at most `recentlyEndedLimit`): dropping one
+        /// of them again is not an error — the far end may hang up while the app drops the call — and
+        /// `makeCall` returns a call the server ended at once.
+        var recentlyEnded: [CtiCall] = []
+        var order: [String] = []
+        weak var delegate: (any CtiEventHandler)?
+        var observing = false
+        var loggedIn = false
+        var closed = false
+        /// The call whose consult call is being dialled (`makeConsultCall`).
+        var pendingConsultFor: String?
+        var mediaWatchers: [String: Task<Void, Never>] = [:]
+        /// The PBX event source (`eventSocketConnectionString`), and what it reports about itself.
+        var pbx: PBXEventSource?
+        /// Digits raised lately per call, to raise a digit once when both the media and the PBX's
+        /// event socket report it.
+        var recentDigits: [String: [(digit: String, fromPBX: Bool, at: NIODeadline)]] = [:]
+    }
+    private let box: NIOLoopBoundBox<State>
+    /// The state, on the loop (traps elsewhere).
+    private var s: State { box.value }
 
     public convenience init(configuration: WebitelConnectionSettings) {
         self.init(configuration: configuration, logger: Logger(label: "vertophone.cti"))
@@ -77,10 +83,11 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         own = (options.callerIDNumber ?? configuration.extensionNumber, options.callerIDName ?? configuration.extensionNumber)
         client = VertoClient(options: options, logger: logger)
         loop = client.eventLoop
+        box = .makeBoxSendingValue(State(), eventLoop: loop)
     }
 
     public func setDelegate(_ handler: (any CtiEventHandler)?) async {
-        try? await loop.submit { self.delegate = handler }.get()
+        try? await loop.submit { self.s.delegate = handler }.get()
     }
 
     // MARK: - connection
@@ -88,8 +95,8 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     public func connect() async throws {
         guard configuration.useWebPhone else { throw CtiError.webPhoneDisabled }
         let first = try await loop.submit { () -> Bool in
-            defer { self.observing = true }
-            return !self.observing
+            defer { self.s.observing = true }
+            return !self.s.observing
         }.get()
         if first {
             try await client.observe { [weak self] event, call in self?.observed(event, call) }
@@ -107,12 +114,12 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         }
         if let pbxAddress {
             try await loop.submit {
-                guard self.pbx == nil, !self.closed else { return }
+                guard self.s.pbx == nil, !self.s.closed else { return }
                 let source = PBXEventSource(address: pbxAddress, loop: self.loop, logger: self.logger,
                                             onEvent: { [weak self] e in self?.pbxEvent(e) },
                                             onState: { [weak self] s in self?.eventSocketStateContinuation.yield(s) },
                                             tap: self.configuration.eventSocketTap)
-                self.pbx = source
+                self.s.pbx = source
                 source.start()
             }.get()
         }
@@ -123,12 +130,12 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         for call in await calls() { try? await dropCall(call) }
         try? await client.disconnect()
         try await loop.submit {
-            self.closed = true
-            self.pbx?.stop()
-            self.pbx = nil
+            self.s.closed = true
+            self.s.pbx?.stop()
+            self.s.pbx = nil
             self.eventSocketStateContinuation.finish()
-            self.mediaWatchers.values.forEach { $0.cancel() }
-            self.mediaWatchers = [:]
+            self.s.mediaWatchers.values.forEach { $0.cancel() }
+            self.s.mediaWatchers = [:]
             self.continuation.finish()
         }.get()
     }
@@ -137,17 +144,17 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
 
     /// The calls in progress, oldest first.
     public func calls() async -> [CtiCall] {
-        (try? await loop.submit { self.order.compactMap { self.tracked[$0]?.info } }.get()) ?? []
+        (try? await loop.submit { self.s.order.compactMap { self.s.tracked[$0]?.info } }.get()) ?? []
     }
 
     /// The current snapshot of a call (nil once it ended).
     public func currentCall(_ uuid: String) async -> CtiCall? {
-        try? await loop.submit { self.tracked[uuid]?.info }.get()
+        try? await loop.submit { self.s.tracked[uuid]?.info }.get()
     }
 
     /// The engine's call object under a CTI call (nil once it ended).
     public func engineCall(for call: CtiCall) async -> Call? {
-        try? await loop.submit { self.tracked[call.uuid]?.call }.get()
+        try? await loop.submit { self.s.tracked[call.uuid]?.call }.get()
     }
 
     public func getCapabilities(for call: CtiCall? = nil) async -> CtiCapabilities {
@@ -160,8 +167,8 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     /// CANCEL_TRANSFER, and COMPLETE_TRANSFER once the consult call is answered; MAKE_CONSULT_CALL
     /// and BLIND_TRANSFER are withdrawn.
     private func capabilities(_ uuid: String?) -> CtiCapabilities {
-        var caps: CtiCapabilities = loggedIn && !closed ? [.canDial] : []
-        guard let uuid, let t = tracked[uuid] else { return caps }
+        var caps: CtiCapabilities = s.loggedIn && !s.closed ? [.canDial] : []
+        guard let uuid, let t = s.tracked[uuid] else { return caps }
         switch t.info.state {
         case .ringing:
             caps.insert(.canDrop)
@@ -174,9 +181,9 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
             return caps
         }
         let pair: (main: Tracked, consult: Tracked)?
-        if let c = t.info.attendedTransferCallUuid, let consult = tracked[c] {
+        if let c = t.info.attendedTransferCallUuid, let consult = s.tracked[c] {
             pair = (t, consult)
-        } else if let m = t.info.consultForUuid, let main = tracked[m] {
+        } else if let m = t.info.consultForUuid, let main = s.tracked[m] {
             pair = (main, t)
         } else {
             pair = nil
@@ -200,8 +207,8 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         do { call = try await client.call(number) } catch { throw CtiError.from(error) }
         return try await loop.submit { () -> CtiCall in
             // A call the server ended at once (no route, busy) has already raised onHangupCall.
-            if let t = self.tracked[call.callID] { return t.info }
-            if let ended = self.recentlyEnded.last(where: { $0.uuid == call.callID }) { return ended }
+            if let t = self.s.tracked[call.callID] { return t.info }
+            if let ended = self.s.recentlyEnded.last(where: { $0.uuid == call.callID }) { return ended }
             throw CtiError.unknownCall(call.callID)
         }.get()
     }
@@ -213,7 +220,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
 
     /// Hangs up a call. Dropping a call that has just ended (the far end hung up first) does nothing.
     public func dropCall(_ call: CtiCall) async throws {
-        let ended = try await loop.submit { self.tracked[call.uuid] == nil && self.recentlyEnded.contains { $0.uuid == call.uuid } }.get()
+        let ended = try await loop.submit { self.s.tracked[call.uuid] == nil && self.s.recentlyEnded.contains { $0.uuid == call.uuid } }.get()
         if ended { return }
         let c = try await require(.canDrop, call, "dropCall")
         let state = await currentCall(call.uuid)?.state
@@ -223,7 +230,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
 
     public func holdCall(_ call: CtiCall) async throws {
         let held = try await loop.submit { () -> Bool in
-            guard let t = self.tracked[call.uuid] else { throw CtiError.unknownCall(call.uuid) }
+            guard let t = self.s.tracked[call.uuid] else { throw CtiError.unknownCall(call.uuid) }
             return t.held
         }.get()
         if held { return try await unholdCall(call) }
@@ -245,13 +252,13 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     public func makeConsultCall(_ call: CtiCall, to target: String) async throws -> CtiCall {
         _ = try await require(.canMakeConsultCall, call, "makeConsultCall")
         if (await currentCall(call.uuid))?.state != .held { try await holdCall(call) }
-        try await loop.submit { self.pendingConsultFor = call.uuid }.get()
+        try await loop.submit { self.s.pendingConsultFor = call.uuid }.get()
         do {
             let consult = try await makeCall(target)
-            try await loop.submit { self.pendingConsultFor = nil }.get()
+            try await loop.submit { self.s.pendingConsultFor = nil }.get()
             return consult
         } catch {
-            try? await loop.submit { self.pendingConsultFor = nil }.get()
+            try? await loop.submit { self.s.pendingConsultFor = nil }.get()
             throw error
         }
     }
@@ -300,12 +307,12 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
 
     private func check(_ cap: CtiCapabilities, _ call: CtiCall?, _ command: String) async throws -> Call? {
         try await loop.submit { () -> Call? in
-            if let call, self.tracked[call.uuid] == nil { throw CtiError.unknownCall(call.uuid) }
-            guard !self.closed, self.loggedIn else { throw CtiError.notConnected }
+            if let call, self.s.tracked[call.uuid] == nil { throw CtiError.unknownCall(call.uuid) }
+            guard !self.s.closed, self.s.loggedIn else { throw CtiError.notConnected }
             guard self.capabilities(call?.uuid).contains(cap) else {
-                throw CtiError.notAllowed(command: command, state: call.flatMap { self.tracked[$0.uuid]?.info.state } ?? .hangup)
+                throw CtiError.notAllowed(command: command, state: call.flatMap { self.s.tracked[$0.uuid]?.info.state } ?? .hangup)
             }
-            return call.flatMap { self.tracked[$0.uuid]?.call }
+            return call.flatMap { self.s.tracked[$0.uuid]?.call }
         }.get()
     }
 
@@ -313,29 +320,29 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         do { try await body() } catch { throw CtiError.from(error) }
     }
 
-    // MARK: - event derivation (on the loop, in signalling order)
+    // MARK: - event derivation (on the loop, in signalling s.order)
 
     private func observed(_ event: VertoClientEvent, _ call: Call?) {
-        guard !closed else { return }
+        guard !s.closed else { return }
         switch event {
         case .loggedIn:
-            loggedIn = true
+            s.loggedIn = true
         case .disconnected, .punted:
-            loggedIn = false
+            s.loggedIn = false
         case .callCreated(let id):
             // `CALL CREATED`: the server created the channel (Webitel: CHANNEL_CREATE).
-            guard let call, tracked[id] == nil, call.direction == .outbound else { return }
+            guard let call, s.tracked[id] == nil, call.direction == .outbound else { return }
             let o = own
             var info = CtiCall(uuid: id, direction: .outbound, callerNumber: o.number, callerName: o.name,
                                calleeNumber: call.remoteNumber, calleeName: call.remoteName ?? call.remoteNumber)
-            if let main = pendingConsultFor, tracked[main] != nil {
+            if let main = s.pendingConsultFor, s.tracked[main] != nil {
                 info.consultForUuid = main
-                tracked[main]?.info.attendedTransferCallUuid = id
-                pendingConsultFor = nil
+                s.tracked[main]?.info.attendedTransferCallUuid = id
+                s.pendingConsultFor = nil
             }
             add(info, call)
         case .incomingCall(let offer):
-            guard let call, tracked[offer.callID] == nil else { return }
+            guard let call, s.tracked[offer.callID] == nil else { return }
             let o = own
             let number = offer.callerIDNumber ?? call.remoteNumber
             let info = CtiCall(uuid: offer.callID, direction: .inbound, callerNumber: number,
@@ -344,34 +351,34 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
                                otherLegUuid: offer.headers.string(Self.otherLegHeader))
             add(info, call)
         case .answered(let id, _):
-            guard var t = tracked[id], !t.accepted else { return }
+            guard var t = s.tracked[id], !t.accepted else { return }
             t.accepted = true
             t.info.state = t.held ? .held : .active
             t.info.answeredTime = Date()
-            tracked[id] = t
+            s.tracked[id] = t
             emit(.acceptCall(t.info))
         case .holdStateChanged(let id, let hold):
-            guard var t = tracked[id] else { return }
+            guard var t = s.tracked[id] else { return }
             let held = hold == .held
             guard held != t.held else { return }
             t.held = held
             if t.accepted { t.info.state = held ? .held : .active }
-            tracked[id] = t
+            s.tracked[id] = t
             emit(held ? .holdCall(t.info) : .unholdCall(t.info))
         case .display(let d):
             display(d)
         case .callEnded(let id, let cause, _):
-            guard var t = tracked.removeValue(forKey: id) else { return }
-            order.removeAll { $0 == id }
-            recentDigits[id] = nil
-            mediaWatchers.removeValue(forKey: id)?.cancel()
-            if let c = t.info.attendedTransferCallUuid { tracked[c]?.info.consultForUuid = nil }
-            if let m = t.info.consultForUuid { tracked[m]?.info.attendedTransferCallUuid = nil }
+            guard var t = s.tracked.removeValue(forKey: id) else { return }
+            s.order.removeAll { $0 == id }
+            s.recentDigits[id] = nil
+            s.mediaWatchers.removeValue(forKey: id)?.cancel()
+            if let c = t.info.attendedTransferCallUuid { s.tracked[c]?.info.consultForUuid = nil }
+            if let m = t.info.consultForUuid { s.tracked[m]?.info.attendedTransferCallUuid = nil }
             t.info.state = .hangup
             t.info.hangupTime = Date()
             t.info.hangupCause = cause.name
-            recentlyEnded.append(t.info)
-            if recentlyEnded.count > Self.recentlyEndedLimit { recentlyEnded.removeFirst() }
+            s.recentlyEnded.append(t.info)
+            if s.recentlyEnded.count > Self.recentlyEndedLimit { s.recentlyEnded.removeFirst() }
             emit(.hangupCall(t.info))
         default:
             break
@@ -386,7 +393,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     /// `onUuidCall` with it. The first display of a call's own bridge, and the display re-sent after
     /// a re-attach, name the known party and raise nothing.
     private func display(_ d: DisplayParams) {
-        guard var t = tracked[d.callID] else { return }
+        guard var t = s.tracked[d.callID] else { return }
         let number = d.displayNumber ?? d.displayName
         let leg = d.headers.string(Self.otherLegHeader)
         let newParty = number.map { !$0.isEmpty && $0 != t.info.remote.number } ?? false
@@ -394,21 +401,21 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
         if let number, !number.isEmpty { t.info.setRemote(number: number, name: d.displayName) }
         if let leg { t.info.otherLegUuid = leg }
         // With the PBX's event socket, a bridge it reported a moment ago is this one.
-        let reported = pbx != nil && t.lastBridge.map { loop.now - $0 < .seconds(2) } == true
+        let reported = s.pbx != nil && t.lastBridge.map { loop.now - $0 < .seconds(2) } == true
         if (newParty || newLeg) && !reported { t.lastBridge = loop.now }
-        tracked[d.callID] = t
+        s.tracked[d.callID] = t
         if (newParty || newLeg) && !reported { emit(.bridgeCall(t.info)) }
         if newLeg, let leg, !reported { emit(.uuidCall(t.info, newId: leg)) }
     }
 
     private func add(_ info: CtiCall, _ call: Call) {
-        tracked[info.uuid] = Tracked(info: info, call: call)
-        order.append(info.uuid)
+        s.tracked[info.uuid] = Tracked(info: info, call: call)
+        s.order.append(info.uuid)
         emit(.newCall(info))
         emit(.newWebRTCCall(info, call.media))
         let id = info.uuid
         let media = call.media
-        mediaWatchers[id] = Task { [weak self, loop] in
+        s.mediaWatchers[id] = Task { [weak self, loop] in
             for await e in media.events {
                 guard case .dtmf(let d) = e else { continue }
                 guard let provider = self else { return }
@@ -418,7 +425,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     }
 
     private func digit(_ uuid: String, _ d: String) {
-        guard !closed, let t = tracked[uuid], firstReport(of: d, on: uuid, fromPBX: false) else { return }
+        guard !s.closed, let t = s.tracked[uuid], firstReport(of: d, on: uuid, fromPBX: false) else { return }
         emit(.dtmfCall(t.info, digits: d))
     }
 
@@ -426,16 +433,16 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     /// for this call within the last second: both may report one key press. Without an event
     /// socket every digit counts.
     private func firstReport(of digit: String, on uuid: String, fromPBX: Bool) -> Bool {
-        guard pbx != nil else { return true }
+        guard s.pbx != nil else { return true }
         let now = loop.now
-        var recent = (recentDigits[uuid] ?? []).filter { now - $0.at < .seconds(1) }
+        var recent = (s.recentDigits[uuid] ?? []).filter { now - $0.at < .seconds(1) }
         if let i = recent.firstIndex(where: { $0.digit == digit && $0.fromPBX != fromPBX }) {
             recent.remove(at: i)
-            recentDigits[uuid] = recent
+            s.recentDigits[uuid] = recent
             return false
         }
         recent.append((digit, fromPBX, now))
-        recentDigits[uuid] = recent
+        s.recentDigits[uuid] = recent
         return true
     }
 
@@ -443,19 +450,19 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     /// is bridged to. What the Verto connection already told is not raised again: a hold is raised
     /// when the hold state changes, a bridge when the other leg is a new one, a digit once.
     private func pbxEvent(_ e: PBXChannelEvent) {
-        guard !closed else { return }
+        guard !s.closed else { return }
         if e.kind == .uuidChange, let old = e.oldUUID {
             // The other party's channel got a new id.
-            for (id, t) in tracked where t.info.otherLegUuid == old {
+            for (id, t) in s.tracked where t.info.otherLegUuid == old {
                 var u = t
                 u.info.otherLegUuid = e.uuid
-                tracked[id] = u
+                s.tracked[id] = u
                 emit(.uuidCall(u.info, newId: e.uuid))
             }
             return
         }
-        let mine: String? = tracked[e.uuid] != nil ? e.uuid : e.otherLeg.flatMap { tracked[$0] != nil ? $0 : nil }
-        guard let id = mine, var t = tracked[id] else { return }
+        let mine: String? = s.tracked[e.uuid] != nil ? e.uuid : e.otherLeg.flatMap { s.tracked[$0] != nil ? $0 : nil }
+        guard let id = mine, var t = s.tracked[id] else { return }
         let aboutTheOtherParty = id != e.uuid
         switch e.kind {
         case .hold, .unhold:
@@ -463,7 +470,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
             guard t.accepted, held != t.held else { return }
             t.held = held
             t.info.state = held ? .held : .active
-            tracked[id] = t
+            s.tracked[id] = t
             emit(held ? .holdCall(t.info) : .unholdCall(t.info))
         case .dtmf:
             guard aboutTheOtherParty, let d = e.digit, firstReport(of: d, on: id, fromPBX: true) else { return }
@@ -476,7 +483,7 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
             // The display may have reported this bridge a moment ago (without the other leg's id).
             let reported = t.lastBridge.map { loop.now - $0 < .seconds(2) } == true
             if !reported { t.lastBridge = loop.now }
-            tracked[id] = t
+            s.tracked[id] = t
             guard !reported else { return }
             emit(.bridgeCall(t.info))
             if known { emit(.uuidCall(t.info, newId: other)) }
@@ -488,6 +495,6 @@ public final class WebitelCtiProvider: CtiProvider, @unchecked Sendable {
     private func emit(_ e: CtiEvent) {
         logger.debug("cti event", metadata: ["event": "\(e)"])
         continuation.yield(e)
-        delegate?.handle(e)
+        s.delegate?.handle(e)
     }
 }
