@@ -9,8 +9,10 @@ public enum PeerError: Error, Sendable, Equatable, CustomStringConvertible {
     case sdp(SDPError)
     /// The remote fingerprint is missing or malformed.
     case badFingerprint(String)
-    /// ICE found no working pair, or consent was lost.
-    case ice(String)
+    /// ICE found no working pair (every pair failed, or none was selected in time).
+    case ice(ICEFailureReason)
+    /// The peer stopped answering consent checks (RFC 7675 §5.1).
+    case consentLost
     /// The DTLS handshake failed (e.g. fingerprint mismatch).
     case dtls(CryptoError)
     /// SRTP could not be keyed.
@@ -24,7 +26,8 @@ public enum PeerError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .sdp(let e): return "SDP: \(e)"
         case .badFingerprint(let s): return "bad remote fingerprint: \(s)"
-        case .ice(let s): return "ICE: \(s)"
+        case .ice(let r): return "ICE: \(r.rawValue)"
+        case .consentLost: return "ICE: consent lost (RFC 7675)"
         case .dtls(let e): return "DTLS: \(e)"
         case .srtp(let e): return "SRTP: \(e)"
         case .codec(let s): return "codec: \(s)"

@@ -414,9 +414,9 @@ public final class PeerSession: DatagramCore {
                     processDTLSEvents(now: now)
                 }
             case .failed(let reason):
-                fail(.ice(reason.rawValue))
+                fail(.ice(reason))
             case .consentLost:
-                fail(.ice("consent lost (RFC 7675)"))
+                fail(.consentLost)
             case .peerReflexiveCandidate, .localPeerReflexiveCandidate, .roleChanged:
                 break
             }

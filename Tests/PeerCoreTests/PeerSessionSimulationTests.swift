@@ -142,7 +142,7 @@ func makePair(seed: UInt64, liteAnswerer: Bool = false) throws -> SimulatedNetwo
         net.silenced = [1]
         net.run(until: start + .seconds(40), audio: false)
         #expect(net.peers[0].state == .failed)
-        #expect(net.events[0].contains(.failed(.ice("consent lost (RFC 7675)"))))
+        #expect(net.events[0].contains(.failed(.consentLost)))
     }
 
     @Test func rfc4733DigitsArriveExactlyOnce() throws {
