@@ -30,7 +30,7 @@ struct ICEAgentTests {
         #expect(check?.iceControlling == net.agents[a].tieBreaker)
         #expect(check?.username == net.agents[b].localCredentials.ufrag + ":" + net.agents[a].localCredentials.ufrag)
         // Put it on the wire.
-        net.inFlight.append(.init(deliverAt: t0, bytes: first!.bytes, from: addrA, to: addrB, sender: a))
+        net.link.inject(.init(deliverAt: t0, bytes: first!.bytes, from: addrA, to: addrB, sender: a))
         net.agents[b].setRemoteDescription(credentials: net.agents[a].localCredentials, candidates: net.candidates(of: a), now: t0)
 
         net.run(for: .seconds(1)) { $0.bothSelected(a, b) }

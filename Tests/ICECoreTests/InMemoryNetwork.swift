@@ -1,18 +1,13 @@
 import CoreSupport
 import NIOCore
 import Testing
+import TestSupport
 @testable import ICECore
 
 /// Two (or more) ICE agents joined by an in-memory UDP network in virtual time, with seeded
 /// loss, fixed delay, optional NAT rewriting and drop filters.
 struct InMemoryNetwork {
-    struct Packet {
-        var deliverAt: NIODeadline
-        var bytes: [UInt8]
-        var from: TransportAddress
-        var to: TransportAddress
-        var sender: Int
-    }
+    typealias Packet = VirtualLink<TransportAddress>.Datagram
 
     struct Sent {
         var at: NIODeadline
@@ -27,20 +22,23 @@ struct InMemoryNetwork {
     /// Per agent: local candidate id → socket address.
     var sockets: [[ICELocalCandidateID: TransportAddress]] = []
     var events: [[(at: NIODeadline, event: ICEEvent)]] = []
-    var inFlight: [Packet] = []
+    /// The datagrams in flight (delay, jitter, loss, drop filter: TestSupport's `VirtualLink`).
+    var link = VirtualLink<TransportAddress>(seed: 1)
     var sent: [Sent] = []
-    var delay: TimeAmount = .zero
+    var delay: TimeAmount { get { link.delay } set { link.delay = newValue } }
     /// Extra uniform random delay per packet (reorders packets).
-    var jitter: TimeAmount = .zero
-    var loss: Double = 0
-    var rng = SeededGenerator(seed: 1)
+    var jitter: TimeAmount { get { link.jitter } set { link.jitter = newValue } }
+    var loss: Double { get { link.loss } set { link.loss = newValue } }
+    /// The link's seeded generator (jitter and loss draws).
+    var rng: SeededGenerator { get { link.rng } set { link.rng = newValue } }
     /// NAT: a socket's packets appear to come from the mapped address; packets to the mapped
     /// address reach the socket.
     var nat: [TransportAddress: TransportAddress] = [:]
     /// Return true to drop a packet.
-    var dropFilter: ((Packet, NIODeadline) -> Bool)?
+    var dropFilter: ((Packet, NIODeadline) -> Bool)? { get { link.dropFilter } set { link.dropFilter = newValue } }
     var delivered = 0
-    var dropped = 0
+    var dropped: Int { link.dropped }
+    var inFlight: [Packet] { link.inFlight }
 
     init(start: NIODeadline = .uptimeNanoseconds(1_000_000_000)) { now = start }
 
@@ -67,13 +65,7 @@ struct InMemoryNetwork {
             while let t = agents[i].pollTransmit() {
                 guard let socket = sockets[i][t.localCandidate], let to = TransportAddress(t.destination) else { continue }
                 sent.append(Sent(at: now, sender: i, bytes: t.bytes, to: to))
-                let from = nat[socket] ?? socket
-                var extra = TimeAmount.zero
-                if jitter > .zero { extra = .nanoseconds(Int64.random(in: 0...jitter.nanoseconds, using: &rng)) }
-                let packet = Packet(deliverAt: now + delay + extra, bytes: t.bytes, from: from, to: to, sender: i)
-                if loss > 0, Double.random(in: 0..<1, using: &rng) < loss { dropped += 1; continue }
-                if let f = dropFilter, f(packet, now) { dropped += 1; continue }
-                inFlight.append(packet)
+                link.send(t.bytes, from: nat[socket] ?? socket, to: to, sender: i, now: now)
             }
             while let e = agents[i].pollEvent() { events[i].append((now, e)) }
         }
@@ -82,12 +74,11 @@ struct InMemoryNetwork {
     /// Delivers what is due, in send order.
     mutating func deliverDue() -> Bool {
         var any = false
-        while let k = inFlight.indices.filter({ inFlight[$0].deliverAt <= now }).min(by: { inFlight[$0].deliverAt < inFlight[$1].deliverAt }) {
-            let p = inFlight.remove(at: k)
+        while let p = link.takeNext(dueAt: now) {
             any = true
             // Find the receiving socket (directly or through a NAT mapping).
             let target = nat.first(where: { $0.value == p.to })?.key ?? p.to
-            guard let (agent, id) = owner(of: target) else { dropped += 1; continue }
+            guard let (agent, id) = owner(of: target) else { link.countDropped(); continue }
             delivered += 1
             _ = agents[agent].handleDatagram(p.bytes, from: p.from.socketAddress, localCandidate: id, now: now)
             flush()
@@ -118,7 +109,7 @@ struct InMemoryNetwork {
             }
             _ = deliverDue()
             if stop(self) { return }
-            var next: NIODeadline? = inFlight.map(\.deliverAt).min()
+            var next: NIODeadline? = link.nextDelivery
             for a in agents { if let d = a.nextDeadline(), next == nil || d < next! { next = d } }
             guard let n = next, n <= deadline else { now = max(now, deadline); return }
             now = max(now, n)

@@ -29,8 +29,8 @@ func makePair(seed: UInt64, liteAnswerer: Bool = false) throws -> SimulatedNetwo
         net.run(until: start + .seconds(3))
         let (a, b) = (net.peers[0], net.peers[1])
         #expect(a.state == .connected && b.state == .connected)
-        #expect(dominantFrequency(lastSecond(net.received[1])) == 440, "B hears A's 440 Hz")
-        #expect(dominantFrequency(lastSecond(net.received[0])) == 660, "A hears B's 660 Hz")
+        #expect(tone(lastSecond(net.received[1])) == 440, "B hears A's 440 Hz")
+        #expect(tone(lastSecond(net.received[0])) == 660, "A hears B's 660 Hz")
         // On a zero-delay network every setup step happens at the same virtual instant: no timers on the path.
         #expect(a.milestones.iceConnected == start)
         #expect(a.milestones.dtlsConnected == start)
@@ -122,8 +122,8 @@ func makePair(seed: UInt64, liteAnswerer: Bool = false) throws -> SimulatedNetwo
         net.reorderJitter = .milliseconds(15)
         net.mediaLoss = 0.05
         net.run(until: start + .seconds(12))
-        #expect(dominantFrequency(lastSecond(net.received[1])) == 440)
-        #expect(dominantFrequency(lastSecond(net.received[0])) == 660)
+        #expect(tone(lastSecond(net.received[1])) == 440)
+        #expect(tone(lastSecond(net.received[0])) == 660)
         let b = net.peers[1]
         let jb = try #require(b.jitter?.statistics)
         #expect(jb.lost > 0 && b.statistics.packetsLost > 0, "losses happened and were accounted: \(jb)")
@@ -166,9 +166,23 @@ func makePair(seed: UInt64, liteAnswerer: Bool = false) throws -> SimulatedNetwo
         net.run(until: start + .seconds(2))
         #expect(b.state == .connected)
         #expect(b.statistics.srtpFailures + b.statistics.unknownDatagrams + b.statistics.malformed > 0)
-        #expect(dominantFrequency(lastSecond(net.received[1])) == 440)
+        #expect(tone(lastSecond(net.received[1])) == 440)
     }
 }
 
 /// The last second of received audio.
 func lastSecond(_ pcm: [Int16]) -> [Int16] { Array(pcm.suffix(48_000)) }
+
+/// Which of the tones these simulations send dominates most quarter-second windows of `pcm` (nil
+/// when none dominates more than half of them). Windows, not one long block: a concealed or dropped
+/// frame shifts the tone's phase, and over a whole second the parts before and after such a shift
+/// can cancel in the Goertzel sum although each part is plainly the tone.
+func tone(_ pcm: [Int16]) -> Double? {
+    let window = 12_000
+    let verdicts = stride(from: 0, to: pcm.count - window + 1, by: window).map {
+        dominantFrequency(Array(pcm[$0..<$0 + window]), among: [440, 660, 1000])
+    }
+    let counts = Dictionary(grouping: verdicts.compactMap { $0 }, by: { $0 }).mapValues(\.count)
+    guard let (f, n) = counts.max(by: { $0.value < $1.value }), n * 2 > verdicts.count else { return nil }
+    return f
+}

@@ -2,31 +2,23 @@ import CoreSupport
 import MediaCore
 import NIOCore
 @testable import PeerCore
+import TestSupport
 
 /// Two peer sessions joined by an in-memory network in virtual time, with seeded loss, delay and
 /// reorder. Each side sends a tone every 20 ms once connected and keeps what it decodes.
 final class SimulatedNetwork {
-    struct InFlight {
-        var at: NIODeadline
-        var order: Int
-        var to: Int
-        var from: SocketAddress
-        var bytes: [UInt8]
-    }
-
     let peers: [PeerSession]
     let addresses: [SocketAddress]
     var now: NIODeadline
-    var rng: SeededGenerator
-    var inFlight: [InFlight] = []
-    var order = 0
+    /// The datagrams in flight (TestSupport's `VirtualLink`).
+    var link: VirtualLink<SocketAddress>
 
     /// Loss probability applied to media only (DTLS retransmission runs on OpenSSL's own clock,
     /// so handshakes stay loss-free in virtual time: docs/architecture.md).
-    var mediaLoss = 0.0
-    var delay: TimeAmount = .zero
+    var mediaLoss: Double { get { link.loss } set { link.loss = newValue } }
+    var delay: TimeAmount { get { link.delay } set { link.delay = newValue } }
     /// Extra random delay in [0, reorderJitter): packets overtake each other.
-    var reorderJitter: TimeAmount = .zero
+    var reorderJitter: TimeAmount { get { link.jitter } set { link.jitter = newValue } }
     /// Senders whose datagrams vanish (to test consent freshness).
     var silenced: Set<Int> = []
 
@@ -40,7 +32,7 @@ final class SimulatedNetwork {
         peers = [a, b]
         self.addresses = addresses
         self.now = now
-        self.rng = SeededGenerator(seed: seed)
+        self.link = VirtualLink(seed: seed)
         self.tones = tones.map { ToneGenerator(frequency: $0, amplitude: 0.3, sampleRate: 48_000) }
         nextAudio = now
     }
@@ -50,13 +42,9 @@ final class SimulatedNetwork {
         while let to = peers[i].pollTransmit(into: &buffer) {
             let bytes = Array(buffer.readableBytesView)
             buffer.clear()
-            guard let target = addresses.firstIndex(of: to), !silenced.contains(i) else { continue }
-            let isMedia = bytes.first.map { $0 >= 128 && $0 <= 191 } ?? false
-            if isMedia, mediaLoss > 0, Double.random(in: 0..<1, using: &rng) < mediaLoss { continue }
-            var extra = TimeAmount.zero
-            if reorderJitter > .zero { extra = .nanoseconds(Int64.random(in: 0..<reorderJitter.nanoseconds, using: &rng)) }
-            order += 1
-            inFlight.append(InFlight(at: now + delay + extra, order: order, to: target, from: addresses[i], bytes: bytes))
+            guard addresses.contains(to), !silenced.contains(i) else { continue }
+            let isMedia = bytes.first.map { $0 >= 128 && $0 <= 191 } ?? false  // RTP/RTCP (RFC 7983)
+            link.send(bytes, from: addresses[i], to: to, sender: i, now: now, lossy: isMedia)
         }
     }
 
@@ -76,17 +64,15 @@ final class SimulatedNetwork {
         flush(1)
         while now < end {
             var next = end
-            if let d = inFlight.map(\.at).min() { next = min(next, d) }
+            if let d = link.nextDelivery { next = min(next, d) }
             for p in peers { if let d = p.nextDeadline() { next = min(next, d) } }
             if audio { next = min(next, nextAudio) }
             now = max(now, next)
             // Deliver everything due, in arrival order.
-            let due = inFlight.filter { $0.at <= now }.sorted { ($0.at, $0.order) < ($1.at, $1.order) }
-            inFlight.removeAll { $0.at <= now }
-            for d in due {
+            while let d = link.takeNext(dueAt: now), let to = addresses.firstIndex(of: d.to) {
                 var bytes = d.bytes
-                bytes.withUnsafeMutableBytes { peers[d.to].receive($0, from: d.from, now: now) }
-                flush(d.to)
+                bytes.withUnsafeMutableBytes { peers[to].receive($0, from: d.from, now: now) }
+                flush(to)
             }
             for i in 0..<2 {
                 if let d = peers[i].nextDeadline(), d <= now {
