@@ -232,24 +232,13 @@ enum ProviderScenarios {
     /// onUnholdCall, onHangupCall — the hold and unhold learned from the PBX's CHANNEL_HOLD and
     /// CHANNEL_UNHOLD of the other leg — plus onBridgeCall/onUuidCall where the PBX reports them.
     static func remotePartyHoldsAndUnholds(_ s: ProviderScope) async throws {
-        let (operatorUser, subscriberUser) = (s.target.users[0], s.target.users[1])
-        let (op, opLog) = try await s.connectedWithEventSocket(operatorUser)
-        let (sub, subLog) = try await s.connected(subscriberUser)
-
-        let placed = try await op.makeCall(subscriberUser)
-        let ring = try await subLog.next(.onNewCall).call
-        try await sub.answerCall(ring)
-        try await opLog.next(.onAcceptCall)
-        try await sub.holdCall(ring)
-        #expect(try await opLog.next(.onHoldCall).call.state == .held, "the subscriber's hold reaches the operator")
-        try await sub.holdCall(ring)  // toggles back
-        #expect(try await opLog.next(.onUnholdCall).call.state == .active)
-        try await op.dropCall(placed)
-        try await subLog.next(.onHangupCall)
-        try await op.closeConnection()
-        try await sub.closeConnection()
-
-        let all = try await opLog.all()
+        let c = try await s.operatorCallsSubscriber()
+        try await c.sub.holdCall(c.ring)
+        #expect(try await c.opLog.next(.onHoldCall).call.state == .held, "the subscriber's hold reaches the operator")
+        try await c.sub.holdCall(c.ring)  // toggles back
+        #expect(try await c.opLog.next(.onUnholdCall).call.state == .active)
+        let all = try await s.operatorHangsUp(c)
+        let placed = c.placed
         #expect(all.map(\.kind).filter { $0 != B && $0 != .onUuidCall } == [N, W, A, .onHoldCall, .onUnholdCall, H], "\(all.map(\.kind))")
         #expect(all.allSatisfy { $0.call.uuid == placed.uuid })
         #expect(all.filter { $0.kind == B }.count <= 1, "one bridge, raised once")
@@ -261,23 +250,11 @@ enum ProviderScenarios {
     /// operator's leg as RFC 4733 events: the operator's provider raises `onDtmfCall` once per digit
     /// (the two reports of one key press are one event), on the operator's call.
     static func farEndDTMF(_ s: ProviderScope) async throws {
-        let (operatorUser, subscriberUser) = (s.target.users[0], s.target.users[1])
-        let (op, opLog) = try await s.connectedWithEventSocket(operatorUser)
-        let (sub, subLog) = try await s.connected(subscriberUser)
-
-        let placed = try await op.makeCall(subscriberUser)
-        let ring = try await subLog.next(.onNewCall).call
-        try await sub.answerCall(ring)
-        try await opLog.next(.onAcceptCall)
-        try await subLog.next(.onAcceptCall)
-        try await sub.sendDtmf(ring, digits: "1#")
-        #expect(try await opLog.next(.onDtmfCall, count: 2).digits == "#", "the subscriber's digits reach the operator")
-        try await op.dropCall(placed)
-        try await subLog.next(.onHangupCall)
-        try await op.closeConnection()
-        try await sub.closeConnection()
-
-        let all = try await opLog.all()
+        let c = try await s.operatorCallsSubscriber()
+        try await c.sub.sendDtmf(c.ring, digits: "1#")
+        #expect(try await c.opLog.next(.onDtmfCall, count: 2).digits == "#", "the subscriber's digits reach the operator")
+        let all = try await s.operatorHangsUp(c)
+        let placed = c.placed
         #expect(all.kinds.filter { $0 != B && $0 != .onUuidCall } == [N, W, A, D, D, H], "\(all.kinds)")
         #expect(all.compactMap(\.digits).joined() == "1#", "each digit once, in order")
         #expect(all.allSatisfy { $0.call.uuid == placed.uuid })
@@ -290,25 +267,12 @@ enum ProviderScenarios {
     /// subscriber's leg — the subscriber's own call uuid — as its other leg, learned from the event
     /// socket where the Verto traffic does not carry it.
     static func dialplanBridge(_ s: ProviderScope) async throws {
-        let (operatorUser, subscriberUser) = (s.target.users[0], s.target.users[1])
-        let (op, opLog) = try await s.connectedWithEventSocket(operatorUser)
-        let (sub, subLog) = try await s.connected(subscriberUser)
-
-        let placed = try await op.makeCall(subscriberUser)
-        try await opLog.media().setSource(.tone(frequencies: [440], amplitude: 0.3))
-        let ring = try await subLog.next(.onNewCall).call
-        let subMedia = try await subLog.media()
-        try await sub.answerCall(ring)
-        try await opLog.next(.onAcceptCall)
-        let bridged = try await opLog.next(.onBridgeCall).call
+        let c = try await s.operatorCallsSubscriber()
+        let (placed, ring) = (c.placed, c.ring)
+        let bridged = try await c.opLog.next(.onBridgeCall).call
         #expect(bridged.uuid == placed.uuid && bridged.state == .active)
-        #expect(try await hear(440, on: subMedia) == 440, "bridged: the subscriber hears the operator")
-        try await op.dropCall(placed)
-        try await subLog.next(.onHangupCall)
-        try await op.closeConnection()
-        try await sub.closeConnection()
-
-        let all = try await opLog.all()
+        #expect(try await hear(440, on: try await c.subLog.media()) == 440, "bridged: the subscriber hears the operator")
+        let all = try await s.operatorHangsUp(c)
         #expect(all.kinds == [N, W, A, B, H], "one bridge, no uuid change: \(all.kinds)")
         #expect(all.allSatisfy { $0.call.uuid == placed.uuid })
         #expect(all.last?.call.otherLegUuid == ring.uuid, "the other leg is the subscriber's call")

@@ -63,12 +63,47 @@ final class ProviderScope: Sendable {
         return (p, log)
     }
 
+    /// The event-socket scenarios' call: the operator (the first user, a provider with the target's
+    /// event socket, sending a 440 Hz tone) calls the subscriber (the second user), who answers.
+    func operatorCallsSubscriber() async throws -> OperatorCall {
+        let (operatorUser, subscriberUser) = (target.users[0], target.users[1])
+        let (op, opLog) = try await connectedWithEventSocket(operatorUser)
+        let (sub, subLog) = try await connected(subscriberUser)
+        let placed = try await op.makeCall(subscriberUser)
+        try await opLog.media().setSource(.tone(frequencies: [440], amplitude: 0.3))
+        let ring = try await subLog.next(.onNewCall).call
+        try await sub.answerCall(ring)
+        try await opLog.next(.onAcceptCall)
+        try await subLog.next(.onAcceptCall)
+        return OperatorCall(op: op, opLog: opLog, sub: sub, subLog: subLog, placed: placed, ring: ring)
+    }
+
+    /// The operator hangs up, both providers close; the operator's events, read to their end.
+    func operatorHangsUp(_ c: OperatorCall) async throws -> [CtiEvent] {
+        try await c.op.dropCall(c.placed)
+        try await c.subLog.next(.onHangupCall)
+        try await c.op.closeConnection()
+        try await c.sub.closeConnection()
+        return try await c.opLog.all()
+    }
+
     func close() async {
         for p in providers.withLockedValue({ $0 }) { try? await p.provider.closeConnection() }
     }
 
     /// Each provider's user and event log, in the order they were made.
     var logs: [(user: String, log: ProviderEventLog)] { providers.withLockedValue { $0.map { ($0.user, $0.log) } } }
+}
+
+/// An answered call from the operator's provider to the subscriber's (`operatorCallsSubscriber`).
+struct OperatorCall {
+    let op: WebitelCtiProvider
+    let opLog: ProviderEventLog
+    let sub: WebitelCtiProvider
+    let subLog: ProviderEventLog
+    /// The operator's call, and the subscriber's leg of it.
+    let placed: CtiCall
+    let ring: CtiCall
 }
 
 /// Runs a provider scenario against a target, stopping the target afterwards. With

@@ -376,7 +376,7 @@ import VertoPhone
     /// back (its first reconnect waits ≥ 0.8 s); `verto.clientReady` does not list the call, so the
     /// provider raises onHangupCall with RECOVERY_ON_TIMER_EXPIRE — once.
     @Test func missedReattachHangsUp() async throws {
-        let endpoint = try await startEndpoint(detachTimeout: .milliseconds(300))
+        let endpoint = try await startEndpoint { $0.verto.detachTimeout = .milliseconds(300) }
         let (p, log) = try await provider(endpoint, user: "1001")
         let call = try await p.makeCall("9196")
         try await log.next(.onAcceptCall)

@@ -6,13 +6,6 @@ import VertoCore
 import VertoPhone
 @testable import WebitelCTI
 
-/// Our server on an ephemeral loopback port with the demo users (1000–1002) and the test routes.
-func startEndpoint(detachTimeout: TimeAmount? = nil) async throws -> VertoEndpoint {
-    var config = VertoEndpointConfiguration(users: .demo())
-    config.port = 0
-    if let detachTimeout { config.verto.detachTimeout = detachTimeout }
-    return try await VertoEndpoint.start(configuration: config)
-}
 
 func settings(_ endpoint: VertoEndpoint, user: String, sessid: String? = nil) -> WebitelConnectionSettings {
     var s = WebitelConnectionSettings(webitelWebrtcConnectionString: "ws://127.0.0.1:\(endpoint.port)/", domain: "127.0.0.1",
