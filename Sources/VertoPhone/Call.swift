@@ -123,6 +123,12 @@ public final class Call: Sendable {
     /// Attended transfer: joins this call's party with `other`'s (`verto.modify replace`).
     public func replace(with other: Call) async throws { try await client.modify(self, .replace, replaceCallID: other.callID) }
 
+    /// ICE restart (RFC 8445 §9): new ICE credentials and candidates — and a new DTLS association —
+    /// offered with `verto.modify` `updateMedia`; returns once the server's answer is applied. The
+    /// call keeps its callID and this `Call` and `MediaSession`; audio continues on the new path.
+    /// For a changed network (a new address, a lost path).
+    public func restartICE() async throws { try await client.restartICE(self) }
+
     /// Local mute (sends silence).
     public func mute(_ on: Bool = true) { media.setMuted(on) }
 }
@@ -133,6 +139,7 @@ protocol ClientCommands: Sendable {
     func hangup(_ call: Call, cause: HangupCause) async throws
     func modify(_ call: Call, _ action: ModifyAction, destination: String?, replaceCallID: String?) async throws
     func dtmf(_ call: Call, _ digits: String) async throws
+    func restartICE(_ call: Call) async throws
 }
 
 extension ClientCommands {

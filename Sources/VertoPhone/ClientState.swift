@@ -1,4 +1,5 @@
 import CoreSupport
+import CryptoCore
 import Foundation
 import Logging
 import MediaNIO
@@ -26,6 +27,8 @@ final class ClientState {
     var loginPromise: EventLoopPromise<Void>?
     var createdPromises: [String: EventLoopPromise<Void>] = [:]
     var modifyPromises: [String: EventLoopPromise<Void>] = [:]
+    /// New peers offered with `updateMedia` (ICE restart), waiting for the server's answer.
+    var restarting: [String: DatagramDriver<PeerSession>] = [:]
     var timer: Scheduled<Void>?
     var timerDeadline: NIODeadline?
     /// One bound socket + PeerSession kept ready for the next call (answer, invite, re-attach).
@@ -193,13 +196,18 @@ final class ClientState {
         case .holdStateChanged(let callID, let hold):
             calls[callID]?.update(hold == .held ? .held : .active)
             modifyPromises.removeValue(forKey: callID)?.succeed()
-        case .modifyResult(let callID, _, _):
-            modifyPromises.removeValue(forKey: callID)?.succeed()
+        case .modifyResult(let callID, let action, let result):
+            if action == .updateMedia, let driver = restarting.removeValue(forKey: callID) {
+                restarted(callID, driver, answer: result.string("sdp"))
+            } else {
+                modifyPromises.removeValue(forKey: callID)?.succeed()
+            }
         case .display(let d):
             calls[d.callID]?.setDisplay(name: d.displayName, number: d.displayNumber)
             events.yield(.display(callID: d.callID, name: d.displayName, number: d.displayNumber))
         case .requestFailed(let method, let callID, let error):
             if let callID {
+                if let d = restarting.removeValue(forKey: callID) { _ = d.close() }
                 createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.refused(method: method, error))
                 modifyPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.refused(method: method, error))
             }
@@ -227,6 +235,7 @@ final class ClientState {
         guard let call = calls.removeValue(forKey: callID) else { return }
         callLogger(callID).info("call ended", metadata: ["cause": "\(cause.name)"])
         offers[callID] = nil
+        if let d = restarting.removeValue(forKey: callID) { _ = d.close() }
         call.update(.ended(cause))
         call.media.closeOnLoop()
         createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.callEnded(cause))
@@ -359,6 +368,56 @@ final class ClientState {
         return p.futureResult
     }
 
+    /// ICE restart (RFC 8445 §9): a new peer — fresh ICE credentials, candidates and DTLS — offered
+    /// with `verto.modify` `updateMedia`; the server's answer moves the call's media onto it. The new
+    /// peer has a certificate of its own: a server keeps a DTLS association as long as the
+    /// fingerprint stays the same (FreeSWITCH 1.10 does), and a new socket needs a new handshake.
+    func startRestartICE(_ call: Call) -> EventLoopFuture<Void> {
+        guard calls[call.callID] === call else { return loop.makeFailedFuture(VertoPhoneError.unknownCall(call.callID)) }
+        let identity: DTLSIdentity
+        do { identity = try DTLSIdentity() } catch { return loop.makeFailedFuture(VertoPhoneError.callFailed("DTLS identity: \(error)")) }
+        return MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: options.media, advertise: advertisedHosts(),
+                                     identity: identity)
+            .assumeIsolated()
+            .flatMap { [self] driver -> EventLoopFuture<Void> in
+                let offer = driver.withCoreOnLoop { [now = loop.now] in $0.createOffer(now: now) }
+                do {
+                    try session.modify(callID: call.callID, action: .updateMedia, sdp: offer.text, now: loop.now)
+                } catch {
+                    _ = driver.close()
+                    return loop.makeFailedFuture(VertoPhoneError.call(error))
+                }
+                modifyPromises.removeValue(forKey: call.callID)?.fail(VertoPhoneError.invalidState("superseded"))
+                if let old = restarting.updateValue(driver, forKey: call.callID) { _ = old.close() }
+                let p = loop.makePromise(of: Void.self)
+                modifyPromises[call.callID] = p
+                pump()
+                return p.futureResult
+            }
+            .nonisolated()
+    }
+
+    /// The server answered an ICE restart: the new peer takes the call's media.
+    private func restarted(_ callID: String, _ driver: DatagramDriver<PeerSession>, answer sdp: String?) {
+        let promise = modifyPromises.removeValue(forKey: callID)
+        guard let call = calls[callID], let sdp else {
+            _ = driver.close()
+            promise?.fail(VertoPhoneError.callFailed("updateMedia answered without SDP"))
+            return
+        }
+        do {
+            let answer = try SessionDescription(parsing: sdp)
+            try driver.withCoreOnLoop { [now = loop.now] in try $0.applyAnswer(answer, now: now) }
+        } catch {
+            _ = driver.close()
+            callLogger(callID).info("cannot apply the restart's answer", metadata: ["error": "\(error)"])
+            promise?.fail(VertoPhoneError.callFailed("updateMedia answer: \(error)"))
+            return
+        }
+        call.media.attach(driver)
+        promise?.succeed()
+    }
+
     func dtmf(_ call: Call, _ digits: String) throws {
         try session.sendDTMF(callID: call.callID, digits: digits, now: loop.now)
         pump()
@@ -415,6 +474,10 @@ struct ClientHandle: ClientCommands {
 
     func dtmf(_ call: Call, _ digits: String) async throws {
         try await loop.submit { try box.value.dtmf(call, digits) }.get()
+    }
+
+    func restartICE(_ call: Call) async throws {
+        try await loop.flatSubmit { box.value.startRestartICE(call) }.get()
     }
 }
 

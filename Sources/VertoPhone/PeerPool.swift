@@ -10,7 +10,7 @@ enum MediaFactory {
     /// that forwards the same ports); `ports`: the range to bind in (nil: any free port).
     static func makePeer(on loop: EventLoop, host: String, configuration: PeerSessionConfiguration,
                          advertise: [String], external: String? = nil,
-                         ports: ClosedRange<Int>? = nil) -> EventLoopFuture<DatagramDriver<PeerSession>> {
+                         ports: ClosedRange<Int>? = nil, identity: DTLSIdentity = .shared) -> EventLoopFuture<DatagramDriver<PeerSession>> {
         let makeCore: @Sendable (SocketAddress) throws -> PeerSession = { local in
             var addresses: [SocketAddress] = []
             let port = local.port ?? 0
@@ -21,7 +21,7 @@ enum MediaFactory {
             } else {
                 addresses = [local]
             }
-            return PeerSession(configuration: configuration, hostAddresses: addresses, random: .system, now: loop.now)
+            return PeerSession(configuration: configuration, identity: identity, hostAddresses: addresses, random: .system, now: loop.now)
         }
         let bound = ports.map { DatagramDriver<PeerSession>.bind(host: host, ports: $0, on: loop, makeCore: makeCore) }
             ?? DatagramDriver<PeerSession>.bind(host: host, on: loop, makeCore: makeCore)

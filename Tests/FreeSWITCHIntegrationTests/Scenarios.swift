@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 import TestSupport
 import VertoCore
-import VertoPhone
+@testable import VertoPhone
 
 /// The scenarios of docs/testing.md §5, written once against `TestTarget` and run by the suites against
 /// FreeSWITCH (opt-in) and against our own server (every build). Users: signalling scenarios log in
@@ -93,6 +93,25 @@ enum Scenarios {
         #expect(try await hear(440, on: call.media) == 440, "echo of our 440 Hz tone")
         let stats = try #require(try await call.media.stats())
         #expect(stats.codec == "opus")
+        try await call.hangup()
+        #expect(call.state == .ended(.normalClearing))
+    }
+
+    /// ICE restart on 9196: `restartICE()` offers a new peer (new ICE credentials, a new socket, a
+    /// new DTLS association) with `verto.modify` `updateMedia`; the server answers, the call keeps
+    /// its id and objects, and the echo comes back on the new path (the old socket is closed).
+    static func iceRestart(_ s: Scope) async throws {
+        let c = s.client(s.target.users[1])
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        #expect(try await call.wait { $0 == .active } == .active)
+        #expect(try await hear(440, on: call.media) == 440, "echo before the restart")
+        let before = try await c.eventLoop.submit { call.media.peer?.localAddress.port }.get()
+        try await call.restartICE()
+        let after = try await c.eventLoop.submit { call.media.peer?.localAddress.port }.get()
+        #expect(before != nil && after != nil && before != after, "a new media socket: \(String(describing: before)) → \(String(describing: after))")
+        #expect(call.state == .active)
+        #expect(try await hear(440, on: call.media) == 440, "echo on the new path")
         try await call.hangup()
         #expect(call.state == .ended(.normalClearing))
     }

@@ -32,6 +32,7 @@ struct OwnServerSignalingTests {
 @Suite("Integration suite against our own server: calls", .serialized, .realTime)
 struct OwnServerCallTests {
     @Test func echo9196() async throws { try await run(try await OwnServerTarget.start(), Scenarios.echo) }
+    @Test func iceRestartOn9196() async throws { try await run(try await OwnServerTarget.start(), Scenarios.iceRestart) }
     @Test func tone9664() async throws { try await run(try await OwnServerTarget.start(), Scenarios.tone) }
     @Test func dtmf9197() async throws { try await run(try await OwnServerTarget.start(), Scenarios.dtmf) }
     @Test func earlyMedia9198() async throws { try await run(try await OwnServerTarget.start(), Scenarios.earlyMedia) }
@@ -70,6 +71,8 @@ extension FreeSWITCHCalls {
     @Suite("Integration suite against FreeSWITCH: calls", .serialized)
     struct FreeSWITCHCallTests {
         @Test func echo9196() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.echo) }
+        /// `updateMedia` (mod_verto ≥ 1.10.7 answers it with a new SDP).
+        @Test func iceRestartOn9196() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.iceRestart) }
         @Test func tone9664() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.tone) }
         /// Digits read back with the event socket: `uuid_getvar <callID> dtmf_collected`.
         @Test func dtmf9197() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.dtmf) }
