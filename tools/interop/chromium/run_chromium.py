@@ -216,6 +216,10 @@ async def run(args, proc, user_data_dir, page_url, started):
             if not text:
                 continue
             result = json.loads(text)
+            if not isinstance(result, dict):
+                # The page has not set window.vertoResult yet ("null"): poll again.
+                result = None
+                continue
             if not result.get("done"):
                 continue
             if args.expect_bye and result.get("ok") and not result.get("byeReceived"):
