@@ -125,6 +125,7 @@ public struct ServerCallControl: Sendable {
         var callID: String
         var kind: Kind
     }
+    /// Ordered by deadline (equal deadlines in the order they were set): the next one is first.
     private var timers: [Timer] = []
     private var actions: [ServerCallAction] = []
     private var actionIndex = 0
@@ -146,11 +147,11 @@ public struct ServerCallControl: Sendable {
         return actions[actionIndex]
     }
 
-    public func nextDeadline() -> NIODeadline? { timers.map(\.at).min() }
+    public func nextDeadline() -> NIODeadline? { timers.first?.at }
 
     public mutating func handleTimeout(now: NIODeadline) {
-        while let i = timers.indices.filter({ timers[$0].at <= now }).min(by: { timers[$0].at < timers[$1].at }) {
-            let t = timers.remove(at: i)
+        while let first = timers.first, first.at <= now {
+            let t = timers.removeFirst()
             guard let leg = legs[t.callID] else { continue }
             switch t.kind {
             case .answer(let withSDP):
@@ -163,6 +164,16 @@ public struct ServerCallControl: Sendable {
     }
 
     private mutating func emit(_ a: ServerCallAction) { actions.append(a) }
+
+    /// Inserts after every timer due at or before it (binary search).
+    private mutating func schedule(_ t: Timer) {
+        var low = 0, high = timers.count
+        while low < high {
+            let mid = (low + high) / 2
+            if timers[mid].at <= t.at { low = mid + 1 } else { high = mid }
+        }
+        timers.insert(t, at: low)
+    }
 
     private static func duration(_ seconds: Double) -> TimeAmount { .nanoseconds(Int64((seconds * 1e9).rounded())) }
 
@@ -230,11 +241,11 @@ public struct ServerCallControl: Sendable {
             emit(.earlyMedia(callID: callID))
             legs[callID]?.answerAfterMedia = seconds
         case .answerAfter(let seconds):
-            timers.append(Timer(at: now + Self.duration(seconds), callID: callID, kind: .answer(withSDP: true)))
+            schedule(Timer(at: now + Self.duration(seconds), callID: callID, kind: .answer(withSDP: true)))
         case .answerThenHangup(let seconds):
             emit(.play(callID: callID, .echo))
             answer(callID, withSDP: true)
-            timers.append(Timer(at: now + Self.duration(seconds), callID: callID, kind: .hangup))
+            schedule(Timer(at: now + Self.duration(seconds), callID: callID, kind: .hangup))
         case .bridge(let user):
             _ = try? originate(toUser: user, callerIDNumber: leg.callerIDNumber ?? leg.user ?? "",
                                callerIDName: leg.callerIDName ?? leg.user ?? "", route: .application, source: .silence,
@@ -248,7 +259,7 @@ public struct ServerCallControl: Sendable {
     public mutating func mediaConnected(callID: String, now: NIODeadline) {
         guard let seconds = legs[callID]?.answerAfterMedia else { return }
         legs[callID]?.answerAfterMedia = nil
-        timers.append(Timer(at: now + Self.duration(seconds), callID: callID, kind: .answer(withSDP: false)))
+        schedule(Timer(at: now + Self.duration(seconds), callID: callID, kind: .answer(withSDP: false)))
     }
 
     /// The application answers a call routed to it.

@@ -16,8 +16,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     public let localAddress: SocketAddress
     private let channel: Channel
     private let core: Core
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: NIODeadline?
+    private let timer: DeadlineTimer
     private var closed = false
     private let logger: Logger
 
@@ -40,6 +39,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         self.localAddress = local
         self.core = core
         self.logger = logger
+        timer = DeadlineTimer(loop: channel.eventLoop)
     }
 
     /// Binds a UDP socket (port 0 = any) on `eventLoop` and starts driving `core`.
@@ -110,8 +110,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     public func close() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
             self.closed = true
-            self.timer?.cancel()
-            self.timer = nil
+            self.timer.cancel()
             return self.channel.close()
         }
     }
@@ -144,20 +143,8 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     }
 
     private func arm() {
-        guard let deadline = core.nextDeadline() else {
-            timer?.cancel()
-            timer = nil
-            timerDeadline = nil
-            return
-        }
-        // Keep an earlier-or-equal pending timer: firing early is harmless (the core re-checks).
-        if let pending = timerDeadline, timer != nil, pending <= deadline { return }
-        timer?.cancel()
-        timerDeadline = deadline
-        timer = eventLoop.scheduleTask(deadline: deadline) { [weak self] in
+        timer.arm(core.nextDeadline()) { [weak self] in
             guard let self, !self.closed else { return }
-            self.timer = nil
-            self.timerDeadline = nil
             self.core.handleTimeout(now: self.eventLoop.now)
             self.drain()
             self._afterInput?(self.core)

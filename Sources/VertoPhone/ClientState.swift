@@ -29,8 +29,8 @@ final class ClientState {
     var modifyPromises: [String: EventLoopPromise<Void>] = [:]
     /// New peers offered with `updateMedia` (ICE restart), waiting for the server's answer.
     var restarting: [String: DatagramDriver<PeerSession>] = [:]
-    var timer: Scheduled<Void>?
-    var timerDeadline: NIODeadline?
+    /// The session core's timer.
+    lazy var timer = DeadlineTimer(loop: loop)
     /// One bound socket + PeerSession kept ready for the next call (answer, invite, re-attach).
     lazy var peers = PeerPool(loop: loop, host: options.mediaHost, configuration: options.media,
                               advertise: { [weak self] in self?.advertisedHosts() ?? [] })
@@ -95,13 +95,7 @@ final class ClientState {
     }
 
     private func arm() {
-        guard let d = session.nextDeadline() else { timer?.cancel(); timer = nil; timerDeadline = nil; return }
-        if let t = timerDeadline, timer != nil, t <= d { return }
-        timer?.cancel()
-        timerDeadline = d
-        timer = loop.assumeIsolated().scheduleTask(deadline: d) { [self] in
-            timer = nil
-            timerDeadline = nil
+        timer.arm(session.nextDeadline()) { [self] in
             session.handleTimeout(now: loop.now)
             pump()
         }
@@ -246,8 +240,7 @@ final class ClientState {
         guard !applied.contains(callID), let call = calls[callID], let driver = call.media.peer else { return }
         applied.insert(callID)
         do {
-            let answer = try SessionDescription(parsing: sdp)
-            try driver.withCoreOnLoop { try $0.applyAnswer(answer, now: loop.now) }
+            try driver.applyRemoteAnswer(sdp)
         } catch {
             callLogger(callID).info("cannot apply the server's answer", metadata: ["error": "\(error)"])
             try? session.hangup(callID: callID, cause: .incompatibleDestination, now: loop.now)
@@ -406,8 +399,7 @@ final class ClientState {
             return
         }
         do {
-            let answer = try SessionDescription(parsing: sdp)
-            try driver.withCoreOnLoop { [now = loop.now] in try $0.applyAnswer(answer, now: now) }
+            try driver.applyRemoteAnswer(sdp)
         } catch {
             _ = driver.close()
             callLogger(callID).info("cannot apply the restart's answer", metadata: ["error": "\(error)"])

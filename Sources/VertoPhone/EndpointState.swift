@@ -34,13 +34,12 @@ final class EndpointState {
     /// The application's own calls: their media source, and the promise of `originate`.
     var applicationSources: [String: MediaSource] = [:]
     var offerPromises: [String: EventLoopPromise<String>] = [:]
-    var controlTimer: Scheduled<Void>?
-    var controlDeadline: NIODeadline?
+    /// The timers of the two cores.
+    lazy var controlTimer = DeadlineTimer(loop: loop)
+    lazy var timer = DeadlineTimer(loop: loop)
     private var runningControl = false
     /// Connections that have logged in and not closed (the sessions gauge).
     var loggedInConnections: Set<VertoConnectionID> = []
-    var timer: Scheduled<Void>?
-    var timerDeadline: NIODeadline?
     var stopped = false
     /// Failed logins per user and per client address (exponential back-off).
     var userThrottle: LoginThrottle
@@ -160,14 +159,8 @@ final class EndpointState {
     }
 
     private func arm() {
-        guard let d = core.nextDeadline() else { timer?.cancel(); timer = nil; timerDeadline = nil; return }
-        if let t = timerDeadline, timer != nil, t <= d { return }
-        timer?.cancel()
-        timerDeadline = d
-        timer = loop.assumeIsolated().scheduleTask(deadline: d) { [weak self] in
+        timer.arm(core.nextDeadline()) { [weak self] in
             guard let self else { return }
-            self.timer = nil
-            self.timerDeadline = nil
             self.core.handleTimeout(now: self.loop.now)
             self.pump()
         }
@@ -180,19 +173,8 @@ final class EndpointState {
         runningControl = true
         while let a = control.pollAction() { execute(a) }
         runningControl = false
-        guard let d = control.nextDeadline() else {
-            controlTimer?.cancel()
-            controlTimer = nil
-            controlDeadline = nil
-            return
-        }
-        if let t = controlDeadline, controlTimer != nil, t <= d { return }
-        controlTimer?.cancel()
-        controlDeadline = d
-        controlTimer = loop.assumeIsolated().scheduleTask(deadline: d) { [weak self] in
+        controlTimer.arm(control.nextDeadline()) { [weak self] in
             guard let self else { return }
-            self.controlTimer = nil
-            self.controlDeadline = nil
             self.control.handleTimeout(now: self.loop.now)
             self.runControl()
         }
@@ -436,8 +418,7 @@ final class EndpointState {
     private func remoteAnswered(_ callID: String, sdp: String) {
         guard let call = calls[callID], let driver = call.media.peer else { return }
         do {
-            let answer = try SessionDescription(parsing: sdp)
-            try driver.withCoreOnLoop { [now = loop.now] in try $0.applyAnswer(answer, now: now) }
+            try driver.applyRemoteAnswer(sdp)
         } catch {
             call.logger.info("bad answer from client", metadata: ["error": "\(error)"])
             hangup(callID, cause: .incompatibleDestination)
@@ -511,8 +492,7 @@ final class EndpointState {
         guard let call = calls[callID], let driver = call.pendingReattach else { return }
         call.pendingReattach = nil
         do {
-            let answer = try SessionDescription(parsing: sdp)
-            try driver.withCoreOnLoop { [now = loop.now] in try $0.applyAnswer(answer, now: now) }
+            try driver.applyRemoteAnswer(sdp)
             call.media.attach(driver)
         } catch {
             _ = driver.close()
@@ -548,8 +528,8 @@ final class EndpointState {
         control.hangupAll(cause: .managerRequest)
         runControl()
         for ws in sockets.values { ws.close() }
-        timer?.cancel()
-        controlTimer?.cancel()
+        timer.cancel()
+        controlTimer.cancel()
         events.finish()
     }
 }

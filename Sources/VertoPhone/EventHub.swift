@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// One source's events for any number of consumers. Each `stream()` is a consumer of its own: it
 /// first receives the events since the hub began (the latest `historyLimit` of them), then every new
@@ -6,7 +7,7 @@ import NIOConcurrencyHelpers
 /// gives new consumers its history and then ends them.
 package final class EventHub<Element: Sendable>: Sendable {
     private struct State {
-        var history: [Element] = []
+        var history = CircularBuffer<Element>()
         var consumers: [Int: AsyncStream<Element>.Continuation] = [:]
         var nextID = 0
         var finished = false
@@ -43,8 +44,10 @@ package final class EventHub<Element: Sendable>: Sendable {
     package func yield(_ e: Element) {
         state.withLockedValue { s in
             guard !s.finished else { return }
-            s.history.append(e)
-            if s.history.count > historyLimit { s.history.removeFirst(s.history.count - historyLimit) }
+            if historyLimit > 0 {
+                if s.history.count >= historyLimit { s.history.removeFirst() }
+                s.history.append(e)
+            }
             for c in s.consumers.values { c.yield(e) }
         }
     }

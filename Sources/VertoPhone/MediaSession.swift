@@ -127,9 +127,10 @@ final class MediaSessionState {
     /// Received audio energy and sample count so far, while a quality stream runs.
     private var receivedEnergy = 0.0
     private var receivedSamples = 0
-    var sampleRate: Int {
-        get { sampleRateBox.withLockedValue { $0 } }
-        set { sampleRateBox.withLockedValue { $0 = newValue } }
+    /// The negotiated rate, read here without a lock on every 20 ms tick and published to
+    /// `MediaSession.sampleRate` (for other threads) when it changes.
+    var sampleRate = 48_000 {
+        didSet { if sampleRate != oldValue { sampleRateBox.withLockedValue { [sampleRate] in $0 = sampleRate } } }
     }
     var onFailure: ((String) -> Void)?
     /// Bound on ICE + DTLS for each attached peer connection (nil: none).

@@ -3,6 +3,7 @@ import CryptoCore
 import MediaNIO
 import NIOCore
 import PeerCore
+import SDPCore
 
 /// Binds a UDP socket on the engine's event loop and puts a `PeerSession` on it.
 enum MediaFactory {
@@ -39,6 +40,14 @@ enum MediaFactory {
             }
             return promise.futureResult
         }
+    }
+}
+
+extension DatagramDriver where Core == PeerSession {
+    /// Parses the remote side's SDP answer and applies it to this peer (on its loop).
+    func applyRemoteAnswer(_ sdp: String) throws {
+        let answer = try SessionDescription(parsing: sdp)
+        try withCoreOnLoop { [now = eventLoop.now] in try $0.applyAnswer(answer, now: now) }
     }
 }
 

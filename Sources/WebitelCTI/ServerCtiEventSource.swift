@@ -12,7 +12,7 @@ public final class ServerCtiEventSource: Sendable {
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
 
     private final class Feed: Sendable {
-        let continuation = EventHub<CtiEvent>(historyLimit: 1000)
+        let hub = EventHub<CtiEvent>(historyLimit: 1000)
         let mapper: NIOLockedValueBox<ServerCtiEventMapper>
         let handler = NIOLockedValueBox<WeakHandler>(WeakHandler())
 
@@ -24,7 +24,7 @@ public final class ServerCtiEventSource: Sendable {
         func run(_ body: (inout ServerCtiEventMapper) -> [CtiEvent]) -> [CtiEvent] {
             let out = mapper.withLockedValue { m -> [CtiEvent] in
                 let out = body(&m)
-                out.forEach { continuation.yield($0) }
+                out.forEach { hub.yield($0) }
                 return out
             }
             if !out.isEmpty, let h = handler.withLockedValue({ $0.value }) { out.forEach { h.handle($0) } }
@@ -61,7 +61,7 @@ public final class ServerCtiEventSource: Sendable {
     /// events since the source began (the latest 1,000), then the new ones; none is dropped. An
     /// untracked account's stream is empty and finished.
     public func events(for account: String) -> AsyncStream<CtiEvent> {
-        if let f = feeds[account] { return f.continuation.stream() }
+        if let f = feeds[account] { return f.hub.stream() }
         return AsyncStream { $0.finish() }
     }
 
@@ -80,7 +80,7 @@ public final class ServerCtiEventSource: Sendable {
     }
 
     private func finish() {
-        feeds.values.forEach { $0.continuation.finish() }
+        feeds.values.forEach { $0.hub.finish() }
     }
 
     private func feed(_ e: VertoEndpointEvent) {

@@ -25,8 +25,8 @@ public final class WebitelCtiProvider: CtiProvider, Sendable {
     public let client: VertoClient
     /// The provider's events. Each access is a consumer of its own that receives every event since
     /// the provider was made (the latest 1,000), then the new ones; none is dropped.
-    public var events: AsyncStream<CtiEvent> { continuation.stream() }
-    private let continuation = EventHub<CtiEvent>(historyLimit: 1000)
+    public var events: AsyncStream<CtiEvent> { hub.stream() }
+    private let hub = EventHub<CtiEvent>(historyLimit: 1000)
     private let loop: EventLoop
     private let logger: Logger
     /// Our own number and name for call objects.
@@ -44,8 +44,8 @@ public final class WebitelCtiProvider: CtiProvider, Sendable {
 
     private static let recentlyEndedLimit = 64
     /// What the PBX event source reports about itself; each access is a consumer of its own.
-    public var eventSocketStates: AsyncStream<PBXEventSourceState> { eventSocketStateContinuation.stream() }
-    private let eventSocketStateContinuation = EventHub<PBXEventSourceState>(historyLimit: 100)
+    public var eventSocketStates: AsyncStream<PBXEventSourceState> { eventSocketStateHub.stream() }
+    private let eventSocketStateHub = EventHub<PBXEventSourceState>(historyLimit: 100)
 
     /// Everything that changes, confined to the engine's event loop.
     private final class State {
@@ -117,7 +117,7 @@ public final class WebitelCtiProvider: CtiProvider, Sendable {
                 guard self.s.pbx == nil, !self.s.closed else { return }
                 let source = PBXEventSource(address: pbxAddress, loop: self.loop, logger: self.logger,
                                             onEvent: { [weak self] e in self?.pbxEvent(e) },
-                                            onState: { [weak self] s in self?.eventSocketStateContinuation.yield(s) },
+                                            onState: { [weak self] s in self?.eventSocketStateHub.yield(s) },
                                             tap: self.configuration.eventSocketTap)
                 self.s.pbx = source
                 source.start()
@@ -133,10 +133,10 @@ public final class WebitelCtiProvider: CtiProvider, Sendable {
             self.s.closed = true
             self.s.pbx?.stop()
             self.s.pbx = nil
-            self.eventSocketStateContinuation.finish()
+            self.eventSocketStateHub.finish()
             self.s.mediaWatchers.values.forEach { $0.cancel() }
             self.s.mediaWatchers = [:]
-            self.continuation.finish()
+            self.hub.finish()
         }.get()
     }
 
@@ -494,7 +494,7 @@ public final class WebitelCtiProvider: CtiProvider, Sendable {
 
     private func emit(_ e: CtiEvent) {
         logger.debug("cti event", metadata: ["event": "\(e)"])
-        continuation.yield(e)
+        hub.yield(e)
         s.delegate?.handle(e)
     }
 }

@@ -173,16 +173,5 @@ func makePair(seed: UInt64, liteAnswerer: Bool = false) throws -> SimulatedNetwo
 /// The last second of received audio.
 func lastSecond(_ pcm: [Int16]) -> [Int16] { Array(pcm.suffix(48_000)) }
 
-/// Which of the tones these simulations send dominates most quarter-second windows of `pcm` (nil
-/// when none dominates more than half of them). Windows, not one long block: a concealed or dropped
-/// frame shifts the tone's phase, and over a whole second the parts before and after such a shift
-/// can cancel in the Goertzel sum although each part is plainly the tone.
-func tone(_ pcm: [Int16]) -> Double? {
-    let window = 12_000
-    let verdicts = stride(from: 0, to: pcm.count - window + 1, by: window).map {
-        dominantFrequency(Array(pcm[$0..<$0 + window]), among: [440, 660, 1000])
-    }
-    let counts = Dictionary(grouping: verdicts.compactMap { $0 }, by: { $0 }).mapValues(\.count)
-    guard let (f, n) = counts.max(by: { $0.value < $1.value }), n * 2 > verdicts.count else { return nil }
-    return f
-}
+/// Which of the tones these simulations send dominates most quarter-second windows of `pcm`.
+func tone(_ pcm: [Int16]) -> Double? { majorityTone(pcm, among: [440, 660, 1000]) }

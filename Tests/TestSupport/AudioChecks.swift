@@ -13,16 +13,30 @@ public func dominantFrequency(_ pcm: [Int16], rate: Int = 48_000, among: [Double
     GoertzelDetector(sampleRate: rate).dominantFrequency(among: among, in: pcm)
 }
 
+/// The dominant candidate frequency of each `window`-sample block of `pcm`, stepped by `step`.
+public func windowedTones(_ pcm: [Int16], window: Int, step: Int, among: [Double] = testToneFrequencies,
+                          rate: Int = 48_000) -> [Double?] {
+    guard window > 0, step > 0, pcm.count >= window else { return [] }
+    return stride(from: 0, through: pcm.count - window, by: step).map {
+        dominantFrequency(Array(pcm[$0..<$0 + window]), rate: rate, among: among)
+    }
+}
+
 /// True when `frequency` dominates some 0.5 s window (stepped by 0.25 s) of `pcm`.
 public func dominatesSomeWindow(_ pcm: [Int16], _ frequency: Double, among: [Double] = testToneFrequencies,
                                 rate: Int = 48_000) -> Bool {
-    let window = rate / 2
-    var start = 0
-    while start + window <= pcm.count {
-        if dominantFrequency(Array(pcm[start..<start + window]), rate: rate, among: among) == frequency { return true }
-        start += window / 2
-    }
-    return false
+    windowedTones(pcm, window: rate / 2, step: rate / 4, among: among, rate: rate).contains(frequency)
+}
+
+/// The tone that dominates more than half of the quarter-second windows of `pcm` (nil when none
+/// does). Windows, not one long block: a concealed or dropped frame shifts the tone's phase, and
+/// over a whole second the parts before and after such a shift can cancel in the Goertzel sum
+/// although each part is plainly the tone.
+public func majorityTone(_ pcm: [Int16], among: [Double] = testToneFrequencies, rate: Int = 48_000) -> Double? {
+    let verdicts = windowedTones(pcm, window: rate / 4, step: rate / 4, among: among, rate: rate)
+    let counts = Dictionary(grouping: verdicts.compactMap { $0 }, by: { $0 }).mapValues(\.count)
+    guard let (f, n) = counts.max(by: { $0.value < $1.value }), n * 2 > verdicts.count else { return nil }
+    return f
 }
 
 /// The next `seconds` of received audio (counted in samples, so a slow machine only makes it wait
