@@ -403,7 +403,11 @@ final class ClientState {
         } catch {
             _ = driver.close()
             callLogger(callID).info("cannot apply the restart's answer", metadata: ["error": "\(error)"])
-            promise?.fail(VertoPhoneError.callFailed("updateMedia answer: \(error)"))
+            switch error {
+            case let e as PeerError: promise?.fail(VertoPhoneError.media(e))
+            case let e as SDPError: promise?.fail(VertoPhoneError.media(.sdp(e)))
+            default: promise?.fail(VertoPhoneError.callFailed("updateMedia answer: \(error)"))
+            }
             return
         }
         call.media.attach(driver)
