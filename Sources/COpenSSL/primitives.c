@@ -1,4 +1,4 @@
-/* Small primitives the cores need: HMAC-SHA1 (STUN, RFC 8489 §14.5), SHA-256, PBKDF2 (RFC 8018), CSPRNG. */
+/* Small primitives the cores need: HMAC-SHA1 (STUN, RFC 8489 §14.5), SHA-256, MD5 (the TURN long-term key, RFC 8489 §9.2.2), PBKDF2 (RFC 8018), CSPRNG. */
 #include "copenssl.h"
 
 #include <openssl/crypto.h>
@@ -14,6 +14,11 @@ int copenssl_hmac_sha1(const uint8_t *key, size_t key_len, const uint8_t *msg, s
 int copenssl_sha256(const uint8_t *data, size_t len, uint8_t *out) {
     unsigned int n = 0;
     return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+}
+
+int copenssl_md5(const uint8_t *data, size_t len, uint8_t *out) {
+    unsigned int n = 0;
+    return EVP_Digest(data, len, out, &n, EVP_md5(), NULL) == 1 && n == 16;
 }
 
 int copenssl_pbkdf2_sha256(const char *pass, size_t pass_len, const uint8_t *salt, size_t salt_len,

@@ -14,3 +14,37 @@ public protocol DatagramCore: AnyObject, SendableMetatype {
     /// When `handleTimeout` must run next, nil when nothing is timed.
     func nextDeadline() -> NIODeadline?
 }
+
+/// A core that also speaks to TURN servers over TCP or TLS streams (RFC 8656 §3.1): the shell
+/// opens one stream per entry of `streamRelays`, writes what `pollRelayStream` gives after every
+/// input, and hands over what it reads (raw bytes: the core frames them).
+public protocol RelayStreamCore: DatagramCore {
+    var streamRelays: [RelayStreamEndpoint] { get }
+    func pollRelayStream(_ relay: Int) -> [UInt8]?
+    func receiveRelayStream(_ relay: Int, _ bytes: UnsafeRawBufferPointer, now: NIODeadline)
+    func relayStreamFailed(_ relay: Int, reason: String, now: NIODeadline)
+}
+
+/// One TURN server reached over a stream.
+public struct RelayStreamEndpoint: Sendable {
+    public enum Trust: Sendable, Hashable {
+        case system
+        case customCA(pem: String)
+        /// Test only.
+        case insecureAcceptAnyCertificate
+    }
+
+    public var relay: Int
+    public var server: SocketAddress
+    /// nil: plain TCP; otherwise TLS with this trust.
+    public var tls: Trust?
+    /// The name the certificate must carry (nil: an IP literal, checked against the address).
+    public var serverName: String?
+
+    public init(relay: Int, server: SocketAddress, tls: Trust?, serverName: String?) {
+        self.relay = relay
+        self.server = server
+        self.tls = tls
+        self.serverName = serverName
+    }
+}

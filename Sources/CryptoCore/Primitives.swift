@@ -30,6 +30,17 @@ public enum SHA256Digest {
     }
 }
 
+/// MD5 (RFC 1321). Used only where a protocol fixes it: the key of STUN's long-term credential
+/// mechanism, MD5(username ":" realm ":" password) (RFC 8489 §9.2.2), which TURN servers use.
+public enum MD5Digest {
+    public static func hash(_ data: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        let ok = data.withUnsafeBufferPointer { copenssl_md5($0.baseAddress, $0.count, &out) }
+        precondition(ok == 1, "MD5 cannot fail")
+        return out
+    }
+}
+
 /// PBKDF2-HMAC-SHA256 (RFC 8018 §5.2), for stored password hashes.
 public enum PBKDF2 {
     public static func sha256(password: String, salt: [UInt8], iterations: Int, length: Int = 32) throws -> [UInt8] {

@@ -140,11 +140,11 @@ public struct ICEAgent: Sendable {
                 throw .invalidState("base \(base) is not a host candidate")
             }
             baseIndex = base.rawValue
-        } else if candidate.type != .host {
+        } else if candidate.type != .host && candidate.type != .relay {
             throw .invalidState("a \(candidate.type.rawValue) candidate needs a host base")
         }
         locals.append(LocalEntry(id: id, candidate: candidate, address: address, base: baseIndex))
-        if candidate.type == .host, configuration.mode == .full {
+        if candidate.type.isOwnBase, configuration.mode == .full {
             for r in remotes.indices { formPair(local: locals.count - 1, remote: r) }
             runChecks(now: now)
         }
@@ -174,6 +174,24 @@ public struct ICEAgent: Sendable {
                                      priority: ICECandidate.priority(type: .srflx, localPreference: localPreference),
                                      address: mapped, type: .srflx, relatedAddress: baseAddress)
         return try addLocalCandidate(candidate, base: base, now: now)
+    }
+
+    /// Adds a relayed candidate allocated on a TURN server (RFC 8445 §5.1.1.2, RFC 8656): its own
+    /// base, so it forms pairs and checks leave "from" it; the owner carries those datagrams through
+    /// the TURN server. `mapped` (the server-reflexive address the server saw) becomes raddr/rport.
+    @discardableResult
+    public mutating func addRelayedCandidate(_ relayed: TransportAddress, mapped: TransportAddress?,
+                                             localPreference: UInt16 = 65535, now: NIODeadline) -> ICELocalCandidateID {
+        let candidate = ICECandidate(foundation: foundation(type: .relay, base: relayed),
+                                     priority: ICECandidate.priority(type: .relay, localPreference: localPreference),
+                                     address: relayed, type: .relay, relatedAddress: mapped)
+        // Cannot fail: literal address, a type that is its own base.
+        return (try? addLocalCandidate(candidate, now: now)) ?? ICELocalCandidateID(locals.count - 1)
+    }
+
+    /// The type of a local candidate by id (nil for an unknown id).
+    public func localCandidateType(_ id: ICELocalCandidateID) -> ICECandidateType? {
+        locals.indices.contains(id.rawValue) ? locals[id.rawValue].candidate.type : nil
     }
 
     /// Candidates to advertise in SDP (host and server-reflexive; peer-reflexive ones are not
@@ -259,7 +277,7 @@ public struct ICEAgent: Sendable {
         guard remotes.count < configuration.maximumRemoteCandidates else { return .rejected(.tooManyCandidates) }
         remotes.append(RemoteEntry(candidate: candidate, address: address, socketAddress: address.socketAddress))
         if configuration.mode == .full {
-            for l in locals.indices where locals[l].candidate.type == .host { formPair(local: l, remote: remotes.count - 1) }
+            for l in locals.indices where locals[l].candidate.type.isOwnBase { formPair(local: l, remote: remotes.count - 1) }
         }
         return .added
     }

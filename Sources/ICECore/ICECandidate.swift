@@ -4,6 +4,9 @@ import CoreSupport
 public enum ICECandidateType: String, Sendable, Hashable, CaseIterable {
     case host, srflx, prflx, relay
 
+    /// Host and relayed candidates are their own base (RFC 8445 §5.1.1.3): checks leave from them.
+    public var isOwnBase: Bool { self == .host || self == .relay }
+
     /// Recommended type preference, RFC 8445 §5.1.2.2.
     public var typePreference: UInt32 {
         switch self {

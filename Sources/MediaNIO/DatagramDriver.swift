@@ -2,6 +2,7 @@ import CoreSupport
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Drives one `DatagramCore` over one UDP socket on one event loop: datagrams in, drain out, one
 /// re-armable timer. Everything runs on the channel's event loop, so the per-packet path has no
@@ -19,6 +20,10 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     private let timer: DeadlineTimer
     private var closed = false
     private let logger: Logger
+    /// The core as a `RelayStreamCore` when it has TURN servers over TCP/TLS, and their streams
+    /// once connected (relay index → channel).
+    private let relayCore: (any RelayStreamCore)?
+    private var streams: [Int: Channel] = [:]
 
     /// Runs on the event loop after every input has been processed and drained (datagram, timer,
     /// `withCore`): the owner moves the core's events and decoded output out here.
@@ -40,6 +45,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         self.core = core
         self.logger = logger
         timer = DeadlineTimer(loop: channel.eventLoop)
+        relayCore = core as? any RelayStreamCore
     }
 
     /// Binds a UDP socket (port 0 = any) on `eventLoop` and starts driving `core`.
@@ -64,6 +70,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
                 let core = try makeCore(local)
                 let driver = try DatagramDriver(channel: channel, core: core, logger: logger)
                 handler.value?.driver = driver
+                driver.openRelayStreams()
                 driver.drain()
                 return driver
             }
@@ -111,6 +118,8 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         eventLoop.flatSubmit {
             self.closed = true
             self.timer.cancel()
+            for s in self.streams.values { s.close(promise: nil) }
+            self.streams = [:]
             return self.channel.close()
         }
     }
@@ -139,7 +148,85 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
             wrote = true
         }
         if wrote { channel.flush() }
+        if let relayCore, !streams.isEmpty {
+            for (r, stream) in streams {
+                var any = false
+                while let bytes = relayCore.pollRelayStream(r) {
+                    stream.write(stream.allocator.buffer(bytes: bytes), promise: nil)
+                    any = true
+                }
+                if any { stream.flush() }
+            }
+        }
         arm()
+    }
+
+    // MARK: - TURN over TCP/TLS
+
+    /// Connects one stream per TURN server the core reaches over TCP or TLS (RFC 8656 §3.1).
+    private func openRelayStreams() {
+        guard let relayCore else { return }
+        for endpoint in relayCore.streamRelays {
+            let r = endpoint.relay
+            let tls: NIOSSLContext?
+            do {
+                tls = try endpoint.tls.map { trust in
+                    var t = TLSConfiguration.makeClientConfiguration()
+                    switch trust {
+                    case .system: break
+                    case .customCA(let pem): t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))
+                    case .insecureAcceptAnyCertificate: t.certificateVerification = .none
+                    }
+                    return try NIOSSLContext(configuration: t)
+                }
+            } catch {
+                relayCore.relayStreamFailed(r, reason: "TLS configuration: \(error)", now: eventLoop.now)
+                continue
+            }
+            ClientBootstrap(group: eventLoop)
+                .connectTimeout(.seconds(3))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { [weak self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            try channel.pipeline.syncOperations.addHandler(
+                                try NIOSSLClientHandler(context: tls, serverHostname: endpoint.serverName))
+                        }
+                        try channel.pipeline.syncOperations.addHandler(RelayStreamInbound(relay: r, driver: self))
+                    }
+                }
+                .connect(to: endpoint.server)
+                .assumeIsolated()
+                .whenComplete { [self] result in
+                    switch result {
+                    case .success(let channel):
+                        if closed { channel.close(promise: nil); return }
+                        streams[r] = channel
+                        drain()
+                    case .failure(let error):
+                        guard !closed else { return }
+                        relayCore.relayStreamFailed(r, reason: "\(error)", now: eventLoop.now)
+                        drain()
+                        _afterInput?(core)
+                    }
+                }
+        }
+    }
+
+    func streamRead(_ relay: Int, _ buffer: ByteBuffer) {
+        guard !closed, let relayCore else { return }
+        let now = eventLoop.now
+        buffer.withUnsafeReadableBytes { relayCore.receiveRelayStream(relay, $0, now: now) }
+        drain()
+        _afterInput?(core)
+    }
+
+    func streamClosed(_ relay: Int, reason: String) {
+        guard !closed, let relayCore, streams[relay] != nil else { return }
+        streams[relay] = nil
+        relayCore.relayStreamFailed(relay, reason: reason, now: eventLoop.now)
+        drain()
+        _afterInput?(core)
     }
 
     private func arm() {
@@ -156,6 +243,31 @@ public enum DatagramDriverError: Error, Sendable, Equatable {
     case noLocalAddress
     /// Every port tried in the range was taken.
     case noFreePort(ClosedRange<Int>, attempts: Int)
+}
+
+final class RelayStreamInbound<Core: DatagramCore>: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let relay: Int
+    weak var driver: DatagramDriver<Core>?
+
+    init(relay: Int, driver: DatagramDriver<Core>?) {
+        self.relay = relay
+        self.driver = driver
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        driver?.streamRead(relay, unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        driver?.streamClosed(relay, reason: "the TURN server closed the connection")
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        driver?.streamClosed(relay, reason: "\(error)")
+        context.close(promise: nil)
+    }
 }
 
 final class DatagramInbound<Core: DatagramCore>: ChannelInboundHandler {

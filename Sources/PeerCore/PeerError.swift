@@ -21,6 +21,11 @@ public enum PeerError: Error, Sendable, Equatable, CustomStringConvertible {
     case codec(String)
     /// The call was made in a state that does not allow it.
     case invalidState(String)
+    /// A TURN allocation failed (wrong credentials, no answer, refused); with the relay-only
+    /// policy this leaves no candidate.
+    case turn(TURNError)
+    /// Nothing to offer: the relay-only policy without a relayed candidate, or no usable address.
+    case noCandidates
 
     public var description: String {
         switch self {
@@ -32,6 +37,8 @@ public enum PeerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .srtp(let e): return "SRTP: \(e)"
         case .codec(let s): return "codec: \(s)"
         case .invalidState(let s): return "invalid state: \(s)"
+        case .turn(let e): return "TURN: \(e)"
+        case .noCandidates: return "no ICE candidate to offer (relay-only without a TURN allocation?)"
         }
     }
 }

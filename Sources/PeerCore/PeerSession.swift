@@ -18,7 +18,7 @@ import SRTPCore
 /// decoded at once (docs/performance.md §4).
 ///
 /// Single owner (one event loop); not thread-safe.
-public final class PeerSession: DatagramCore {
+public final class PeerSession: RelayStreamCore {
     public enum State: String, Sendable, Equatable {
         case new, offered, connecting, connected, failed, closed
     }
@@ -37,6 +37,23 @@ public final class PeerSession: DatagramCore {
     /// Server-reflexive gathering in progress (RFC 8489 Binding to the configured STUN server).
     var binding: STUNBindingClient?
     var reflexive: TransportAddress?
+    /// TURN allocations (RFC 8656), one per configured server, with the relayed candidate each gave.
+    struct Relay {
+        var client: TURNClient
+        var candidate: ICELocalCandidateID?
+        var server: TURNServerConfiguration
+        /// Over TCP/TLS: splits the stream into messages.
+        var framer = TURNStreamFramer()
+    }
+    var relays: [Relay] = []
+    /// The relay that carries the media path (the selected pair's local candidate is relayed, or
+    /// the peer's DTLS came through it first); nil: the direct path.
+    var mediaRelay: Int?
+    /// The last time an input brought (sends queued behind a TURN channel bind need one).
+    var clock: NIODeadline
+    var gatheringReported = false
+    /// Why gathering produced nothing usable (relay-only and every allocation failed).
+    public private(set) var gatheringError: PeerError?
     let hostAddresses: [SocketAddress]
     let identity: DTLSIdentity
     var dtls: DTLSEndpoint?
@@ -101,6 +118,7 @@ public final class PeerSession: DatagramCore {
         self.identity = identity
         self.hostAddresses = hostAddresses
         self.random = random
+        self.clock = now
         let credentials = ICECredentials.random(using: &self.random)
         // The offerer is controlling (RFC 8445 §6.1.1); `acceptOffer` re-creates the agent as controlled.
         self.ice = ICEAgent(configuration: configuration.ice, role: .controlling, localCredentials: credentials,
@@ -112,7 +130,12 @@ public final class PeerSession: DatagramCore {
             ssrc: UInt32.random(in: 1...UInt32.max, using: &self.random),
             cname: self.random.string(length: 16, alphabet: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
             sessionID: UInt64.random(in: 1...UInt64(Int64.max), using: &self.random))
-        addHostCandidates(now: now)
+        for server in configuration.turnServers {
+            relays.append(Relay(client: TURNClient(server: server.address, transport: server.transport, credentials: server.credentials,
+                                                   configuration: configuration.turn, random: self.random.split(), now: now),
+                                server: server))
+        }
+        addLocalCandidates(now: now)
         var opus = configuration.opus
         opus.sampleRate = 48_000
         var jb = configuration.jitter
@@ -122,36 +145,74 @@ public final class PeerSession: DatagramCore {
         if let e = try? OpusEncoder(opus), let d = try? OpusDecoder(sampleRate: 48_000, channels: 1) {
             preparedOpus = (e, d, JitterBuffer(configuration: jb))
         }
-        if let server = configuration.stunServer, let base = hostIDs.first {
+        if let server = configuration.stunServer, !configuration.relayOnly, let base = hostIDs.first {
             binding = STUNBindingClient(server: server, localCandidate: base, now: now, random: &self.random,
                                         maximumWait: configuration.stunMaximumWait)
-        } else {
-            events.append(.gatheringComplete)
         }
+        updateGathering(now: now)
     }
 
-    /// True once candidates are final (host only, or the STUN answer/timeout came): offer or answer then.
-    public var isGatheringComplete: Bool { binding == nil || binding?.outcome != nil }
+    /// True once candidates are final (host only, or the STUN answer/timeout came, and every TURN
+    /// allocation succeeded or failed): offer or answer then.
+    public var isGatheringComplete: Bool {
+        (binding == nil || binding?.outcome != nil) && relays.allSatisfy { $0.client.state != .allocating }
+    }
 
-    private func finishGatheringIfDone(now: NIODeadline) {
-        guard let b = binding, let outcome = b.outcome, reflexive == nil else { return }
-        if case .mapped(let mapped) = outcome, let base = hostIDs.first,
-           hostAddresses.first.flatMap(TransportAddress.init) != mapped {
-            reflexive = mapped
-            _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
-            localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
+    /// Takes the STUN and TURN clients' results into the candidates, and reports the end of gathering once.
+    private func updateGathering(now: NIODeadline) {
+        if let b = binding, let outcome = b.outcome {
+            if case .mapped(let mapped) = outcome, let base = hostIDs.first, reflexive == nil,
+               hostAddresses.first.flatMap(TransportAddress.init) != mapped {
+                reflexive = mapped
+                _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
+                localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
+            }
+            binding = nil
         }
-        binding = nil
+        for i in relays.indices {
+            while let e = relays[i].client.pollEvent() {
+                switch e {
+                case .allocated(let relayed, let mapped, _):
+                    relays[i].candidate = ice.addRelayedCandidate(relayed, mapped: mapped, now: now)
+                    localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
+                case .failed(let error):
+                    if mediaRelay == i, state == .connecting || state == .connected { fail(.turn(error)) }
+                    if gatheringError == nil { gatheringError = .turn(error) }
+                }
+            }
+        }
+        guard !gatheringReported, isGatheringComplete else { return }
+        gatheringReported = true
+        if localEndpoint.candidates.isEmpty {
+            if gatheringError == nil || !configuration.relayOnly { gatheringError = .noCandidates }
+        } else {
+            gatheringError = nil
+        }
         events.append(.gatheringComplete)
     }
 
-    private func addHostCandidates(now: NIODeadline) {
+    /// Host candidates (none with the relay-only policy), the server-reflexive one, relayed ones.
+    private func addLocalCandidates(now: NIODeadline) {
         hostIDs = []
-        for (i, a) in hostAddresses.enumerated() {
-            guard let t = TransportAddress(a) else { continue }
-            hostIDs.append(ice.addHostCandidate(t, localPreference: UInt16(65535 - min(i, 1000)), now: now))
+        if !configuration.relayOnly {
+            for (i, a) in hostAddresses.enumerated() {
+                guard let t = TransportAddress(a) else { continue }
+                hostIDs.append(ice.addHostCandidate(t, localPreference: UInt16(65535 - min(i, 1000)), now: now))
+            }
+            if let mapped = reflexive, let base = hostIDs.first {
+                _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
+            }
+        }
+        for i in relays.indices where relays[i].client.state == .allocated {
+            if let relayed = relays[i].client.relayedAddress {
+                relays[i].candidate = ice.addRelayedCandidate(relayed, mapped: relays[i].client.mappedAddress, now: now)
+            }
         }
         localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
+    }
+
+    func relayIndex(forCandidate id: ICELocalCandidateID) -> Int? {
+        relays.firstIndex { $0.candidate == id }
     }
 
     // MARK: - Signalling (RFC 3264)
@@ -183,16 +244,13 @@ public final class PeerSession: DatagramCore {
         let role: ICECore.ICERole = result.negotiated.iceRole == .controlling ? .controlling : .controlled
         ice = ICEAgent(configuration: configuration.ice, role: role, localCredentials: ice.localCredentials,
                        random: random.split())
-        addHostCandidates(now: now)
-        if let mapped = reflexive, let base = hostIDs.first {
-            _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
-            localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
-        }
+        addLocalCandidates(now: now)
         try start(result.negotiated, now: now)
         return result.answer
     }
 
     private func start(_ n: NegotiatedAudio, now: NIODeadline) throws(PeerError) {
+        clock = now
         let fp = n.remoteFingerprints.first { $0.hashFunction.lowercased() == "sha-256" } ?? n.remoteFingerprint
         let remoteFingerprint = DTLSFingerprint(algorithm: fp.hashFunction, bytes: fp.bytes)
         do {
@@ -288,6 +346,7 @@ public final class PeerSession: DatagramCore {
         guard state != .closed else { return }
         dtls?.close()
         ice.close()
+        for i in relays.indices { relays[i].client.close(now: now) }
         state = .closed
         nextPlayout = nil
         nextRTCP = nil
@@ -305,14 +364,43 @@ public final class PeerSession: DatagramCore {
 
     public func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: SocketAddress, now: NIODeadline) {
         guard state != .closed else { return }
+        clock = now
+        if !relays.isEmpty, let r = relays.firstIndex(where: { !$0.client.transport.isStream && $0.client.server == source }) {
+            receiveFromRelay(r, datagram, now: now)
+            return
+        }
+        if configuration.relayOnly {
+            // Only STUN answers of a configured STUN server are taken on the direct path.
+            statistics.unknownDatagrams += 1
+            return
+        }
+        receive(datagram, from: source, via: nil, now: now)
+    }
+
+    /// One message from TURN server `r` (a datagram, or a message framed from its stream).
+    public func receiveFromRelay(_ r: Int, _ message: UnsafeMutableRawBufferPointer, now: NIODeadline) {
+        guard relays.indices.contains(r), state != .closed else { return }
+        clock = now
+        switch relays[r].client.handleFromServer(UnsafeRawBufferPointer(message), now: now) {
+        case .data(let peer, let range):
+            receive(UnsafeMutableRawBufferPointer(rebasing: message[range]), from: peer.socketAddress, via: r, now: now)
+        case .control:
+            updateGathering(now: now)
+        case .dropped:
+            statistics.unknownDatagrams += 1
+        }
+    }
+
+    /// A datagram from the peer at `source`, directly (`relay` nil) or through relay `relay`.
+    func receive(_ datagram: UnsafeMutableRawBufferPointer, from source: SocketAddress, via relay: Int?, now: NIODeadline) {
         switch PacketDemux.classify(UnsafeRawBufferPointer(datagram)) {
         case .stun:
-            if binding != nil, binding!.outcome == nil,
+            if relay == nil, binding != nil, binding!.outcome == nil,
                binding!.handleDatagram(UnsafeRawBufferPointer(datagram), from: source, now: now) {
-                finishGatheringIfDone(now: now)
+                updateGathering(now: now)
                 return
             }
-            guard let local = hostIDs.first else { statistics.unknownDatagrams += 1; return }
+            guard let local = relay.map({ relays[$0].candidate }) ?? hostIDs.first else { statistics.unknownDatagrams += 1; return }
             _ = ice.handleDatagram(UnsafeRawBufferPointer(datagram), from: source, localCandidate: local, now: now)
             processICEEvents(now: now)
         case .dtls:
@@ -331,13 +419,14 @@ public final class PeerSession: DatagramCore {
             // knows (a candidate of the remote description or a peer-reflexive one learned from an
             // authenticated check): a stranger cannot take the media path over before ICE has chosen.
             if let destination = mediaDestination {
-                guard destination == source else { statistics.unknownDatagrams += 1; return }
+                guard destination == source, relay == mediaRelay else { statistics.unknownDatagrams += 1; return }
             } else {
                 guard let from = TransportAddress(source), ice.remoteCandidates.contains(where: { $0.address == .ip(from) }) else {
                     statistics.unknownDatagrams += 1
                     return
                 }
                 mediaDestination = source
+                mediaRelay = relay
             }
             if dtls.state == .idle, dtls.role == .client { statistics.unknownDatagrams += 1; return }
             dtls.receive(UnsafeRawBufferPointer(datagram), now: now)
@@ -352,31 +441,110 @@ public final class PeerSession: DatagramCore {
     }
 
     public func pollTransmit(into buffer: inout ByteBuffer) -> SocketAddress? {
-        if binding != nil, let t = binding!.pollTransmit() {
-            buffer.writeBytes(t.bytes)
-            return t.destination
+        while true {
+            if binding != nil, let t = binding!.pollTransmit() {
+                buffer.writeBytes(t.bytes)
+                return t.destination
+            }
+            for i in relays.indices where !relays[i].client.transport.isStream {
+                if let bytes = relays[i].client.pollTransmit() {
+                    buffer.writeBytes(bytes)
+                    return relays[i].client.server
+                }
+            }
+            let next: (bytes: [UInt8], to: SocketAddress, relay: Int?)
+            if let t = ice.pollTransmit() {
+                next = (t.bytes, t.destination, relayIndex(forCandidate: t.localCandidate))
+            } else if let dtls, let to = mediaDestination, let d = dtls.pollTransmit() {
+                next = (d, to, mediaRelay)
+            } else if let m = outbox.popFirst() {
+                next = (m.bytes, m.to, mediaRelay)
+            } else {
+                return nil
+            }
+            guard let r = next.relay else {
+                if configuration.relayOnly { statistics.unknownDatagrams += 1; continue }
+                buffer.writeBytes(next.bytes)
+                return next.to
+            }
+            guard let peer = TransportAddress(next.to) else { continue }
+            // Through the relay: framed straight into the buffer when the peer's channel is bound;
+            // otherwise queued behind its ChannelBind (or, over TCP/TLS, written to the stream).
+            if !relays[r].client.transport.isStream,
+               next.bytes.withUnsafeBytes({ relays[r].client.frame($0, to: peer, into: &buffer) }) {
+                return relays[r].client.server
+            }
+            relays[r].client.send(next.bytes, to: peer, now: clock)
         }
-        if let t = ice.pollTransmit() {
-            buffer.writeBytes(t.bytes)
-            return t.destination
+    }
+
+    // MARK: - TURN over TCP/TLS (the shell owns the stream)
+
+    public var streamRelays: [RelayStreamEndpoint] {
+        relays.indices.filter { relays[$0].client.transport.isStream }.map {
+            let r = relays[$0].server
+            return RelayStreamEndpoint(relay: $0, server: r.address, tls: r.transport == .tls ? r.trust : nil, serverName: r.serverName)
         }
-        if let dtls, let to = mediaDestination, let d = dtls.pollTransmit() {
-            buffer.writeBytes(d)
-            return to
+    }
+
+    /// Bytes to write to relay `r`'s stream, nil when nothing is pending. Drain `pollTransmit`
+    /// first: it moves what the peer is sent through a stream relay into that relay's queue.
+    public func pollRelayStream(_ r: Int) -> [UInt8]? {
+        guard relays.indices.contains(r), relays[r].client.transport.isStream else { return nil }
+        return relays[r].client.pollTransmit()
+    }
+
+    /// Bytes read from relay `r`'s stream; complete messages are processed at once. A framing
+    /// error (not TURN, or a message over the bound) ends the allocation.
+    public func receiveRelayStream(_ r: Int, _ bytes: UnsafeRawBufferPointer, now: NIODeadline) {
+        guard relays.indices.contains(r), relays[r].client.transport.isStream, state != .closed else { return }
+        relays[r].framer.append(bytes)
+        while let framed = relays[r].framer.next() {
+            switch framed {
+            case .message(var m):
+                m.withUnsafeMutableBytes { receiveFromRelay(r, $0, now: now) }
+            case .framingError:
+                relayStreamFailed(r, reason: "not a TURN stream", now: now)
+                return
+            }
         }
-        if let m = outbox.popFirst() {
-            buffer.writeBytes(m.bytes)
-            return m.to
-        }
-        return nil
+    }
+
+    /// The stream to relay `r` failed or closed: the allocation is gone.
+    public func relayStreamFailed(_ r: Int, reason: String, now: NIODeadline) {
+        guard relays.indices.contains(r) else { return }
+        relays[r].client.streamFailed(reason)
+        updateGathering(now: now)
+    }
+
+    /// The candidate pair in use.
+    public var selectedPair: ICESelectedPair? { ice.selectedPair }
+
+    /// The pair in use by candidate type, a relay with its transport to the TURN server:
+    /// "relay/udp ↔ host".
+    public var selectedPairDescription: String? {
+        guard let p = ice.selectedPair else { return nil }
+        var local = p.local.type.rawValue
+        if let r = relayIndex(forCandidate: p.localCandidateID) { local += "/" + relays[r].client.transport.rawValue }
+        return "\(local) ↔ \(p.remote.type.rawValue)"
+    }
+
+    /// Per TURN server: its transport and what the client counted.
+    public var relayStatistics: [(transport: TURNTransport, state: TURNClient.State, statistics: TURNStatistics)] {
+        relays.map { ($0.client.transport, $0.client.state, $0.client.statistics) }
+    }
+
+    /// Time from creating the session to each relayed candidate (the allocation's setup time).
+    public var relayAllocationTimes: [TimeAmount] {
+        relays.compactMap { r in r.client.allocatedAt.map { $0 - r.client.startedAt } }
     }
 
     public func handleTimeout(now: NIODeadline) {
         guard state != .closed else { return }
-        if binding != nil {
-            binding!.handleTimeout(now: now)
-            finishGatheringIfDone(now: now)
-        }
+        clock = now
+        if binding != nil { binding!.handleTimeout(now: now) }
+        for i in relays.indices { relays[i].client.handleTimeout(now: now) }
+        updateGathering(now: now)
         ice.handleTimeout(now: now)
         processICEEvents(now: now)
         if let dtls, let d = dtls.nextDeadline(), now >= d {
@@ -393,6 +561,7 @@ public final class PeerSession: DatagramCore {
         for d in [dtls?.nextDeadline(), nextPlayout, nextRTCP, binding?.nextDeadline()] {
             if let d { best = best.map { min($0, d) } ?? d }
         }
+        for r in relays { if let d = r.client.nextDeadline() { best = best.map { min($0, d) } ?? d } }
         return best
     }
 
@@ -403,6 +572,7 @@ public final class PeerSession: DatagramCore {
             switch e {
             case .selectedPair(let pair):
                 mediaDestination = pair.remoteAddress
+                mediaRelay = relayIndex(forCandidate: pair.localCandidateID)
             case .connected:
                 if milestones.iceConnected == nil {
                     milestones.iceConnected = now

@@ -1,9 +1,28 @@
+import CoreSupport
 import CryptoCore
 import ICECore
 import MediaCore
 import NIOCore
 import OpusCodec
 import SDPCore
+
+/// A TURN server, resolved: where it is, how to reach it, and the long-term credentials.
+public struct TURNServerConfiguration: Sendable, Hashable {
+    public var address: SocketAddress
+    public var transport: TURNTransport
+    public var credentials: TURNCredentials?
+    /// The name to check the server's TLS certificate against (turns:), nil for an IP literal.
+    public var serverName: String?
+    /// Whom to trust for `turns:` (TLS).
+    public var trust: RelayStreamEndpoint.Trust = .system
+
+    public init(address: SocketAddress, transport: TURNTransport = .udp, credentials: TURNCredentials?, serverName: String? = nil) {
+        self.address = address
+        self.transport = transport
+        self.credentials = credentials
+        self.serverName = serverName
+    }
+}
 
 /// Settings of one audio peer connection.
 public struct PeerSessionConfiguration: Sendable {
@@ -24,6 +43,14 @@ public struct PeerSessionConfiguration: Sendable {
     /// bounded by `stunMaximumWait` (docs/performance.md §5). Nil: host candidates only.
     public var stunServer: SocketAddress?
     public var stunMaximumWait: TimeAmount = .milliseconds(500)
+    /// TURN servers (RFC 8656), each giving a relayed candidate gathered before the SDP is
+    /// written, bounded by `turn.allocationTimeout` (Verto does not trickle).
+    public var turnServers: [TURNServerConfiguration] = []
+    /// Timers and limits of the TURN clients.
+    public var turn = TURNClient.Configuration()
+    /// ICE transport policy "relay" (as in WebRTC's RTCConfiguration): only relayed candidates
+    /// are offered and used; nothing is sent or accepted on the direct path.
+    public var relayOnly = false
 
     public init(ice: ICEConfiguration = .full, dtls: DTLSConfiguration = DTLSConfiguration(),
                 opus: OpusEncoderConfiguration = OpusEncoderConfiguration(),

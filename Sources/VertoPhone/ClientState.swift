@@ -14,7 +14,9 @@ import VertoNIO
 /// The client role's state, confined to its event loop: not Sendable, held by `VertoClient` in a
 /// `NIOLoopBoundBox` and reached from other threads only through `ClientHandle`, which hops there.
 final class ClientState {
-    let options: VertoClientOptions
+    var options: VertoClientOptions
+    /// The ICE servers were resolved into `options.media` (once, before the first login).
+    var iceServersResolved = false
     let loop: EventLoop
     let events: EventHub<VertoClientEngineEvent>
     let incoming: AsyncStream<Call>.Continuation
@@ -433,6 +435,16 @@ struct ClientHandle: ClientCommands {
     let box: NIOLoopBoundBox<ClientState>
 
     func connect(timeout: TimeAmount) async throws {
+        let (servers, policy, resolved) = try await loop.submit {
+            (box.value.options.iceServers, box.value.options.iceTransportPolicy, box.value.iceServersResolved)
+        }.get()
+        if !resolved, !servers.isEmpty || policy == .relay {
+            let r = try await ResolvedICEServers.resolve(servers, policy: policy)
+            try await loop.submit {
+                r.apply(to: &box.value.options.media, policy: policy, trust: box.value.options.trust)
+                box.value.iceServersResolved = true
+            }.get()
+        }
         let promise = loop.makePromise(of: Void.self)
         loop.execute { box.value.startLogin(promise) }
         let t = loop.scheduleTask(in: timeout) { promise.fail(VertoPhoneError.timeout("login")) }

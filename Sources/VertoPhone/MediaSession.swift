@@ -23,6 +23,12 @@ public struct MediaStats: Sendable, Equatable {
     public var milestones: PeerMilestones
     public var sampleRate: Int
     public var codec: String
+    /// The ICE candidate pair carrying the media, "local ↔ remote" by type, with the relay's
+    /// transport to its TURN server: "host ↔ host", "relay/udp ↔ host", "relay/tls ↔ srflx"; nil
+    /// before ICE selected a pair.
+    public var candidatePair: String?
+    /// Per TURN server: milliseconds from the session's creation to its relayed candidate.
+    public var relayAllocationMs: [Double] = []
 }
 
 /// The audio of one call, handed to the application in both roles (`onNewWebRTCCall`): decoded PCM
@@ -369,7 +375,9 @@ final class MediaSessionState {
         guard let driver else { return nil }
         return driver.withCoreOnLoop { core in
             MediaStats(peer: core.statistics, milestones: core.milestones, sampleRate: core.audioFormat.sampleRate,
-                       codec: core.negotiated.map { $0.codec.codec.encodingName } ?? "")
+                       codec: core.negotiated.map { $0.codec.codec.encodingName } ?? "",
+                       candidatePair: core.selectedPairDescription,
+                       relayAllocationMs: core.relayAllocationTimes.map { Double($0.nanoseconds) / 1e6 })
         }
     }
 

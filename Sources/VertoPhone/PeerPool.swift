@@ -29,13 +29,21 @@ enum MediaFactory {
         return bound.flatMap { driver in
             // With a STUN server, wait (bounded by the binding client's own limit) for the
             // server-reflexive candidate before the SDP is written: there is no trickle in Verto.
-            let complete = driver.withCoreOnLoop { $0.isGatheringComplete }
-            if complete { return loop.makeSucceededFuture(driver) }
+            // The same for TURN allocations. Relay-only with no relayed candidate fails here, typed.
+            func finished(_ core: PeerSession) -> Result<DatagramDriver<PeerSession>, Error>? {
+                guard core.isGatheringComplete else { return nil }
+                if let error = core.gatheringError {
+                    _ = driver.close()
+                    return .failure(error)
+                }
+                return .success(driver)
+            }
+            if let done = driver.withCoreOnLoop(finished) { return loop.makeCompletedFuture(done) }
             let promise = loop.makePromise(of: DatagramDriver<PeerSession>.self)
             driver.afterInput = { core in
-                if core.isGatheringComplete {
+                if let done = finished(core) {
                     driver.afterInput = nil
-                    promise.succeed(driver)
+                    promise.completeWith(done)
                 }
             }
             return promise.futureResult

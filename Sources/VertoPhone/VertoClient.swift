@@ -27,6 +27,13 @@ public struct VertoClientOptions: Sendable {
     /// literal address binds and advertises just that one.
     public var mediaHost = "0.0.0.0"
     public var media = PeerSessionConfiguration()
+    /// STUN and TURN servers (`stun:`, `turn:`, `turns:` URIs), resolved when `connect` is called:
+    /// each TURN server gives every call a relayed candidate, gathered before the SDP is written
+    /// (bounded by `media.turn.allocationTimeout`, 3 s).
+    public var iceServers: [ICEServer] = []
+    /// `turns:` servers' certificates are checked with `trust`, as for wss.
+    /// `.relay`: calls use TURN relays only (the direct path is never tried).
+    public var iceTransportPolicy: ICETransportPolicy = .all
     public var callerIDName: String?
     public var callerIDNumber: String?
     /// Logs every Verto frame in and out (logger `verto.trace`, level info) with passwords, ICE

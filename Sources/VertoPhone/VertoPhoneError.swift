@@ -22,6 +22,8 @@ public enum VertoPhoneError: Error, Sendable, Equatable, CustomStringConvertible
     case unknownCall(String)
     case invalidState(String)
     case timeout(String)
+    /// A setting cannot be used (a malformed ICE server URI, a host name that does not resolve).
+    case invalidConfiguration(String)
 
     /// The hang-up cause behind the error: the call's own, or the one the server's refusal names.
     public var hangupCause: HangupCause? {
@@ -47,6 +49,7 @@ public enum VertoPhoneError: Error, Sendable, Equatable, CustomStringConvertible
         case .unknownCall(let s): return "unknown call \(s)"
         case .invalidState(let s): return "invalid state: \(s)"
         case .timeout(let s): return "timed out: \(s)"
+        case .invalidConfiguration(let s): return "invalid configuration: \(s)"
         }
     }
 

@@ -29,6 +29,22 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "STUN server ip:port for a server-reflexive candidate (bounded 500 ms wait; default: none).")
     var stun: String?
 
+    @Option(name: .customLong("ice-server"),
+            help: "STUN/TURN server URI, repeatable: stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TLS).")
+    var iceServers: [String] = []
+
+    @Option(help: "TURN username (or VERTOPHONE_ICE_USERNAME).")
+    var iceUsername: String?
+
+    @Option(help: "TURN password (or VERTOPHONE_ICE_CREDENTIAL).")
+    var iceCredential: String?
+
+    @Option(help: "TURN REST API shared secret (or VERTOPHONE_ICE_SECRET): ephemeral credentials for --ice-username (default user \"vertophone\"), valid 24 h.")
+    var iceSecret: String?
+
+    @Flag(help: "Use TURN relays only (ICE transport policy \"relay\").")
+    var relayOnly = false
+
     func makeClient(trace: Bool = false) throws -> VertoClient {
         guard let pw = password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] else {
             throw ValidationError("give --password or VERTOPHONE_PASSWORD")
@@ -43,6 +59,17 @@ struct ClientOptions: ParsableArguments {
             }
             o.media.stunServer = addr
         }
+        let env = ProcessInfo.processInfo.environment
+        if !iceServers.isEmpty {
+            let user = iceUsername ?? env["VERTOPHONE_ICE_USERNAME"]
+            if let secret = iceSecret ?? env["VERTOPHONE_ICE_SECRET"] {
+                o.iceServers = [.ephemeral(urls: iceServers, secret: secret, user: user ?? "vertophone",
+                                           unixTime: Int64(Date().timeIntervalSince1970))]
+            } else {
+                o.iceServers = [ICEServer(urls: iceServers, username: user, credential: iceCredential ?? env["VERTOPHONE_ICE_CREDENTIAL"])]
+            }
+        }
+        if relayOnly { o.iceTransportPolicy = .relay }
         o.callerIDNumber = String(login.split(separator: "@").first ?? "")
         if insecure { o.trust = .insecureAcceptAnyCertificate }
         if let caFile { o.trust = .customCA(pem: try String(contentsOfFile: caFile, encoding: .utf8)) }
@@ -115,7 +142,9 @@ struct CallCommand: ReportingCommand {
             func ms(_ d: NIODeadline?) -> TimelineValue { .ms(d.map { Double(($0 - t0).nanoseconds) / 1e6 }) }
             tl.log(stats.milestones.firstFrameDecoded == nil ? "setup (no audio within 10 s)" : "setup",
                    ["iceMs": ms(stats.milestones.iceConnected), "dtlsMs": ms(stats.milestones.dtlsConnected),
-                    "firstFrameMs": ms(stats.milestones.firstFrameDecoded), "codec": .text(stats.codec)])
+                    "firstFrameMs": ms(stats.milestones.firstFrameDecoded), "codec": .text(stats.codec),
+                    "candidatePair": stats.candidatePair.map { .text($0) } ?? .absent,
+                    "relayAllocationMs": stats.relayAllocationMs.first.map { .ms($0) } ?? .absent])
         }
         if let dtmf {
             try await call.sendDTMF(dtmf)

@@ -80,6 +80,8 @@ int copenssl_dtls_read(copenssl_dtls *d, uint8_t *out, size_t cap);
 int copenssl_hmac_sha1(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t msg_len, uint8_t *out);
 /* SHA-256 of data. out must hold 32 bytes. */
 int copenssl_sha256(const uint8_t *data, size_t len, uint8_t *out);
+/* MD5 of data (only for the STUN long-term credential key, RFC 8489 §9.2.2). out must hold 16 bytes. */
+int copenssl_md5(const uint8_t *data, size_t len, uint8_t *out);
 /* PBKDF2-HMAC-SHA256 (RFC 8018 §5.2). */
 int copenssl_pbkdf2_sha256(const char *pass, size_t pass_len, const uint8_t *salt, size_t salt_len,
                            unsigned iterations, uint8_t *out, size_t out_len);
