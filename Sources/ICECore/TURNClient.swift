@@ -106,7 +106,16 @@ public struct TURNClient: Sendable {
     }
 
     struct Pending: Sendable {
-        enum Kind: Sendable, Hashable { case allocate, refresh(lifetime: Int), channelBind(UInt16, TransportAddress) }
+        enum Kind: Sendable, Hashable {
+            case allocate, refresh(lifetime: Int), channelBind(UInt16, TransportAddress)
+            var method: STUNMethod {
+                switch self {
+                case .allocate: .allocate
+                case .refresh: .refresh
+                case .channelBind: .channelBind
+                }
+            }
+        }
         var kind: Kind
         var bytes: [UInt8]
         var rto: TimeAmount
@@ -178,7 +187,7 @@ public struct TURNClient: Sendable {
     /// Sends `payload` to `peer` through the relay: a ChannelData message when the peer's channel
     /// is bound, otherwise queued behind a ChannelBind that starts now.
     public mutating func send(_ payload: UnsafeRawBufferPointer, to peer: TransportAddress, now: NIODeadline) {
-        guard state == .allocated else { statistics.queuedDropped += 1; return }
+        guard state == .allocated, payload.count <= ChannelData.maximumPayload else { statistics.queuedDropped += 1; return }
         if let c = channels[peer], c.bound {
             transmits.append(frame(payload, channel: c.number))
             statistics.channelDataSent += 1
@@ -189,8 +198,10 @@ public struct TURNClient: Sendable {
                 statistics.queuedDropped += 1
                 return
             }
+            // The next number not in use (the bound above guarantees there is one).
+            while peersByChannel[nextChannel] != nil { advanceChannel() }
             let number = nextChannel
-            nextChannel = nextChannel == ChannelData.channelRange.upperBound ? ChannelData.channelRange.lowerBound : nextChannel + 1
+            advanceChannel()
             channels[peer] = Channel(number: number, bound: false, queue: [], refreshAt: nil)
             peersByChannel[number] = peer
             sendRequest(.channelBind(number, peer), now: now, giveUpAt: now + configuration.requestTimeout, attempts: 0)
@@ -203,10 +214,14 @@ public struct TURNClient: Sendable {
         payload.withUnsafeBytes { send($0, to: peer, now: now) }
     }
 
+    mutating func advanceChannel() {
+        nextChannel = nextChannel == ChannelData.channelRange.upperBound ? ChannelData.channelRange.lowerBound : nextChannel + 1
+    }
+
     /// Writes the ChannelData framing of `payload` for a *bound* peer straight into `out` (no
     /// intermediate copy); false when the peer has no bound channel (use `send`).
     public mutating func frame(_ payload: UnsafeRawBufferPointer, to peer: TransportAddress, into out: inout ByteBuffer) -> Bool {
-        guard state == .allocated, let c = channels[peer], c.bound else { return false }
+        guard state == .allocated, payload.count <= ChannelData.maximumPayload, let c = channels[peer], c.bound else { return false }
         out.writeBytes(ChannelData.header(channel: c.number, length: payload.count))
         out.writeBytes(payload)
         if transport.isStream { out.writeRepeatingByte(0, count: (4 - payload.count % 4) % 4) }
@@ -232,8 +247,9 @@ public struct TURNClient: Sendable {
     public mutating func handleFromServer(_ bytes: UnsafeRawBufferPointer, now: NIODeadline) -> Inbound {
         guard state != .closed, let first = bytes.first else { return .dropped }
         if ChannelData.isChannelData(firstByte: first) {
-            guard let (channel, payload) = ChannelData.parse(bytes), let peer = peersByChannel[channel],
-                  channels[peer]?.bound == true else {
+            guard let (channel, payload) = ChannelData.parse(bytes) else { statistics.malformed += 1; return .dropped }
+            // A channel whose bind is in flight counts: the server sends on it once it processed the bind.
+            guard state == .allocated, let peer = peersByChannel[channel], channels[peer] != nil else {
                 statistics.unknownChannel += 1
                 return .dropped
             }
@@ -248,14 +264,18 @@ public struct TURNClient: Sendable {
             statistics.malformed += 1
             return .dropped
         }
-        guard let request = pending[view.transactionID] else { statistics.unmatchedResponses += 1; return .dropped }
+        guard let request = pending[view.transactionID], request.kind.method == view.type.method else {
+            statistics.unmatchedResponses += 1
+            return .dropped
+        }
         if view.verifyFingerprint() == false { statistics.malformed += 1; return .dropped }
         // RFC 8489 §9.2.4: once we sent credentials, a response must carry a valid MESSAGE-INTEGRITY
         // (a 401/438 naming a new nonce or realm is the exception: it cannot be signed with a key the
         // client does not have yet).
         guard let message = try? view.decode() else { statistics.malformed += 1; return .dropped }
         let code = message.errorCode?.code
-        if let key, code != 401, code != 438 {
+        let isChallenge = view.type.messageClass == .errorResponse && (code == 401 || code == 438)
+        if let key, !isChallenge {
             let ok = key.withUnsafeBytes { view.verifyIntegrity(key: $0) }
             guard ok else { statistics.badIntegrity += 1; return .dropped }
         }
@@ -264,7 +284,10 @@ public struct TURNClient: Sendable {
             if case .other(let t, _) = $0, t < 0x8000, !TURNAttribute.isKnownComprehensionRequired(t) { return true }
             return false
         }) {
+            // §6.3.3: the transaction fails.
             statistics.unknownComprehensionRequired += 1
+            pending[view.transactionID] = nil
+            failRequest(request, .rejected(code: 420, reason: "unknown comprehension-required attribute in the answer"))
             return .dropped
         }
         pending[view.transactionID] = nil
@@ -281,6 +304,7 @@ public struct TURNClient: Sendable {
     }
 
     mutating func handleIndication(_ view: STUNMessageView) -> Inbound {
+        guard state == .allocated else { statistics.noPermission += 1; return .dropped }
         guard view.type.method == .data, let message = try? view.decode(),
               let peerValue = message.otherValue(TURNAttribute.xorPeerAddress),
               let peer = TURNAttribute.decodeXORAddress(peerValue, transactionID: view.transactionID) else {
@@ -289,6 +313,13 @@ public struct TURNClient: Sendable {
         }
         // Data only from peers we installed a permission for (§10.3: the server enforces it too).
         guard channels[peer] != nil else { statistics.noPermission += 1; return .dropped }
+        if message.attributes.contains(where: {
+            if case .other(let t, _) = $0, t < 0x8000, !TURNAttribute.isKnownComprehensionRequired(t) { return true }
+            return false
+        }) {
+            statistics.unknownComprehensionRequired += 1
+            return .dropped
+        }
         // Locate the DATA value in the buffer, so the payload is not copied.
         var offset = STUN.headerLength
         let bytes = view.bytes

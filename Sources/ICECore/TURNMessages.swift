@@ -86,6 +86,8 @@ extension STUNMessage {
 /// and the application data; over TCP and TLS padded to a multiple of 4 bytes (§12.5).
 public enum ChannelData {
     public static let channelRange: ClosedRange<UInt16> = 0x4000...0x4FFF
+    /// The length field is 16 bits.
+    public static let maximumPayload = 0xFFFF
 
     /// RFC 7983 §7: first byte 64–79 is a TURN channel.
     @inlinable
@@ -103,7 +105,8 @@ public enum ChannelData {
 
     /// The header for `length` bytes of data on `channel`.
     public static func header(channel: UInt16, length: Int) -> [UInt8] {
-        [UInt8(channel >> 8), UInt8(truncatingIfNeeded: channel), UInt8(length >> 8), UInt8(truncatingIfNeeded: length)]
+        precondition(length <= maximumPayload, "callers bound the payload")
+        return [UInt8(channel >> 8), UInt8(truncatingIfNeeded: channel), UInt8(length >> 8), UInt8(truncatingIfNeeded: length)]
     }
 }
 

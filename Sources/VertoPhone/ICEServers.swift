@@ -83,18 +83,23 @@ public struct ICEServerURI: Sendable, Hashable, CustomStringConvertible {
         } else {
             host = rest
         }
-        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "_" }) else {
-            throw bad("bad host")
+        let bracketed = rest.hasPrefix("[")
+        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" || (bracketed && $0 == ":")) }) else {
+            throw bad("bad host (an IPv6 literal goes in brackets)")
         }
+        if bracketed, TransportAddress(literal: String(host), port: 0)?.isIPv4 != false { throw bad("not an IPv6 literal in brackets") }
         self.host = String(host)
         let secure = scheme == .stuns || scheme == .turns
         if let portText {
-            guard let p = Int(portText), (1...65535).contains(p) else { throw bad("bad port") }
+            guard portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber), let p = Int(portText), (1...65535).contains(p) else {
+                throw bad("bad port")
+            }
             port = p
         } else {
             port = secure ? 5349 : 3478
         }
         transport = secure ? .tls : .udp
+        if query.isEmpty, text.hasSuffix("?") { throw bad("empty query") }
         if !query.isEmpty {
             guard query.lowercased().hasPrefix("transport=") else { throw bad("the only query is transport=udp|tcp") }
             switch query.dropFirst("transport=".count).lowercased() {
@@ -109,7 +114,7 @@ public struct ICEServerURI: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         let h = host.contains(":") ? "[\(host)]" : host
-        return "\(scheme.rawValue):\(h):\(port)" + (isTURN ? "?transport=\(transport.rawValue)" : "")
+        return "\(scheme.rawValue):\(h):\(port)" + (transport == .tcp ? "?transport=tcp" : "")
     }
 }
 
@@ -134,7 +139,9 @@ struct ResolvedICEServers: Sendable {
                     out.turn.append(TURNServerConfiguration(address: address, transport: uri.transport,
                                                             credentials: TURNCredentials(username: u, password: c),
                                                             serverName: TransportAddress(literal: uri.host, port: 0) == nil ? uri.host : nil))
-                } else if out.stun == nil, uri.scheme == .stun {
+                } else if uri.scheme == .stuns {
+                    throw VertoPhoneError.invalidConfiguration("stuns: (STUN over TLS) is not supported; use stun:")
+                } else if out.stun == nil {
                     out.stun = address
                 }
             }

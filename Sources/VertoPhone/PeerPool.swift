@@ -34,7 +34,7 @@ enum MediaFactory {
                 guard core.isGatheringComplete else { return nil }
                 if let error = core.gatheringError {
                     _ = driver.close()
-                    return .failure(error)
+                    return .failure(VertoPhoneError.media(error))
                 }
                 return .success(driver)
             }

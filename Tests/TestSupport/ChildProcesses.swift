@@ -61,3 +61,4 @@ public enum ChildProcesses {
         for pid in pids { kill(pid, SIGKILL) }
     }
 }
+

@@ -1,0 +1,179 @@
+import Foundation
+import MediaNIO
+import NIOCore
+import NIOPosix
+import ICECore
+import PeerCore
+import Testing
+import TestSupport
+@testable import VertoPhone
+
+/// Calls through a real TURN server (coturn, started per test on loopback by `scripts/coturn`):
+/// relayed candidates over UDP, TCP and TLS to the server, static and REST credentials, and the
+/// typed failures.
+@Suite(.serialized, .realTime) struct TURNTests {
+    /// A client of user 1001 on `endpoint` with these ICE servers and policy, trusting coturn's certificate.
+    func relayClient(_ endpoint: VertoEndpoint, _ servers: [ICEServer], policy: ICETransportPolicy = .relay,
+                     coturn: Coturn, configure: (inout VertoClientOptions) -> Void = { _ in }) -> VertoClient {
+        var o = VertoClientOptions(url: "ws://127.0.0.1:\(endpoint.port)/", login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "127.0.0.1"
+        o.callerIDNumber = "1001"
+        o.iceServers = servers
+        o.iceTransportPolicy = policy
+        o.trust = .customCA(pem: coturn.certificatePEM)
+        configure(&o)
+        return VertoClient(options: o)
+    }
+
+    /// Waits (bounded) for ICE to select a pair and returns its description.
+    func candidatePair(_ call: Call) async throws -> String? {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let pair = try await call.media.stats()?.candidatePair { return pair }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    @Test(arguments: [TURNTransport.udp, .tcp, .tls])
+    func aRelayOnlyCallThroughCoturnCarriesAudioBothWays(transport: TURNTransport) async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        let endpoint = try await startEndpoint { $0.mediaHost = "127.0.0.1" }
+        let url = switch transport {
+        case .udp: "turn:127.0.0.1:\(coturn.port)"
+        case .tcp: "turn:127.0.0.1:\(coturn.port)?transport=tcp"
+        case .tls: "turns:127.0.0.1:\(coturn.tlsPort)"
+        }
+        let c = relayClient(endpoint, [ICEServer(url, username: coturn.user, credential: coturn.password)], coturn: coturn)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 440), "the echo of 440 Hz came back through the relay")
+        #expect(try await candidatePair(call) == "relay/\(transport.rawValue) ↔ host")
+        // The offer carried only the relayed candidate, at coturn's relay address.
+        let offered = try await call.media.eventLoop.submit {
+            call.media.peer?.withCoreOnLoop { $0.localEndpoint.candidates.map { "\($0.type) \($0.address)" } } ?? []
+        }.get()
+        #expect(offered.count == 1 && offered.allSatisfy { $0.hasPrefix("relay 127.0.0.1") }, "\(offered)")
+        let stats = try #require(try await call.media.stats())
+        #expect(stats.relayAllocationMs.count == 1)
+        // coturn's own account: the channel was bound by our client and media was relayed.
+        #expect(coturn.log.contains("CHANNEL_BIND processed, success"), "coturn log")
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
+    /// The TURN REST API scheme: ephemeral credentials derived from coturn's shared secret.
+    @Test func restAPICredentialsFromTheSharedSecretWork() async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        let endpoint = try await startEndpoint { $0.mediaHost = "127.0.0.1" }
+        let server = ICEServer.ephemeral(urls: ["turn:127.0.0.1:\(coturn.restPort)"], secret: coturn.secret, user: "phone-1001",
+                                         unixTime: Int64(Date().timeIntervalSince1970), validFor: 600)
+        #expect(server.username?.hasSuffix(":phone-1001") == true)
+        let c = relayClient(endpoint, [server], coturn: coturn)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [660], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 660))
+        #expect(try await candidatePair(call) == "relay/udp ↔ host")
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
+    /// Wrong TURN credentials with the relay-only policy: the call fails at once with the typed
+    /// error (no candidate could be offered), no invite is sent, nothing hangs.
+    @Test func wrongTURNCredentialsFailTheCallWithATypedError() async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        let endpoint = try await startEndpoint { $0.mediaHost = "127.0.0.1" }
+        for (url, secretWrong) in [("turn:127.0.0.1:\(coturn.port)", false), ("turn:127.0.0.1:\(coturn.restPort)", true)] {
+            let server = secretWrong
+                ? ICEServer.ephemeral(urls: [url], secret: "not-the-secret", user: "x", unixTime: Int64(Date().timeIntervalSince1970))
+                : ICEServer(url, username: coturn.user, credential: "wrong-password")
+            let c = relayClient(endpoint, [server], coturn: coturn)
+            try await c.connect()
+            await #expect(throws: VertoPhoneError.media(.turn(.unauthorized))) {
+                _ = try await c.call("9196", timeout: .seconds(10))
+            }
+            try await c.disconnect()
+        }
+        try await endpoint.stop()
+    }
+
+    /// A TURN server that does not answer (UDP into the void) or refuses the connection (TCP):
+    /// typed errors within the allocation bound.
+    @Test func anUnreachableTURNServerIsATypedErrorWithinTheBound() async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        let endpoint = try await startEndpoint { $0.mediaHost = "127.0.0.1" }
+        // A UDP socket that reads and never answers; the same port has no TCP listener.
+        let silent = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        for (url, expected) in [("turn:127.0.0.1:\(port)", TURNError.timedOut),
+                                ("turn:127.0.0.1:\(port)?transport=tcp", nil)] {
+            let c = relayClient(endpoint, [ICEServer(url, username: "u", credential: "p")], coturn: coturn) {
+                $0.media.turn.allocationTimeout = .seconds(1)
+            }
+            try await c.connect()
+            let started = ContinuousClock.now
+            do {
+                _ = try await c.call("9196", timeout: .seconds(10))
+                Issue.record("the call should have failed")
+            } catch VertoPhoneError.media(.turn(let error)) {
+                if let expected { #expect(error == expected) } else {
+                    guard case .transportFailed = error else { Issue.record("\(error)"); continue }
+                }
+            }
+            #expect(ContinuousClock.now - started < .seconds(5))
+            try await c.disconnect()
+        }
+        try await silent.close()
+        try await endpoint.stop()
+    }
+
+    /// Policy "all" with a TURN server: the relayed candidate is offered beside the host one, and on
+    /// loopback the direct pair wins (relayed pairs have the lowest priority, RFC 8445 §5.1.2.2).
+    @Test func withPolicyAllTheRelayIsOfferedAndTheDirectPairWins() async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        let endpoint = try await startEndpoint { $0.mediaHost = "127.0.0.1" }
+        let c = relayClient(endpoint, [ICEServer("turn:127.0.0.1:\(coturn.port)", username: coturn.user, credential: coturn.password)],
+                            policy: .all, coturn: coturn)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        let offered = try await call.media.eventLoop.submit {
+            call.media.peer?.withCoreOnLoop { $0.localEndpoint.candidates.map { "\($0.type)" } } ?? []
+        }.get()
+        #expect(offered.sorted() == ["host", "relay"], "\(offered)")
+        #expect(try await hears(call.media, 440))
+        #expect(try await candidatePair(call) == "host ↔ host")
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
+    /// Bad ICE server settings are typed errors at `connect`, before anything is sent.
+    @Test func badICEServerSettingsAreTypedErrorsAtConnect() async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        let endpoint = try await startEndpoint()
+        for (servers, policy) in [([ICEServer("turn://127.0.0.1", username: "u", credential: "p")], ICETransportPolicy.relay),
+                                  ([ICEServer("turn:127.0.0.1")], .relay),  // no credentials
+                                  ([ICEServer("stun:127.0.0.1:3478")], .relay),  // relay-only needs TURN
+                                  ([ICEServer("turn:no-such-host.invalid", username: "u", credential: "p")], .all)] {
+            let c = relayClient(endpoint, servers, policy: policy, coturn: coturn)
+            await #expect {
+                try await c.connect()
+            } throws: { error in
+                if case VertoPhoneError.invalidConfiguration = error { return true }
+                return false
+            }
+        }
+        try await endpoint.stop()
+    }
+}
