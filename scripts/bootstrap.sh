@@ -109,6 +109,12 @@ vp_setup() {
   fi
 }
 
+# The network peers the tests start themselves: coturn (TURN/STUN, run by scripts/coturn on
+# loopback), openssl (its certificate), iproute2 (network namespaces for the reachability tests).
+vp_setup_network_peers() {
+  vp_apt_ensure coturn openssl iproute2
+}
+
 # The Python venv with the interop peers (aiortc, websockets). Idempotent: reinstalls only when
 # tools/interop/requirements.txt changes.
 vp_setup_python() {

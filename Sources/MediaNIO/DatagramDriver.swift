@@ -24,6 +24,10 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     /// once connected (relay index → channel).
     private let relayCore: (any RelayStreamCore)?
     private var streams: [Int: Channel] = [:]
+    /// Destinations without a route are dropped here: such a send would close the socket.
+    private var routes = RouteCache()
+    /// Datagrams dropped because their destination has no route.
+    public var unroutableDatagrams: Int { routes.unroutable }
 
     /// Runs on the event loop after every input has been processed and drained (datagram, timer,
     /// `withCore`): the owner moves the core's events and decoded output out here.
@@ -140,9 +144,11 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     func drain() {
         guard !closed else { return }
         var wrote = false
+        let now = eventLoop.now
         while true {
             var buffer = channel.allocator.buffer(capacity: 1500)
             guard let destination = core.pollTransmit(into: &buffer) else { break }
+            guard routes.isRoutable(destination, now: now) else { continue }
             datagramsOut += 1
             channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
             wrote = true

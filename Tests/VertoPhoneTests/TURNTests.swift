@@ -3,6 +3,7 @@ import MediaNIO
 import NIOCore
 import NIOPosix
 import ICECore
+import MediaCore
 import PeerCore
 import Testing
 import TestSupport
@@ -174,6 +175,53 @@ import TestSupport
                 return false
             }
         }
+        try await endpoint.stop()
+    }
+}
+
+/// The client in a network namespace whose only route is to the TURN server's network: the
+/// server's media address is unreachable from there (checked with `ip route get`), so the call can
+/// only work through the relay. The client is the `vertophone` CLI run inside the namespace.
+@Suite(.serialized, .realTime) struct TURNNamespaceTests {
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vertophone").path
+    }
+
+    /// With policy "all" the client also offers and checks its host candidate; those checks have no
+    /// route (dropped by the shell, not fatal to the socket) and the relayed pair wins.
+    @Test(arguments: [false, true])
+    func aClientWhoseOnlyRouteIsToTheTURNServerCallsThroughTheRelay(relayOnly: Bool) async throws {
+        try #require(NetworkNamespace.isAvailable, "network namespaces need root and iproute2 (CI runs as root)")
+        let ns = try NetworkNamespace(index: relayOnly ? 42 : 41, unreachable: 1)
+        defer { ns.remove() }
+        let mediaAddress = ns.unreachableAddresses[0]
+        // Proof that the direct path is impossible: no route from inside to the server's media address.
+        let route = await ns.run("ip route get \(mediaAddress)")
+        #expect(route.status != 0 && route.output.contains("unreachable"), "route from inside: \(route.output)")
+        let coturn = try await Coturn.start(environment: ["TURN_EXTRA_ARGS": "--listening-ip=\(ns.outerAddress)"])
+        defer { coturn.stop() }
+        // Our server: signalling on the namespace's outer address, media on the unreachable one.
+        let endpoint = try await startEndpoint {
+            $0.host = ns.outerAddress
+            $0.mediaHost = mediaAddress
+            $0.users = UserDirectory(entries: [try! UserDirectory.makeEntry(id: "1001", password: "ns-test", iterations: 1_000)])
+        }
+        let wav = FileManager.default.temporaryDirectory.appendingPathComponent("vp-ns-\(UUID().uuidString.prefix(6)).wav").path
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        // Policy "all": the client offers its host candidate too; only the relayed pair can work.
+        let call = await ns.run("\(Self.binary) call 9196 --url ws://\(ns.outerAddress):\(endpoint.port)/ --login 1001@\(ns.outerAddress) "
+                                + "--password ns-test --tone 440 --record \(wav) --hangup-after 3 --json "
+                                + "--ice-server turn:\(ns.outerAddress):\(coturn.port) --ice-username \(coturn.user) "
+                                + "--ice-credential \(coturn.password)" + (relayOnly ? " --relay-only" : ""))
+        #expect(call.status == 0, "\(call.output)")
+        let events = call.output.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let setup = try #require(events.first { $0["event"] as? String == "setup" }, "\(call.output)")
+        #expect(setup["candidate_pair"] as? String == "relay/udp ↔ host", "\(setup)")
+        #expect(setup["relay_allocation_ms"] is Double, "\(setup)")
+        let recorded = try WAVFile(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: wav))))
+        #expect(dominatesSomeWindow(recorded.samples, 440), "the echo came back through the relay")
         try await endpoint.stop()
     }
 }
