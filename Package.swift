@@ -152,7 +152,7 @@ let package = Package(
         .testTarget(name: "RTPCoreTests", dependencies: ["RTPCore", "TestSupport"]),
         .testTarget(name: "MediaCoreTests", dependencies: ["MediaCore", "RTPCore", "TestSupport"]),
         .testTarget(name: "SDPCoreTests", dependencies: ["SDPCore", "TestSupport"]),
-        .testTarget(name: "ICECoreTests", dependencies: ["ICECore", "TestSupport"]),
+        .testTarget(name: "ICECoreTests", dependencies: ["ICECore", "CryptoCore", "TestSupport"]),
         .testTarget(name: "VertoNIOTests", dependencies: [
             "VertoNIO", "CryptoCore", "TestSupport",
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"]),
         .testTarget(name: "CallCoreTests", dependencies: ["CallCore", "VertoCore", "CoreSupport",
                                                           .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "ICECore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

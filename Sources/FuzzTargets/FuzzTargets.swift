@@ -30,6 +30,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case websocket
     /// FreeSWITCH event-socket messages (the PBX event source) and the channel events in them.
     case eventsocket
+    /// What a TURN server sends (RFC 8656): as a datagram to a client that is allocating and to
+    /// one with an allocation and a bound channel, and as a TCP/TLS stream through the framer.
+    case turn
 
     public func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -43,8 +46,48 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .dtls: Self.dtls(bytes)
         case .websocket: Self.websocket(bytes)
         case .eventsocket: Self.eventSocket(bytes)
+        case .turn: Self.turn(bytes)
         }
     }
+
+    private static func turn(_ bytes: UnsafeRawBufferPointer) {
+        var fresh = TURNClient(server: turnServer, credentials: turnCredentials, random: .seeded(1), now: t0)
+        _ = fresh.handleFromServer(bytes, now: t0)
+        var allocated = allocatedTURNClient
+        _ = allocated.handleFromServer(bytes, now: t0)
+        var streamed = allocatedTURNClient
+        var framer = TURNStreamFramer()
+        framer.append(bytes)
+        while case .message(let m)? = framer.next() { _ = streamed.handleFromServer(m, now: t0) }
+    }
+
+    private static let turnServer = try! SocketAddress(ipAddress: "127.0.0.1", port: 3478)
+    private static let turnCredentials = TURNCredentials(username: "fuzz", password: "fuzz")
+
+    /// A client taken through 401, Allocate success and a ChannelBind for 127.0.0.1:5000 by a
+    /// scripted server, so fuzzed input reaches the allocated paths.
+    static let allocatedTURNClient: TURNClient = {
+        var c = TURNClient(server: turnServer, credentials: turnCredentials, random: .seeded(2), now: t0)
+        let realm = "fuzz.test", nonce = Array("nonce".utf8)
+        let key = MD5Digest.hash(Array("fuzz:\(realm):fuzz".utf8))
+        func answer(_ request: [UInt8]?, _ cls: STUNClass, _ attributes: [STUNAttribute], signed: Bool) {
+            guard let request, let m = try? STUNMessage.decode(request),
+                  let bytes = try? STUNMessage(type: STUNMessageType(method: m.type.method, messageClass: cls), transactionID: m.transactionID,
+                                               attributes: attributes).encode(integrityKey: signed ? key : nil, fingerprint: true) else { return }
+            _ = c.handleFromServer(bytes, now: t0)
+        }
+        answer(c.pollTransmit(), .errorResponse, [.errorCode(code: 401, reason: "Unauthorized"),
+                                                  .other(type: TURNAttribute.realm, value: Array(realm.utf8)),
+                                                  .other(type: TURNAttribute.nonce, value: nonce)], signed: false)
+        let allocate = c.pollTransmit()
+        let id = allocate.flatMap { try? STUNMessage.decode($0) }?.transactionID ?? STUNTransactionID(a: 0, b: 0, c: 0)
+        answer(allocate, .successResponse, [TURNAttribute.xorAddress(TURNAttribute.xorRelayedAddress, TransportAddress(127, 0, 0, 1, port: 50_000),
+                                                                     transactionID: id)], signed: true)
+        c.send([0x80, 0, 0, 0], to: TransportAddress(127, 0, 0, 1, port: 5000), now: t0)
+        answer(c.pollTransmit(), .successResponse, [], signed: true)
+        while c.pollTransmit() != nil {}
+        return c
+    }()
 
     private static let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
 

@@ -49,7 +49,7 @@ public enum TURNAttribute {
 
     /// An XOR-encoded address attribute (XOR-PEER-ADDRESS, XOR-RELAYED-ADDRESS: the encoding of
     /// XOR-MAPPED-ADDRESS, RFC 8489 §14.2).
-    static func xorAddress(_ type: UInt16, _ address: TransportAddress, transactionID: STUNTransactionID) -> STUNAttribute {
+    public static func xorAddress(_ type: UInt16, _ address: TransportAddress, transactionID: STUNTransactionID) -> STUNAttribute {
         var out: [UInt8] = []
         // Encoding an address cannot fail.
         try? STUNAttribute.xorMappedAddress(address).encode(into: &out, transactionID: transactionID, padding: 0)

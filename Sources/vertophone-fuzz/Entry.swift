@@ -2,7 +2,7 @@ import Foundation
 import FuzzTargets
 
 // Built two ways. With `-DFUZZING` and `--sanitize=fuzzer` (scripts/fuzz): a libFuzzer target;
-// VERTOPHONE_FUZZ_TARGET names which parser (verto, sdp, stun, rtp, dtls). Otherwise: a replay
+// VERTOPHONE_FUZZ_TARGET names which parser (verto, sdp, stun, rtp, dtls, websocket, eventsocket, turn). Otherwise: a replay
 // tool, `vertophone-fuzz TARGET FILE|DIR...`, that feeds saved inputs to a parser.
 
 #if FUZZING

@@ -1,5 +1,6 @@
 import Foundation
-import FuzzTargets
+@testable import FuzzTargets
+import ICECore
 import Testing
 import TestSupport
 
@@ -11,7 +12,7 @@ import TestSupport
     func savedInputsNeverTrap(_ target: FuzzTarget) throws {
         let inputs = try Self.inputs(for: target)
         for bytes in inputs { bytes.withUnsafeBytes { target.run($0) } }
-        if [.sdp, .verto, .rtp, .websocket, .eventsocket].contains(target) { #expect(!inputs.isEmpty, "seeds for \(target.rawValue)") }
+        if [.sdp, .verto, .rtp, .websocket, .eventsocket, .turn].contains(target) { #expect(!inputs.isEmpty, "seeds for \(target.rawValue)") }
     }
 
     static func inputs(for target: FuzzTarget) throws -> [[UInt8]] {
@@ -49,6 +50,13 @@ import TestSupport
             // A hold event, a message without a colon, a bad length, a DTMF event, split anywhere.
             let good = "Content-Type: text/event-json\nContent-Length: 45\n\n{\"Event-Name\":\"CHANNEL_HOLD\",\"Unique-ID\":\"a\"}"
             inputs.append(Array((good + "no colon\n\nContent-Length: x\n\n" + good).utf8))
+        case .turn:
+            // ChannelData on the bound channel (padded, as over TCP), on an unbound one, with a
+            // length past the end; a Data indication without its DATA attribute.
+            inputs.append([0x40, 0x00, 0x00, 0x05, 0x80, 1, 2, 3, 4, 0, 0, 0])
+            inputs.append([0x4F, 0xFF, 0x00, 0x01, 0x00, 0, 0, 0])
+            inputs.append([0x40, 0x00, 0xFF, 0xFF, 1])
+            inputs.append([0x00, 0x17, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42] + [UInt8](repeating: 7, count: 12))
         case .stun, .dtls:
             break
         }
@@ -67,5 +75,18 @@ import TestSupport
         out += mask
         out += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
         return out
+    }
+}
+
+/// The TURN target's prepared client really is allocated with a bound channel, so fuzzed bytes reach
+/// the ChannelData and Data-indication paths, and a well-formed ChannelData is delivered.
+@Suite struct TURNFuzzTargetTests {
+    @Test func thePreparedClientIsAllocatedWithABoundChannel() {
+        var c = FuzzTarget.allocatedTURNClient
+        #expect(c.state == .allocated)
+        #expect(c.isBound(TransportAddress(127, 0, 0, 1, port: 5000)))
+        let data: [UInt8] = [0x40, 0x00, 0x00, 0x04, 0x80, 1, 2, 3]
+        #expect(c.handleFromServer(data, now: .uptimeNanoseconds(1_000_000_000))
+            == .data(peer: TransportAddress(127, 0, 0, 1, port: 5000), payload: 4..<8))
     }
 }
