@@ -16,6 +16,12 @@ public enum PeerEvent: Sendable, Equatable {
     case failed(PeerError)
     /// The peer closed DTLS (close_notify).
     case closed
+    /// Connected, the peer is expected to send audio, and nothing arrived for
+    /// `PeerSessionConfiguration.stallTimeout`: the path is probably gone (a network change, a
+    /// NAT binding lost). The owner may restart ICE. Reported once per stall.
+    case pathStalled
+    /// Audio arrives again after `pathStalled`.
+    case pathRecovered
 }
 
 /// Setup milestones with their times (for stats, the CLI timeline and the benchmarks).

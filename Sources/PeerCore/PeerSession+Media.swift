@@ -95,6 +95,10 @@ extension PeerSession {
         statistics.packetsReceived += 1
         statistics.bytesReceived += length
         lastRTPArrival = now
+        if stalled {
+            stalled = false
+            events.append(.pathRecovered)
+        }
         if milestones.firstRTPReceived == nil { milestones.firstRTPReceived = now }
 
         if let te = negotiated.telephoneEvent, packet.payloadType == te.payloadType {

@@ -87,6 +87,8 @@ public final class PeerSession: RelayStreamCore {
     var dtmfReceiver = DTMFReceiver()
     var nextPlayout: NIODeadline?
     var lastRTPArrival: NIODeadline?
+    /// `.pathStalled` was reported and no audio came since.
+    var stalled = false
 
     // RTCP.
     var nextRTCP: NIODeadline?
@@ -553,6 +555,18 @@ public final class PeerSession: RelayStreamCore {
         }
         if let p = nextPlayout, now >= p { playout(now: now) }
         if let r = nextRTCP, now >= r { sendRTCP(now: now) }
+        if let d = stallDeadline, now >= d {
+            stalled = true
+            events.append(.pathStalled)
+        }
+    }
+
+    /// When silence from a peer that should be sending becomes a stall (nil when not watching).
+    var stallDeadline: NIODeadline? {
+        guard !stalled, state == .connected, let timeout = configuration.stallTimeout, let n = negotiated,
+              n.direction == .sendrecv || n.direction == .recvonly,
+              let last = lastRTPArrival ?? milestones.dtlsConnected else { return nil }
+        return last + timeout
     }
 
     public func nextDeadline() -> NIODeadline? {
@@ -562,6 +576,7 @@ public final class PeerSession: RelayStreamCore {
             if let d { best = best.map { min($0, d) } ?? d }
         }
         for r in relays { if let d = r.client.nextDeadline() { best = best.map { min($0, d) } ?? d } }
+        if let d = stallDeadline { best = best.map { min($0, d) } ?? d }
         return best
     }
 

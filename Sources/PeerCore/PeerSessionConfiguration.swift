@@ -51,6 +51,8 @@ public struct PeerSessionConfiguration: Sendable {
     /// ICE transport policy "relay" (as in WebRTC's RTCConfiguration): only relayed candidates
     /// are offered and used; nothing is sent or accepted on the direct path.
     public var relayOnly = false
+    /// No audio from a peer that should be sending for this long raises `.pathStalled` (nil: never).
+    public var stallTimeout: TimeAmount? = .seconds(2)
 
     public init(ice: ICEConfiguration = .full, dtls: DTLSConfiguration = DTLSConfiguration(),
                 opus: OpusEncoderConfiguration = OpusEncoderConfiguration(),

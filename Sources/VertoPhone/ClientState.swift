@@ -31,6 +31,8 @@ final class ClientState {
     var modifyPromises: [String: EventLoopPromise<Void>] = [:]
     /// New peers offered with `updateMedia` (ICE restart), waiting for the server's answer.
     var restarting: [String: DatagramDriver<PeerSession>] = [:]
+    /// ICE restarts started because a call's audio stalled (diagnostics, tests).
+    var iceRestartsStarted = 0
     /// The session core's timer.
     lazy var timer = DeadlineTimer(loop: loop)
     /// One bound socket + PeerSession kept ready for the next call (answer, invite, re-attach).
@@ -168,6 +170,7 @@ final class ClientState {
             for id in ended { endCall(id, cause: .recoveryOnTimerExpire) }
         case .incomingCall(let offer):
             let media = MediaSession(callID: offer.callID, eventLoop: loop)
+            watchPath(media)
             let call = Call(callID: offer.callID, direction: .inbound, remoteNumber: offer.callerIDNumber ?? "",
                             remoteName: offer.callerIDName, media: media, client: handle)
             calls[offer.callID] = call
@@ -301,6 +304,7 @@ final class ClientState {
                     throw VertoPhoneError.call(error)
                 }
                 let media = MediaSession(callID: callID, eventLoop: loop)
+                watchPath(media)
                 media.attach(driver)
                 media.setSourceOnLoop(source)
                 let call = Call(callID: callID, direction: .outbound, remoteNumber: destination, remoteName: nil, media: media,
@@ -371,7 +375,11 @@ final class ClientState {
         guard calls[call.callID] === call else { return loop.makeFailedFuture(VertoPhoneError.unknownCall(call.callID)) }
         let identity: DTLSIdentity
         do { identity = try DTLSIdentity() } catch { return loop.makeFailedFuture(VertoPhoneError.callFailed("DTLS identity: \(error)")) }
-        return MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: options.media, advertise: advertisedHosts(),
+        // The new peer keeps checking while the path is down (500 ms apart, up to the checking
+        // timeout) instead of giving up after ~4 s, so audio returns as soon as the path does.
+        var media = options.media
+        media.ice.maximumTransmissions = max(media.ice.maximumTransmissions, 60)
+        return MediaFactory.makePeer(on: loop, host: options.mediaHost, configuration: media, advertise: advertisedHosts(),
                                      identity: identity)
             .assumeIsolated()
             .flatMap { [self] driver -> EventLoopFuture<Void> in
@@ -390,6 +398,26 @@ final class ClientState {
                 return p.futureResult
             }
             .nonisolated()
+    }
+
+    /// Restarts ICE on its own when the call's audio stalls (RFC 8445 §9; as a browser does on
+    /// "disconnected"): the new peer offers fresh candidates from wherever this host now is, and
+    /// keeps checking (up to `ICEConfiguration.checkingTimeout`) until the path works again. One
+    /// restart at a time; a restart that cannot be signalled is retried every 2 s while the call lasts.
+    func watchPath(_ media: MediaSession) {
+        media.onPathStalled = { [weak self] in self?.restartWhenStalled(media.callID, attempt: 1) }
+    }
+
+    private func restartWhenStalled(_ callID: String, attempt: Int) {
+        guard options.restartICEWhenStalled, let call = calls[callID], call.state == .active, restarting[callID] == nil,
+              modifyPromises[callID] == nil else { return }
+        callLogger(callID).info("audio stalled: restarting ICE", metadata: ["attempt": "\(attempt)"])
+        iceRestartsStarted += 1
+        startRestartICE(call).assumeIsolated().whenFailure { [self] error in
+            callLogger(callID).info("ICE restart failed", metadata: ["error": "\(error)"])
+            guard attempt < 15 else { return }
+            loop.assumeIsolated().scheduleTask(in: .seconds(2)) { [self] in restartWhenStalled(callID, attempt: attempt + 1) }
+        }
     }
 
     /// The server answered an ICE restart: the new peer takes the call's media.

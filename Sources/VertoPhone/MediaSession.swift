@@ -15,6 +15,12 @@ public enum MediaEvent: Sendable, Equatable {
     case dtmf(String)
     case failed(String)
     case closed
+    /// No audio arrived for `PeerSessionConfiguration.stallTimeout` while the far end should be
+    /// sending: the network path is probably gone. The client role restarts ICE on its own
+    /// (`VertoClientOptions.restartICEWhenStalled`).
+    case pathStalled
+    /// Audio arrives again (on the same path, or on the path an ICE restart found).
+    case pathRecovered
 }
 
 /// Statistics of a media session, with the setup milestones.
@@ -86,6 +92,11 @@ public final class MediaSession: Sendable {
         get { state.value.onFailure }
         set { state.value.onFailure = newValue }
     }
+    /// Called on the loop when the current peer reports `.pathStalled`.
+    var onPathStalled: (() -> Void)? {
+        get { state.value.onPathStalled }
+        set { state.value.onPathStalled = newValue }
+    }
     /// Bound on ICE + DTLS for each attached peer connection (nil: none).
     var setupTimeout: TimeAmount? {
         get { state.value.setupTimeout }
@@ -139,6 +150,7 @@ final class MediaSessionState {
         didSet { if sampleRate != oldValue { sampleRateBox.withLockedValue { [sampleRate] in $0 = sampleRate } } }
     }
     var onFailure: ((String) -> Void)?
+    var onPathStalled: (() -> Void)?
     /// Bound on ICE + DTLS for each attached peer connection (nil: none).
     var setupTimeout: TimeAmount?
     private var setupDeadline: Scheduled<Void>?
@@ -270,6 +282,11 @@ final class MediaSessionState {
                 // A clean close_notify comes with a hangup, whose verto.bye may still be on its way:
                 // not a failure of the call (if no bye follows, consent freshness fails in 30 s).
                 eventHub.yield(.failed("peer closed DTLS"))
+            case .pathStalled:
+                eventHub.yield(.pathStalled)
+                onPathStalled?()
+            case .pathRecovered:
+                eventHub.yield(.pathRecovered)
             case .iceConnected, .gatheringComplete:
                 break
             }

@@ -34,6 +34,9 @@ public struct VertoClientOptions: Sendable {
     /// `turns:` servers' certificates are checked with `trust`, as for wss.
     /// `.relay`: calls use TURN relays only (the direct path is never tried).
     public var iceTransportPolicy: ICETransportPolicy = .all
+    /// Restart ICE on its own when a call's audio stalls (`MediaEvent.pathStalled`, after
+    /// `media.stallTimeout`, 2 s): the call survives a network change or a lost NAT binding.
+    public var restartICEWhenStalled = true
     public var callerIDName: String?
     public var callerIDNumber: String?
     /// Logs every Verto frame in and out (logger `verto.trace`, level info) with passwords, ICE
