@@ -480,6 +480,11 @@ public struct TURNClient: Sendable {
             method = .allocate
             // REQUESTED-TRANSPORT: UDP (17), RFC 8656 §7.1.
             attributes.append(.other(type: TURNAttribute.requestedTransport, value: [17, 0, 0, 0]))
+            // A relay of the family we reach the server in (§7.2: IPv4 unless asked): a phone on an
+            // IPv6 network gets an IPv6 relayed candidate.
+            if case .v6 = server {
+                attributes.append(.other(type: TURNAttribute.requestedAddressFamily, value: [0x02, 0, 0, 0]))
+            }
             attributes.append(.other(type: TURNAttribute.lifetime, value: TURNAttribute.u32(UInt32(configuration.lifetime))))
         case .refresh(let lifetime):
             method = .refresh

@@ -158,6 +158,39 @@ import TestSupport
         try await endpoint.stop()
     }
 
+    /// IPv6: media on ::1 both sides, directly and through coturn's IPv6 relay (the client reaches
+    /// the TURN server over IPv6 and asks for an IPv6 relayed address, RFC 8656 §7.2).
+    @Test(arguments: [nil, TURNTransport.udp, .tcp, .tls])
+    func ipv6CallsDirectAndThroughAnIPv6Relay(transport: TURNTransport?) async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        try #require(coturn.host6 != nil, "this host has no ::1")
+        let endpoint = try await startEndpoint { $0.mediaHost = "::1" }
+        var servers: [ICEServer] = []
+        if let transport {
+            let url = switch transport {
+            case .udp: "turn:[::1]:\(coturn.port)"
+            case .tcp: "turn:[::1]:\(coturn.port)?transport=tcp"
+            case .tls: "turns:[::1]:\(coturn.tlsPort)"
+            }
+            servers = [ICEServer(url, username: coturn.user, credential: coturn.password)]
+        }
+        let c = relayClient(endpoint, servers, policy: transport == nil ? .all : .relay, coturn: coturn) { $0.mediaHost = "::1" }
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [880], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 880))
+        let expected = transport.map { "relay/\($0.rawValue) ↔ host" } ?? "host ↔ host"
+        #expect(try await candidatePair(call) == expected)
+        let offered = try await call.media.eventLoop.submit {
+            call.media.peer?.withCoreOnLoop { $0.localEndpoint.candidates.map(\.address) } ?? []
+        }.get()
+        #expect(!offered.isEmpty && offered.allSatisfy { $0 == "::1" }, "IPv6 candidates only: \(offered)")
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
     /// Bad ICE server settings are typed errors at `connect`, before anything is sent.
     @Test func badICEServerSettingsAreTypedErrorsAtConnect() async throws {
         let coturn = try await Coturn.start()
