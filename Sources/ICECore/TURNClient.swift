@@ -236,6 +236,19 @@ public struct TURNClient: Sendable {
         return out
     }
 
+    /// Installs a permission and channel for `peer` ahead of any data (ChannelBind now), so that
+    /// what the peer sends to the relayed address gets through — a lite agent never sends first.
+    public mutating func prepare(_ peer: TransportAddress, now: NIODeadline) {
+        guard state == .allocated, channels[peer] == nil,
+              peersByChannel.count <= Int(ChannelData.channelRange.upperBound - ChannelData.channelRange.lowerBound) else { return }
+        while peersByChannel[nextChannel] != nil { advanceChannel() }
+        let number = nextChannel
+        advanceChannel()
+        channels[peer] = Channel(number: number, bound: false, queue: [], refreshAt: nil)
+        peersByChannel[number] = peer
+        sendRequest(.channelBind(number, peer), now: now, giveUpAt: now + configuration.requestTimeout, attempts: 0)
+    }
+
     /// Whether `peer` has a bound channel (data to it is framed at once).
     public func isBound(_ peer: TransportAddress) -> Bool { channels[peer]?.bound == true }
 

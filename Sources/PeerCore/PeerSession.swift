@@ -268,6 +268,14 @@ public final class PeerSession: RelayStreamCore {
         milestones.remoteDescriptionApplied = now
         if dtls?.role == .server { dtls?.start(now: now) }  // arms the handshake cap
         let candidates = n.remoteCandidates.compactMap(SDPBridge.iceCandidate)
+        // Permissions on our relays for every remote candidate of the same family, now: the peer's
+        // checks to our relayed address are dropped by the TURN server until they exist.
+        for r in relays.indices where relays[r].candidate != nil {
+            guard let relayed = relays[r].client.relayedAddress else { continue }
+            for c in candidates {
+                if let a = c.transportAddress, a.sameFamily(as: relayed) { relays[r].client.prepare(a, now: now) }
+            }
+        }
         ice.setRemoteIsLite(n.remoteICELite)
         ice.setRemoteDescription(credentials: n.remoteICE,
                                  candidates: candidates, now: now)

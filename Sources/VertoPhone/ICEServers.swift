@@ -1,3 +1,4 @@
+import CoreSupport
 import ICECore
 import NIOCore
 import NIOPosix
@@ -163,14 +164,19 @@ struct ResolvedICEServers: Sendable {
 
     /// `trust` (the client's, as for wss) checks `turns:` servers' certificates.
     func apply(to media: inout PeerSessionConfiguration, policy: ICETransportPolicy, trust: WebSocketClientConfiguration.Trust) {
+        let relayTrust: RelayStreamEndpoint.Trust = switch trust {
+        case .system: .system
+        case .customCA(let pem): .customCA(pem: pem)
+        case .insecureAcceptAnyCertificate: .insecureAcceptAnyCertificate
+        }
+        apply(to: &media, policy: policy, trust: relayTrust)
+    }
+
+    func apply(to media: inout PeerSessionConfiguration, policy: ICETransportPolicy, trust: RelayStreamEndpoint.Trust) {
         if let stun { media.stunServer = stun }
         media.turnServers = turn.map { server in
             var s = server
-            switch trust {
-            case .system: s.trust = .system
-            case .customCA(let pem): s.trust = .customCA(pem: pem)
-            case .insecureAcceptAnyCertificate: s.trust = .insecureAcceptAnyCertificate
-            }
+            s.trust = trust
             return s
         }
         media.relayOnly = policy == .relay

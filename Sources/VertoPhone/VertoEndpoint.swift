@@ -30,6 +30,14 @@ public struct VertoEndpointConfiguration: Sendable {
     /// NAT's forwarded range); nil: any free port.
     public var mediaPorts: ClosedRange<Int>?
     public var media: PeerSessionConfiguration = .serverRole
+    /// STUN/TURN servers for the server role's calls (resolved at `start`): each TURN server adds a
+    /// relayed candidate to every answer, for a server whose own addresses browsers cannot reach.
+    /// The relay learns the caller's candidates from its offer (mDNS names cannot be permitted).
+    public var iceServers: [ICEServer] = []
+    /// `.relay`: answers carry only relayed candidates.
+    public var iceTransportPolicy: ICETransportPolicy = .all
+    /// Whom to trust for `turns:` servers.
+    public var iceServerTrust: WebSocketClientConfiguration.Trust = .system
     public var verto: VertoServerConfiguration = VertoServerConfiguration()
     public var maxConnections: Int = 1024
     /// Connections from one client address at most.
@@ -125,12 +133,22 @@ public final class VertoEndpoint: Sendable {
         try await start(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
     }
 
+    /// The configuration with its ICE servers resolved into the media settings.
+    static func resolvingICEServers(_ configuration: VertoEndpointConfiguration) async throws -> VertoEndpointConfiguration {
+        guard !configuration.iceServers.isEmpty || configuration.iceTransportPolicy == .relay else { return configuration }
+        var c = configuration
+        let resolved = try await ResolvedICEServers.resolve(c.iceServers, policy: c.iceTransportPolicy)
+        resolved.apply(to: &c.media, policy: c.iceTransportPolicy, trust: c.iceServerTrust)
+        return c
+    }
+
     package static func start(configuration: VertoEndpointConfiguration, group: EventLoopGroup,
                               logger: Logger) async throws -> VertoEndpoint {
         _ = EngineWarmUp.done
         if configuration.users.isDemo && !Self.isLoopback(configuration.host) {
             throw VertoEndpointError.demoUsersOnNonLoopback(configuration.host)
         }
+        let configuration = try await resolvingICEServers(configuration)
         let loop = group.next()
         let hub = EventHub<VertoEndpointEvent>(historyLimit: 256)
         let state = try await loop.submit {

@@ -45,6 +45,19 @@ struct Serve: ReportingCommand {
     @Option(help: "Media port range, LOW-HIGH (e.g. 16384-32768), for a firewall rule or a NAT's forwarded ports. Also VERTOPHONE_RTP_PORTS.")
     var rtpPorts: String?
 
+    @Option(name: .customLong("ice-server"),
+            help: "TURN/STUN server for the calls' media, repeatable: turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (answers then carry a relayed candidate).")
+    var iceServers: [String] = []
+
+    @Option(help: "TURN username (or VERTOPHONE_ICE_USERNAME).")
+    var iceUsername: String?
+
+    @Option(help: "TURN password (or VERTOPHONE_ICE_CREDENTIAL).")
+    var iceCredential: String?
+
+    @Flag(help: "Answer with relayed candidates only (needs --ice-server turn:…).")
+    var relayOnly = false
+
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464). Overrides the config file.")
     var metrics: String?
 
@@ -97,6 +110,12 @@ struct Serve: ReportingCommand {
             config.tls = try TLSServerIdentity(certificateFile: tlsCert, keyFile: tlsKey)
         }
         config.traceJSONRPC = output.traceJSONRPC
+        let environment = ProcessInfo.processInfo.environment
+        if !iceServers.isEmpty {
+            config.iceServers = [ICEServer(urls: iceServers, username: iceUsername ?? environment["VERTOPHONE_ICE_USERNAME"],
+                                           credential: iceCredential ?? environment["VERTOPHONE_ICE_CREDENTIAL"])]
+        }
+        if relayOnly { config.iceTransportPolicy = .relay }
         var exporter: Channel?
         if let metrics = metricsAddress {
             guard let (metricsHost, metricsPort) = MetricsExporter.parse(metrics) else {

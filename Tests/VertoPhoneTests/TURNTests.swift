@@ -191,6 +191,32 @@ import TestSupport
         try await endpoint.stop()
     }
 
+    /// The server role with a TURN server and the relay-only policy: its answers carry only its
+    /// relayed candidate, it installs permissions for the caller's candidates from the offer, and a
+    /// plain client (host candidates, no TURN) reaches it through the relay.
+    @Test func theServerRoleAnswersWithARelayedCandidate() async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        let endpoint = try await startEndpoint {
+            $0.mediaHost = "127.0.0.1"
+            $0.iceServers = [ICEServer("turn:127.0.0.1:\(coturn.port)", username: coturn.user, credential: coturn.password)]
+            $0.iceTransportPolicy = .relay
+        }
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9196", source: .tone(frequencies: [660], amplitude: 0.3))
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 660), "the echo through the server's relay")
+        #expect(try await candidatePair(call) == "host ↔ relay")
+        let answered = try await call.media.eventLoop.submit {
+            call.media.peer?.withCoreOnLoop { $0.negotiated?.remoteCandidates.map { "\($0.type)" } } ?? []
+        }.get()
+        #expect(answered == ["relay"], "the server's answer: \(answered)")
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
     /// Bad ICE server settings are typed errors at `connect`, before anything is sent.
     @Test func badICEServerSettingsAreTypedErrorsAtConnect() async throws {
         let coturn = try await Coturn.start()
