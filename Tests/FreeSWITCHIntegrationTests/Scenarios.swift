@@ -116,6 +116,28 @@ enum Scenarios {
         #expect(call.state == .ended(.normalClearing))
     }
 
+    /// 9196 through a TURN relay (coturn on loopback, started here), relay-only over UDP and TLS:
+    /// the target sees only the relayed candidate and answers checks arriving through it.
+    static func echoThroughTURN(_ s: Scope) async throws {
+        let coturn = try await Coturn.start()
+        defer { coturn.stop() }
+        for (url, transport) in [("turn:127.0.0.1:\(coturn.port)", "udp"), ("turns:127.0.0.1:\(coturn.tlsPort)", "tls")] {
+            let c = s.client(s.target.users[1]) {
+                $0.iceServers = [ICEServer(url, username: coturn.user, credential: coturn.password)]
+                $0.iceTransportPolicy = .relay
+                $0.trust = .customCA(pem: coturn.certificatePEM)
+            }
+            try await c.connect()
+            let call = try await c.call("9196", source: .tone(frequencies: [440], amplitude: 0.3))
+            #expect(try await call.wait { $0 == .active } == .active)
+            #expect(try await hear(440, on: call.media) == 440, "echo through the \(transport) relay")
+            let pair = try await call.media.stats()?.candidatePair
+            #expect(pair == "relay/\(transport) ↔ host", "\(String(describing: pair))")
+            try await call.hangup()
+            try await c.disconnect()
+        }
+    }
+
     /// 9664: a 1 kHz tone.
     static func tone(_ s: Scope) async throws {
         let c = s.client(s.target.users[1])

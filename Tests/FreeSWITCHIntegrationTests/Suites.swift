@@ -33,6 +33,7 @@ struct OwnServerSignalingTests {
 struct OwnServerCallTests {
     @Test func echo9196() async throws { try await run(try await OwnServerTarget.start(), Scenarios.echo) }
     @Test func iceRestartOn9196() async throws { try await run(try await OwnServerTarget.start(), Scenarios.iceRestart) }
+    @Test func echoThroughTURN() async throws { try await run(try await OwnServerTarget.start(), Scenarios.echoThroughTURN) }
     @Test func tone9664() async throws { try await run(try await OwnServerTarget.start(), Scenarios.tone) }
     @Test func dtmf9197() async throws { try await run(try await OwnServerTarget.start(), Scenarios.dtmf) }
     @Test func earlyMedia9198() async throws { try await run(try await OwnServerTarget.start(), Scenarios.earlyMedia) }
@@ -73,6 +74,8 @@ extension FreeSWITCHCalls {
         @Test func echo9196() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.echo) }
         /// `updateMedia` (mod_verto ≥ 1.10.7 answers it with a new SDP).
         @Test func iceRestartOn9196() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.iceRestart) }
+        /// Relay-only through coturn (UDP and TLS to the TURN server).
+        @Test func echoThroughTURN() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.echoThroughTURN) }
         @Test func tone9664() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.tone) }
         /// Digits read back with the event socket: `uuid_getvar <callID> dtmf_collected`.
         @Test func dtmf9197() async throws { try await run(try await FreeSWITCHTarget.reachable(), Scenarios.dtmf) }

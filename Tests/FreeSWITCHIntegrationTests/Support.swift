@@ -17,7 +17,8 @@ final class Scope: Sendable {
     init(_ target: any TestTarget) { self.target = target }
 
     /// A client of `user` (the target's password unless given), media on 127.0.0.1 only.
-    func client(_ user: String, password: String? = nil, url: String? = nil, sessid: String? = nil) -> VertoClient {
+    func client(_ user: String, password: String? = nil, url: String? = nil, sessid: String? = nil,
+                configure: (inout VertoClientOptions) -> Void = { _ in }) -> VertoClient {
         let u = url ?? target.url
         var o = VertoClientOptions(url: u, login: "\(user)@\(target.domain)", password: password ?? target.password)
         o.mediaHost = "127.0.0.1"
@@ -27,6 +28,7 @@ final class Scope: Sendable {
         o.connectTimeout = .seconds(15)
         // wss targets in the lab have self-signed certificates: accepted here, in tests only.
         if u.lowercased().hasPrefix("wss:") { o.trust = .insecureAcceptAnyCertificate }
+        configure(&o)
         let c = VertoClient(options: o)
         clients.withLockedValue { $0.append(c) }
         return c
