@@ -31,8 +31,11 @@ final class ClientState {
     var modifyPromises: [String: EventLoopPromise<Void>] = [:]
     /// New peers offered with `updateMedia` (ICE restart), waiting for the server's answer.
     var restarting: [String: DatagramDriver<PeerSession>] = [:]
-    /// ICE restarts started because a call's audio stalled (diagnostics, tests).
+    /// ICE restarts started because a call's audio stalled or the addresses changed (diagnostics, tests).
     var iceRestartsStarted = 0
+    /// The machine's addresses as last seen by the address watch, and its timer.
+    var watchedAddresses: [String]?
+    var addressWatch: Scheduled<Void>?
     /// The session core's timer.
     lazy var timer = DeadlineTimer(loop: loop)
     /// One bound socket + PeerSession kept ready for the next call (answer, invite, re-attach).
@@ -160,6 +163,7 @@ final class ClientState {
         case .loggedIn(let sessid, _):
             events.yield(.loggedIn(sessid: sessid))
             peers.refill()
+            watchAddresses()
             loginPromise?.succeed()
             loginPromise = nil
         case .loginFailed(let err):
@@ -281,6 +285,8 @@ final class ClientState {
     }
 
     func stop() {
+        addressWatch?.cancel()
+        addressWatch = nil
         peers.close()
         session.stop(now: loop.now)
         pump()
@@ -409,14 +415,38 @@ final class ClientState {
     }
 
     private func restartWhenStalled(_ callID: String, attempt: Int) {
-        guard options.restartICEWhenStalled, let call = calls[callID], call.state == .active, restarting[callID] == nil,
-              modifyPromises[callID] == nil else { return }
-        callLogger(callID).info("audio stalled: restarting ICE", metadata: ["attempt": "\(attempt)"])
+        guard options.restartICEWhenStalled else { return }
+        restartOnItsOwn(callID, reason: "audio stalled", attempt: attempt)
+    }
+
+    private func restartOnItsOwn(_ callID: String, reason: String, attempt: Int) {
+        guard let call = calls[callID], call.state == .active, restarting[callID] == nil, modifyPromises[callID] == nil else { return }
+        callLogger(callID).info("restarting ICE", metadata: ["reason": "\(reason)", "attempt": "\(attempt)"])
         iceRestartsStarted += 1
+        events.yield(.iceRestart(callID: callID, reason: reason))
         startRestartICE(call).assumeIsolated().whenFailure { [self] error in
             callLogger(callID).info("ICE restart failed", metadata: ["error": "\(error)"])
             guard attempt < 15 else { return }
-            loop.assumeIsolated().scheduleTask(in: .seconds(2)) { [self] in restartWhenStalled(callID, attempt: attempt + 1) }
+            loop.assumeIsolated().scheduleTask(in: .seconds(2)) { [self] in restartOnItsOwn(callID, reason: reason, attempt: attempt + 1) }
+        }
+    }
+
+    /// With media on every interface, polls the machine's addresses while logged in; when they
+    /// change, the spare peer (made with the old ones) is replaced and every active call restarts
+    /// ICE, so its candidates name where the host is now (RFC 8445 §9).
+    func watchAddresses() {
+        guard options.restartICEOnAddressChange, options.mediaHost == "0.0.0.0", addressWatch == nil else { return }
+        watchedAddresses = HostAddresses.ipv4(includeLoopback: false).sorted()
+        addressWatch = loop.assumeIsolated().scheduleTask(in: TimeAmount(options.addressWatchInterval)) { [self] in
+            addressWatch = nil
+            guard ws != nil else { return }
+            let now = HostAddresses.ipv4(includeLoopback: false).sorted()
+            if let before = watchedAddresses, before != now {
+                logger.info("local addresses changed", metadata: ["before": "\(before)", "now": "\(now)"])
+                peers.replaceSpare()
+                for callID in calls.keys.sorted() { restartOnItsOwn(callID, reason: "local addresses changed", attempt: 1) }
+            }
+            watchAddresses()
         }
     }
 

@@ -109,6 +109,14 @@ final class PeerPool {
             }
     }
 
+    /// Drops the spare (its candidates are stale after an address change) and prepares a new one.
+    func replaceSpare() {
+        loop.preconditionInEventLoop()
+        if let s = spare { _ = s.close() }
+        spare = nil
+        refill()
+    }
+
     func close() {
         loop.preconditionInEventLoop()
         closed = true

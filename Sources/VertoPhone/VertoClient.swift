@@ -37,6 +37,10 @@ public struct VertoClientOptions: Sendable {
     /// Restart ICE on its own when a call's audio stalls (`MediaEvent.pathStalled`, after
     /// `media.stallTimeout`, 2 s): the call survives a network change or a lost NAT binding.
     public var restartICEWhenStalled = true
+    /// With `mediaHost` "0.0.0.0": watch the machine's addresses (every `addressWatchInterval`)
+    /// and restart ICE on every active call when they change (a new network, a lost one).
+    public var restartICEOnAddressChange = true
+    public var addressWatchInterval: Duration = .seconds(2)
     public var callerIDName: String?
     public var callerIDNumber: String?
     /// Logs every Verto frame in and out (logger `verto.trace`, level info) with passwords, ICE
@@ -61,6 +65,9 @@ public enum VertoClientEngineEvent: Sendable, Equatable {
     case reattached(callID: String)
     case punted
     case display(callID: String, name: String?, number: String?)
+    /// The engine restarted a call's ICE on its own: `reason` is "audio stalled" or "local
+    /// addresses changed".
+    case iceRestart(callID: String, reason: String)
 }
 
 /// The client role: a web phone logged in to a Verto server (FreeSWITCH mod_verto, Webitel, or our

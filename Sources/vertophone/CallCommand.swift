@@ -114,6 +114,12 @@ struct CallCommand: ReportingCommand {
         let phone = try client.makeClient(trace: output.traceJSONRPC)
         try await phone.connect()
         tl.log("logged in", ["url": .text(client.url)])
+        let engineEvents = Task {
+            for await e in phone.events {
+                if case .iceRestart(let id, let reason) = e { tl.log("ice restart", ["callID": .text(id), "reason": .text(reason)]) }
+            }
+        }
+        defer { engineEvents.cancel() }
         let source: MediaSource = tone.map { .tone(frequencies: [$0], amplitude: 0.3) } ?? .silence
         let t0 = NIODeadline.now()
         let call = try await phone.call(destination, source: source)

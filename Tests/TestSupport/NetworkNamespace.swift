@@ -17,6 +17,8 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// Outside addresses (on the outer `lo`) with no route from inside.
     public let unreachableAddresses: [String]
     private let veth: String
+    /// The namespace's end of the veth pair.
+    public var innerInterface: String { "\(veth)i" }
     private let lock = NSLock()
     private var removed = false
 

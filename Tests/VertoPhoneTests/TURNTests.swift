@@ -283,4 +283,42 @@ import TestSupport
         #expect(dominatesSomeWindow(recorded.samples, 440), "the echo came back through the relay")
         try await endpoint.stop()
     }
+
+    /// A client whose machine gains an address mid-call (the CLI in a namespace; a second address
+    /// appears on its interface) restarts ICE on its own; the call goes on with audio both ways.
+    @Test func aLocalAddressChangeRestartsICE() async throws {
+        try #require(NetworkNamespace.isAvailable, "network namespaces need root and iproute2 (CI runs as root)")
+        let ns = try NetworkNamespace(index: 43)
+        defer { ns.remove() }
+        let endpoint = try await startEndpoint {
+            $0.host = ns.outerAddress
+            $0.mediaHost = ns.outerAddress
+            $0.users = UserDirectory(entries: [try! UserDirectory.makeEntry(id: "1001", password: "ns-test", iterations: 1_000)])
+        }
+        let wav = FileManager.default.temporaryDirectory.appendingPathComponent("vp-ns-\(UUID().uuidString.prefix(6)).wav").path
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        let answered = Task {
+            try await first(in: endpoint.events, within: .seconds(20), "the call is answered") { e -> Bool? in
+                if case .answered = e { return true } else { return nil }
+            }
+        }
+        let run = Task {
+            await ns.run("\(Self.binary) call 9196 --url ws://\(ns.outerAddress):\(endpoint.port)/ --login 1001@\(ns.outerAddress) "
+                         + "--password ns-test --tone 440 --record \(wav) --hangup-after 8 --json")
+        }
+        _ = try await answered.value
+        let added = await ns.run("ip addr add \(ns.innerAddress.dropLast())3/24 dev \(ns.innerInterface)")
+        #expect(added.status == 0, "\(added.output)")
+        let call = await run.value
+        #expect(call.status == 0, "\(call.output)")
+        let events = call.output.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let restart = events.first { $0["event"] as? String == "ice_restart" }
+        #expect(restart?["reason"] as? String == "local addresses changed", "\(call.output)")
+        let recorded = try WAVFile(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: wav))))
+        // The echo in the last 2 s of the recording: after the restart.
+        #expect(dominatesSomeWindow(Array(recorded.samples.suffix(96_000)), 440), "audio after the restart")
+        try await endpoint.stop()
+    }
 }
