@@ -16,6 +16,11 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     public let eventLoop: EventLoop
     public let localAddress: SocketAddress
     private let channel: Channel
+    /// The IPv6 socket beside an IPv4 one (dual stack, `bindDualStack`): datagrams to IPv6
+    /// destinations leave from it, and what it receives goes to the same core.
+    private var companion: Channel?
+    /// The companion's bound address.
+    public private(set) var companionAddress: SocketAddress?
     private let core: Core
     private let timer: DeadlineTimer
     private var closed = false
@@ -101,6 +106,40 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         }
     }
 
+    /// Dual stack: an IPv6 socket (IPv6 only, any port) bound first on `eventLoop`, then the IPv4
+    /// socket as `bind(host:port:)` or `bind(host:ports:)` does; `makeCore` gets both addresses
+    /// (IPv4 first). Each destination's family picks the socket it leaves from.
+    public static func bindDualStack(host: String, ports: ClosedRange<Int>?, on eventLoop: EventLoop,
+                                     logger: Logger = Logger(label: "vertophone.media.udp"),
+                                     makeCore: @escaping @Sendable ([SocketAddress]) throws -> Core) -> EventLoopFuture<DatagramDriver<Core>> {
+        let handler = NIOLoopBoundBox.makeEmptyBox(valueType: DatagramInbound<Core>.self, eventLoop: eventLoop)
+        return DatagramBootstrap(group: eventLoop)
+            .channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let h = DatagramInbound<Core>()
+                    handler.value = h
+                    try channel.pipeline.syncOperations.addHandler(h)
+                }
+            }
+            .bind(host: "::", port: 0)
+            .flatMap { v6 in
+                guard let v6Address = v6.localAddress else { return eventLoop.makeFailedFuture(DatagramDriverError.noLocalAddress) }
+                let make: @Sendable (SocketAddress) throws -> Core = { v4 in try makeCore([v4, v6Address]) }
+                let bound = ports.map { bind(host: host, ports: $0, on: eventLoop, logger: logger, makeCore: make) }
+                    ?? bind(host: host, on: eventLoop, logger: logger, makeCore: make)
+                return bound.map { driver in
+                    driver.companion = v6
+                    driver.companionAddress = v6Address
+                    handler.value?.driver = driver
+                    return driver
+                }.flatMapErrorThrowing { error in
+                    v6.close(promise: nil)
+                    throw error
+                }
+            }
+    }
+
     /// Runs `body` with the core on the event loop, then drains and re-arms (the "after every input" rule).
     public func withCore<T: Sendable>(_ body: @escaping @Sendable (Core) throws -> T) -> EventLoopFuture<T> {
         if eventLoop.inEventLoop {
@@ -124,6 +163,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
             self.timer.cancel()
             for s in self.streams.values { s.close(promise: nil) }
             self.streams = [:]
+            self.companion?.close(promise: nil)
             return self.channel.close()
         }
     }
@@ -143,17 +183,23 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     /// Flushes everything the core wants to send and re-arms the timer.
     func drain() {
         guard !closed else { return }
-        var wrote = false
+        var wrote = false, wroteCompanion = false
         let now = eventLoop.now
         while true {
             var buffer = channel.allocator.buffer(capacity: 1500)
             guard let destination = core.pollTransmit(into: &buffer) else { break }
             guard routes.isRoutable(destination, now: now) else { continue }
             datagramsOut += 1
-            channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
-            wrote = true
+            if let companion, case .v6 = destination {
+                companion.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+                wroteCompanion = true
+            } else {
+                channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+                wrote = true
+            }
         }
         if wrote { channel.flush() }
+        if wroteCompanion { companion?.flush() }
         if let relayCore, !streams.isEmpty {
             for (r, stream) in streams {
                 var any = false

@@ -34,6 +34,9 @@ public final class PeerSession: RelayStreamCore {
 
     var ice: ICEAgent
     var hostIDs: [ICELocalCandidateID] = []
+    /// The family of each host candidate (parallel to `hostIDs`): with two sockets (dual stack),
+    /// a datagram arrived on the host candidate of its source's family.
+    var hostIsIPv4: [Bool] = []
     /// Server-reflexive gathering in progress (RFC 8489 Binding to the configured STUN server).
     var binding: STUNBindingClient?
     var reflexive: TransportAddress?
@@ -196,10 +199,12 @@ public final class PeerSession: RelayStreamCore {
     /// Host candidates (none with the relay-only policy), the server-reflexive one, relayed ones.
     private func addLocalCandidates(now: NIODeadline) {
         hostIDs = []
+        hostIsIPv4 = []
         if !configuration.relayOnly {
             for (i, a) in hostAddresses.enumerated() {
                 guard let t = TransportAddress(a) else { continue }
                 hostIDs.append(ice.addHostCandidate(t, localPreference: UInt16(65535 - min(i, 1000)), now: now))
+                hostIsIPv4.append(t.isIPv4)
             }
             if let mapped = reflexive, let base = hostIDs.first {
                 _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
@@ -211,6 +216,18 @@ public final class PeerSession: RelayStreamCore {
             }
         }
         localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
+    }
+
+    /// The host candidate a datagram from `source` arrived on: the first of the source's family.
+    func hostID(for source: SocketAddress) -> ICELocalCandidateID? {
+        let v4: Bool
+        switch source {
+        case .v4: v4 = true
+        case .v6: v4 = false
+        case .unixDomainSocket: return nil
+        }
+        guard let i = hostIsIPv4.firstIndex(of: v4) else { return hostIDs.first }
+        return hostIDs[i]
     }
 
     func relayIndex(forCandidate id: ICELocalCandidateID) -> Int? {
@@ -410,7 +427,7 @@ public final class PeerSession: RelayStreamCore {
                 updateGathering(now: now)
                 return
             }
-            guard let local = relay.map({ relays[$0].candidate }) ?? hostIDs.first else { statistics.unknownDatagrams += 1; return }
+            guard let local = relay.map({ relays[$0].candidate }) ?? hostID(for: source) else { statistics.unknownDatagrams += 1; return }
             _ = ice.handleDatagram(UnsafeRawBufferPointer(datagram), from: source, localCandidate: local, now: now)
             processICEEvents(now: now)
         case .dtls:

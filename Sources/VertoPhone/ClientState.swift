@@ -46,10 +46,12 @@ final class ClientState {
     var signallingLocalIP: String?
 
     /// Host candidate addresses for a socket bound to `mediaHost`: with 0.0.0.0, the signalling
-    /// route's local address first, then the machine's other IPv4 addresses.
+    /// route's local address first, then the machine's other addresses (IPv6 and IPv4 interleaved
+    /// by the media factory, RFC 8421).
     func advertisedHosts() -> [String] {
         guard options.mediaHost == "0.0.0.0" else { return [options.mediaHost] }
         var hosts = HostAddresses.ipv4(includeLoopback: false)
+        if options.offerIPv6 { hosts += HostAddresses.ipv6(includeLoopback: false) }
         if let route = signallingLocalIP {
             hosts.removeAll { $0 == route }
             hosts.insert(route, at: 0)
@@ -144,7 +146,7 @@ final class ClientState {
             switch result {
             case .success(let c):
                 ws = c
-                if case .v4 = c.localAddress, let ip = c.localAddress?.ipAddress { signallingLocalIP = ip }
+                if let ip = c.localAddress?.ipAddress, !ip.lowercased().hasPrefix("fe80") { signallingLocalIP = ip }
                 session.transportConnected(now: loop.now)
             case .failure(let e):
                 logger.info("connect failed", metadata: ["error": "\(e)"])
@@ -436,11 +438,11 @@ final class ClientState {
     /// ICE, so its candidates name where the host is now (RFC 8445 §9).
     func watchAddresses() {
         guard options.restartICEOnAddressChange, options.mediaHost == "0.0.0.0", addressWatch == nil else { return }
-        watchedAddresses = HostAddresses.ipv4(includeLoopback: false).sorted()
+        watchedAddresses = (HostAddresses.ipv4(includeLoopback: false) + (options.offerIPv6 ? HostAddresses.ipv6() : [])).sorted()
         addressWatch = loop.assumeIsolated().scheduleTask(in: TimeAmount(options.addressWatchInterval)) { [self] in
             addressWatch = nil
             guard ws != nil else { return }
-            let now = HostAddresses.ipv4(includeLoopback: false).sorted()
+            let now = (HostAddresses.ipv4(includeLoopback: false) + (options.offerIPv6 ? HostAddresses.ipv6() : [])).sorted()
             if let before = watchedAddresses, before != now {
                 logger.info("local addresses changed", metadata: ["before": "\(before)", "now": "\(now)"])
                 peers.replaceSpare()

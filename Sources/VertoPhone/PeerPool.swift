@@ -12,20 +12,35 @@ enum MediaFactory {
     static func makePeer(on loop: EventLoop, host: String, configuration: PeerSessionConfiguration,
                          advertise: [String], external: String? = nil,
                          ports: ClosedRange<Int>? = nil, identity: DTLSIdentity = .shared) -> EventLoopFuture<DatagramDriver<PeerSession>> {
-        let makeCore: @Sendable (SocketAddress) throws -> PeerSession = { local in
+        // With every interface and IPv6 addresses to offer, a second (IPv6) socket: dual stack.
+        let v6Hosts = advertise.filter { $0.contains(":") }
+        let dualStack = host == "0.0.0.0" && !v6Hosts.isEmpty && external == nil
+        let makeCore: @Sendable ([SocketAddress]) throws -> PeerSession = { locals in
             var addresses: [SocketAddress] = []
+            let local = locals[0]
             let port = local.port ?? 0
             if let external {
                 addresses = [try SocketAddress(ipAddress: external, port: port)]
             } else if host == "0.0.0.0" {
-                for ip in advertise { if let a = try? SocketAddress(ipAddress: ip, port: port) { addresses.append(a) } }
+                let v6Port = locals.count > 1 ? locals[1].port ?? 0 : 0
+                let v4 = advertise.filter { !$0.contains(":") }
+                let first = advertise.first.flatMap { $0.contains(":") && !dualStack ? nil : $0 }
+                for ip in HostAddresses.interleaved(ipv6: dualStack ? v6Hosts : [], ipv4: v4, first: first) {
+                    if let a = try? SocketAddress(ipAddress: ip, port: ip.contains(":") ? v6Port : port) { addresses.append(a) }
+                }
             } else {
                 addresses = [local]
             }
             return PeerSession(configuration: configuration, identity: identity, hostAddresses: addresses, random: .system, now: loop.now)
         }
-        let bound = ports.map { DatagramDriver<PeerSession>.bind(host: host, ports: $0, on: loop, makeCore: makeCore) }
-            ?? DatagramDriver<PeerSession>.bind(host: host, on: loop, makeCore: makeCore)
+        let bound: EventLoopFuture<DatagramDriver<PeerSession>>
+        if dualStack {
+            bound = DatagramDriver<PeerSession>.bindDualStack(host: host, ports: ports, on: loop, makeCore: makeCore)
+        } else {
+            let single: @Sendable (SocketAddress) throws -> PeerSession = { try makeCore([$0]) }
+            bound = ports.map { DatagramDriver<PeerSession>.bind(host: host, ports: $0, on: loop, makeCore: single) }
+                ?? DatagramDriver<PeerSession>.bind(host: host, on: loop, makeCore: single)
+        }
         return bound.flatMap { driver in
             // With a STUN server, wait (bounded by the binding client's own limit) for the
             // server-reflexive candidate before the SDP is written: there is no trickle in Verto.

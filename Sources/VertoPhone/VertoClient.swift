@@ -27,6 +27,9 @@ public struct VertoClientOptions: Sendable {
     /// literal address binds and advertises just that one.
     public var mediaHost = "0.0.0.0"
     public var media = PeerSessionConfiguration()
+    /// With `mediaHost` "0.0.0.0": also offer the machine's global and unique-local IPv6 addresses,
+    /// from a second (IPv6) socket, interleaved with the IPv4 ones per RFC 8421.
+    public var offerIPv6 = true
     /// STUN and TURN servers (`stun:`, `turn:`, `turns:` URIs), resolved when `connect` is called:
     /// each TURN server gives every call a relayed candidate, gathered before the SDP is written
     /// (bounded by `media.turn.allocationTimeout`, 3 s).

@@ -17,6 +17,8 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// Outside addresses (on the outer `lo`) with no route from inside.
     public let unreachableAddresses: [String]
     private let veth: String
+    /// The outer end of the veth pair.
+    public var outerInterface: String { veth }
     /// The namespace's end of the veth pair.
     public var innerInterface: String { "\(veth)i" }
     private let lock = NSLock()
@@ -82,7 +84,7 @@ public final class NetworkNamespace: @unchecked Sendable {
 
     /// system(3) with the exit status decoded.
     @discardableResult
-    static func shell(_ line: String) -> Int32 {
+    public static func shell(_ line: String) -> Int32 {
         let raw = system(line)
         return raw == -1 ? -1 : (raw >> 8) & 0xFF
     }

@@ -321,4 +321,44 @@ import TestSupport
         #expect(dominatesSomeWindow(Array(recorded.samples.suffix(96_000)), 440), "audio after the restart")
         try await endpoint.stop()
     }
+
+    /// Dual stack: the CLI in a namespace with an IPv4 and an IPv6 (unique-local) address, media on
+    /// every interface, calls a server whose media is IPv6 only. The offer carries both families
+    /// (the signalling route's IPv4 address first, then IPv6 and IPv4 interleaved, RFC 8421) from
+    /// two sockets, and the IPv6 pair carries the call.
+    @Test func aDualStackClientReachesAnIPv6OnlyServer() async throws {
+        try #require(NetworkNamespace.isAvailable, "network namespaces need root and iproute2 (CI runs as root)")
+        let ns = try NetworkNamespace(index: 44)
+        defer { ns.remove() }
+        let (outer6, inner6) = ("fd77:44::1", "fd77:44::2")
+        #expect(NetworkNamespace.shell("ip -6 addr add \(outer6)/64 dev \(ns.outerInterface) nodad") == 0)
+        let added = await ns.run("ip -6 addr add \(inner6)/64 dev \(ns.innerInterface) nodad")
+        #expect(added.status == 0, "\(added.output)")
+        let endpoint = try await startEndpoint {
+            $0.host = ns.outerAddress
+            $0.mediaHost = outer6
+            $0.users = UserDirectory(entries: [try! UserDirectory.makeEntry(id: "1001", password: "ns-test", iterations: 1_000)])
+        }
+        let offered = Task {
+            try await first(in: endpoint.events, within: .seconds(20), "the call's media") { e -> MediaSession? in
+                if case .newWebRTCCall(let info, let media) = e, !info.outbound { return media } else { return nil }
+            }
+        }
+        let wav = FileManager.default.temporaryDirectory.appendingPathComponent("vp-ns-\(UUID().uuidString.prefix(6)).wav").path
+        defer { try? FileManager.default.removeItem(atPath: wav) }
+        let run = Task {
+            await ns.run("\(Self.binary) call 9196 --url ws://\(ns.outerAddress):\(endpoint.port)/ --login 1001@\(ns.outerAddress) "
+                         + "--password ns-test --tone 440 --record \(wav) --hangup-after 3 --json")
+        }
+        let media = try await offered.value
+        let candidates = try await endpoint.eventLoop.submit {
+            media.peer?.withCoreOnLoop { $0.negotiated?.remoteCandidates.map(\.address) } ?? []
+        }.get()
+        #expect(candidates == [ns.innerAddress, inner6], "the client's host candidates: \(candidates)")
+        let call = await run.value
+        #expect(call.status == 0, "\(call.output)")
+        let recorded = try WAVFile(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: wav))))
+        #expect(dominatesSomeWindow(recorded.samples, 440), "the echo over IPv6")
+        try await endpoint.stop()
+    }
 }
