@@ -193,20 +193,11 @@ public struct TURNClient: Sendable {
             statistics.channelDataSent += 1
             return
         }
-        if channels[peer] == nil {
-            guard peersByChannel.count <= Int(ChannelData.channelRange.upperBound - ChannelData.channelRange.lowerBound) else {
-                statistics.queuedDropped += 1
-                return
-            }
-            // The next number not in use (the bound above guarantees there is one).
-            while peersByChannel[nextChannel] != nil { advanceChannel() }
-            let number = nextChannel
-            advanceChannel()
-            channels[peer] = Channel(number: number, bound: false, queue: [], refreshAt: nil)
-            peersByChannel[number] = peer
-            sendRequest(.channelBind(number, peer), now: now, giveUpAt: now + configuration.requestTimeout, attempts: 0)
+        prepare(peer, now: now)
+        guard channels[peer] != nil, channels[peer]!.queue.count < configuration.maximumQueuedPerPeer else {
+            statistics.queuedDropped += 1
+            return
         }
-        guard channels[peer]!.queue.count < configuration.maximumQueuedPerPeer else { statistics.queuedDropped += 1; return }
         channels[peer]!.queue.append(Array(payload))
     }
 
@@ -241,6 +232,7 @@ public struct TURNClient: Sendable {
     public mutating func prepare(_ peer: TransportAddress, now: NIODeadline) {
         guard state == .allocated, channels[peer] == nil,
               peersByChannel.count <= Int(ChannelData.channelRange.upperBound - ChannelData.channelRange.lowerBound) else { return }
+        // The next number not in use (the bound above guarantees there is one).
         while peersByChannel[nextChannel] != nil { advanceChannel() }
         let number = nextChannel
         advanceChannel()
@@ -293,10 +285,7 @@ public struct TURNClient: Sendable {
             guard ok else { statistics.badIntegrity += 1; return .dropped }
         }
         // §6.3.3: a response with an unknown comprehension-required attribute is unusable.
-        if message.attributes.contains(where: {
-            if case .other(let t, _) = $0, t < 0x8000, !TURNAttribute.isKnownComprehensionRequired(t) { return true }
-            return false
-        }) {
+        if Self.hasUnknownComprehensionRequired(message) {
             // §6.3.3: the transaction fails.
             statistics.unknownComprehensionRequired += 1
             pending[view.transactionID] = nil
@@ -326,10 +315,7 @@ public struct TURNClient: Sendable {
         }
         // Data only from peers we installed a permission for (§10.3: the server enforces it too).
         guard channels[peer] != nil else { statistics.noPermission += 1; return .dropped }
-        if message.attributes.contains(where: {
-            if case .other(let t, _) = $0, t < 0x8000, !TURNAttribute.isKnownComprehensionRequired(t) { return true }
-            return false
-        }) {
+        if Self.hasUnknownComprehensionRequired(message) {
             statistics.unknownComprehensionRequired += 1
             return .dropped
         }
@@ -422,6 +408,14 @@ public struct TURNClient: Sendable {
         state = .failed
         pending.removeAll()
         events.append(.failed(error))
+    }
+
+    /// RFC 8489 §6.3.3: an attribute in 0x0000–0x7FFF this client does not understand.
+    static func hasUnknownComprehensionRequired(_ message: STUNMessage) -> Bool {
+        message.attributes.contains {
+            if case .other(let t, _) = $0, t < 0x8000, !TURNAttribute.isKnownComprehensionRequired(t) { return true }
+            return false
+        }
     }
 
     static func u32(_ v: [UInt8]) -> UInt32? {

@@ -37,6 +37,17 @@ public final class Coturn: @unchecked Sendable {
     /// Starts both instances (listening on 127.0.0.1, and ::1 where the host has it, plus
     /// `extraListen` addresses). Runs the script off the cooperative pool.
     public static func start(extraArguments: [String] = [], environment: [String: String] = [:]) async throws -> Coturn {
+        // The script picks free ports and then starts coturn on them; another test starting its own
+        // coturn at the same moment can take one in between. That is the harness, not the engine:
+        // start again (with fresh ports), at most three times.
+        var failure: Error?
+        for _ in 0..<3 {
+            do { return try await startOnce(extraArguments: extraArguments, environment: environment) } catch { failure = error }
+        }
+        throw failure!
+    }
+
+    private static func startOnce(extraArguments: [String], environment: [String: String]) async throws -> Coturn {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("vp-coturn-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         // system(3), not Foundation's Process: the script leaves coturn running in the background,
@@ -50,6 +61,7 @@ public final class Coturn: @unchecked Sendable {
         }
         let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         guard status == 0 else {
+            _ = system("'\(script)' stop '\(state.path)' >/dev/null 2>&1 </dev/null")
             let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
             throw Failure(description: "scripts/coturn start failed (\(status)): \(stdout)\(stderr)")
         }
