@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
 
         // L1: sans-IO cores.
         .target(name: "CoreSupport", dependencies: [
@@ -45,6 +46,7 @@ let package = Package(
         ]),
         .target(name: "SRTPCore", dependencies: ["CSRTP", "COpenSSL", "CoreSupport", "CryptoCore"]),
         .target(name: "OpusCodec", dependencies: ["COpus", "CoreSupport", "MediaCore"]),
+        .target(name: "SpeexDSP", dependencies: ["CSpeexDSP", "MediaCore"]),
         .target(name: "RTPCore", dependencies: [
             "CoreSupport",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -100,7 +102,7 @@ let package = Package(
         // L3: the engine.
         .target(name: "VertoPhone", dependencies: [
             "CoreSupport", "CryptoCore", "SRTPCore", "OpusCodec", "RTPCore", "MediaCore", "SDPCore", "ICECore", "PeerCore",
-            "VertoCore", "VertoNIO", "MediaNIO", "CallCore",
+            "VertoCore", "VertoNIO", "MediaNIO", "CallCore", "SpeexDSP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -178,6 +180,7 @@ let package = Package(
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"]),
         .testTarget(name: "CallCoreTests", dependencies: ["CallCore", "VertoCore", "CoreSupport",
                                                           .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SpeexDSPTests", dependencies: ["SpeexDSP", "MediaCore", "CoreSupport", "TestSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "ICECore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PeerCore
 import RTPCore
+import SpeexDSP
 
 /// Events of a media session.
 public enum MediaEvent: Sendable, Equatable {
@@ -453,7 +454,8 @@ extension MediaSession {
         setSource(.tone(frequencies: [frequency], amplitude: amplitude))
     }
 
-    /// Plays a WAV file (16-bit PCM, mono or stereo; resampled naively if its rate differs).
+    /// Plays a WAV file (16-bit PCM, mono or stereo; resampled with an anti-aliasing filter, speexdsp's,
+    /// if its rate differs).
     public func playWAV(at path: String, loop: Bool = false) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let wav = try WAVFile(parsing: Array(data))
@@ -461,7 +463,8 @@ extension MediaSession {
         let rate = wav.sampleRate
         eventLoop.execute { [state] in
             let target = state.value.sampleRate
-            let resampled = rate == target ? mono : Resample.linear(mono, from: rate, to: target)
+            // Rates are positive (the WAV parser checks), so the resampler cannot fail here.
+            let resampled = rate == target ? mono : (try? SpeexResampler.resample(mono, from: rate, to: target)) ?? mono
             state.value.setSource(.samples(resampled, loop: loop))
         }
     }
@@ -538,17 +541,4 @@ extension DTMFDigit {
     }
 }
 
-/// Naive linear-interpolation resampling (for WAV playback at another rate).
-enum Resample {
-    static func linear(_ x: [Int16], from: Int, to: Int) -> [Int16] {
-        guard from > 0, to > 0, !x.isEmpty else { return x }
-        let n = x.count * to / from
-        return (0..<n).map { i in
-            let pos = Double(i) * Double(from) / Double(to)
-            let j = Int(pos), f = pos - Double(j)
-            let a = Double(x[min(j, x.count - 1)]), b = Double(x[min(j + 1, x.count - 1)])
-            return Int16(clamping: Int((a + (b - a) * f).rounded()))
-        }
-    }
-}
 
