@@ -47,6 +47,7 @@ let package = Package(
         .target(name: "SRTPCore", dependencies: ["CSRTP", "COpenSSL", "CoreSupport", "CryptoCore"]),
         .target(name: "OpusCodec", dependencies: ["COpus", "CoreSupport", "MediaCore"]),
         .target(name: "SpeexDSP", dependencies: ["CSpeexDSP", "MediaCore"]),
+        .target(name: "CPulseAudio", linkerSettings: [.linkedLibrary("pulse-simple"), .linkedLibrary("pulse")]),
         .target(name: "RTPCore", dependencies: [
             "CoreSupport",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -111,6 +112,12 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
 
+        // L3: an audio device on PulseAudio (PipeWire's pulse server too).
+        .target(name: "PulseAudioDevice", dependencies: [
+            "CPulseAudio", "VertoPhone",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+
         // L4: the provider layer and the CLI.
         .target(name: "WebitelCTI", dependencies: [
             "VertoPhone", "VertoCore", "EventSocketCore",
@@ -119,7 +126,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vertophone", dependencies: [
-            "VertoPhone", "VertoCore", "WebitelCTI", "MediaCore", "PeerCore", "CryptoCore", "VertoNIO",
+            "VertoPhone", "VertoCore", "WebitelCTI", "MediaCore", "PeerCore", "CryptoCore", "VertoNIO", "PulseAudioDevice", "SpeexDSP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

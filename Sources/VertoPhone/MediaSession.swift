@@ -444,6 +444,12 @@ extension MediaSession {
         eventLoop.execute { [state] in state.value.enqueue(frame) }
     }
 
+    /// Calls `body` with every decoded frame, in playout order, on the media's event loop (keep it
+    /// short: copy the samples out).
+    public func onFrame(_ body: @escaping @Sendable (AudioFrame) -> Void) {
+        eventLoop.execute { [state] in state.value.observers.append(body) }
+    }
+
     /// What to send when no frames are queued.
     public func setSource(_ source: MediaSource) {
         eventLoop.execute { [state] in state.value.setSource(source) }

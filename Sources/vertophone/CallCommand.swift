@@ -86,6 +86,7 @@ struct CallCommand: ReportingCommand {
 
     @OptionGroup var client: ClientOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var sound: AudioOptions
 
     @Option(help: "Send a tone of this frequency (Hz).")
     var tone: Double?
@@ -126,10 +127,13 @@ struct CallCommand: ReportingCommand {
         if let wav { try call.media.playWAV(at: wav, loop: true) }
         if record != nil { call.media.startRecording() }
         tl.log("call created", ["callID": .text(call.callID)])
+        var devices: CallAudio?
+        defer { devices?.stop() }
         let states = Task {
             for await s in call.states { tl.log("state", ["state": "\(s)"]) }
         }
         let answered = try await call.wait(timeout: .seconds(60)) { $0 == .active }
+        if answered == .active { devices = try sound.attach(to: call.media, timeline: tl) }
         guard answered == .active else {
             var fields: [String: TimelineValue] = ["state": "\(answered)"]
             if case .ended(let cause) = answered, let hint = cause.setupHint { fields["hint"] = .text(hint) }
@@ -184,6 +188,12 @@ struct CallCommand: ReportingCommand {
         if let record { try await call.media.stopRecording(toWAV: record); tl.log("recorded", ["file": .text(record)]) }
         if let s = final ?? nil {
             tl.log("stats", ["sent": .count(s.peer.packetsSent), "received": .count(s.peer.packetsReceived), "lost": .count(s.peer.packetsLost)])
+        }
+        if let d = devices {
+            d.stop()
+            let c = d.counters
+            tl.log("audio stats", ["captured": .count(c.captured), "played": .count(c.played), "underruns": .count(c.underruns),
+                                   "dropped": .count(c.dropped), "failure": d.failure.map { .text($0) } ?? .absent])
         }
         states.cancel()
         tl.log("ended", ["state": "\(call.state)"])
@@ -257,6 +267,8 @@ struct Answer: ReportingCommand {
     @Option(help: "Exit after this many calls (0 = forever).")
     var count = 0
 
+    @OptionGroup var sound: AudioOptions
+
     func execute() async throws {
         let tl = Timeline(json: output.json)
         let phone = try client.makeClient(trace: output.traceJSONRPC)
@@ -269,7 +281,9 @@ struct Answer: ReportingCommand {
             try await call.answer()
             if let wav { try call.media.playWAV(at: wav, loop: true) }
             tl.log("answered", ["callID": .text(call.callID)])
+            let devices = try sound.attach(to: call.media, timeline: tl)
             let end = try? await call.wait(timeout: .seconds(3600)) { $0.isEnded }
+            devices?.stop()
             tl.log("ended", ["callID": .text(call.callID), "state": "\(end.map { "\($0)" } ?? "timeout")"])
             handled += 1
             if count > 0 && handled >= count { break }

@@ -17,7 +17,7 @@ struct VertoPhoneCLI: AsyncParsableCommand {
                 counts; an error is {"event":"error","message":…} before the exit.
                 """,
             version: VertoPhoneVersion.summary,
-            subcommands: [Demo.self, Serve.self, CallCommand.self, Answer.self, Load.self, Abuse.self, AddUser.self],
+            subcommands: [Demo.self, Serve.self, CallCommand.self, Answer.self, Load.self, Abuse.self, AddUser.self, Devices.self],
             defaultSubcommand: nil)
     }
 

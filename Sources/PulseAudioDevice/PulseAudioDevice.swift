@@ -1,0 +1,123 @@
+internal import CPulseAudio
+import Foundation
+import NIOConcurrencyHelpers
+import VertoPhone
+
+/// Why a PulseAudio device could not be used.
+public struct PulseAudioError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// An `AudioDevice` on PulseAudio (or PipeWire's pulse server): a capture stream and a playback
+/// stream of 16-bit mono at the call's rate, each on a thread of its own that blocks in libpulse
+/// until the device has taken or given a frame, so the sound card's clock paces both directions.
+public final class PulseAudioDevice: AudioDevice {
+    public let sampleRate: Int
+    public let frameSamples: Int
+    /// nil: the default devices.
+    public let input: String?
+    public let output: String?
+    /// nil: the default server (PULSE_SERVER or the user's).
+    public let server: String?
+
+    private let running = NIOLockedValueBox(false)
+    private let finished = NIOLockedValueBox(0)
+
+    public init(input: String? = nil, output: String? = nil, server: String? = nil, sampleRate: Int = 48_000,
+                frameDuration: Duration = .milliseconds(20)) {
+        self.input = input
+        self.output = output
+        self.server = server
+        self.sampleRate = sampleRate
+        self.frameSamples = Int(Double(sampleRate) * (frameDuration / .milliseconds(1)) / 1000)
+    }
+
+    /// The server's sinks (outputs) and sources (inputs, monitors included), defaults marked.
+    public static func devices(server: String? = nil) throws(PulseAudioError) -> [AudioDeviceInfo] {
+        final class Collector { var list: [(Bool, String, String)] = [] }
+        let collector = Collector()
+        var defaultSink = [CChar](repeating: 0, count: 256), defaultSource = [CChar](repeating: 0, count: 256)
+        let ok = withExtendedLifetime(collector) {
+            cpulse_list_devices(server, { ctx, isInput, name, description in
+                guard let ctx, let name else { return }
+                let c = Unmanaged<Collector>.fromOpaque(ctx).takeUnretainedValue()
+                c.list.append((isInput != 0, String(cString: name), description.map { String(cString: $0) } ?? String(cString: name)))
+            }, Unmanaged.passUnretained(collector).toOpaque(), &defaultSink, 256, &defaultSource, 256)
+        }
+        guard ok == 0 else { throw PulseAudioError("cannot reach the PulseAudio server\(server.map { " at \($0)" } ?? "")") }
+        func text(_ chars: [CChar]) -> String { String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        let sink = text(defaultSink), source = text(defaultSource)
+        return collector.list.map { isInput, name, description in
+            AudioDeviceInfo(name: name, description: description, isInput: isInput, isDefault: name == (isInput ? source : sink))
+        }
+    }
+
+    public func start(capture: @escaping @Sendable ([Int16]) -> Void, playout: @escaping @Sendable () -> [Int16]?,
+                      failure: @escaping @Sendable (String) -> Void) throws {
+        guard !running.withLockedValue({ $0 }) else { return }
+        var error: Int32 = 0
+        // Open both before starting either: a missing device is a typed error here, not a thread's.
+        guard let rec = cpulse_open(server, "vertophone", 1, input, UInt32(sampleRate), UInt32(frameSamples), &error) else {
+            throw PulseAudioError("capture \(input ?? "(default)"): \(String(cString: cpulse_strerror(error)))")
+        }
+        guard let play = cpulse_open(server, "vertophone", 0, output, UInt32(sampleRate), UInt32(frameSamples), &error) else {
+            cpulse_close(rec)
+            throw PulseAudioError("playout \(output ?? "(default)"): \(String(cString: cpulse_strerror(error)))")
+        }
+        running.withLockedValue { $0 = true }
+        finished.withLockedValue { $0 = 0 }
+        let frame = frameSamples
+        let streams = Streams(record: rec, play: play)
+        let running = self.running, finished = self.finished
+        let reported = NIOLockedValueBox(false)
+        let fail: @Sendable (String) -> Void = { why in
+            running.withLockedValue { $0 = false }
+            if !reported.withLockedValue({ let r = $0; $0 = true; return r }) { failure(why) }
+        }
+        Thread.detachNewThread {
+            var buffer = [Int16](repeating: 0, count: frame)
+            var err: Int32 = 0
+            while running.withLockedValue({ $0 }) {
+                let r = buffer.withUnsafeMutableBufferPointer { cpulse_read(streams.record, $0.baseAddress, frame, &err) }
+                if r != 0 { fail("capture: \(String(cString: cpulse_strerror(err)))"); break }
+                capture(buffer)
+            }
+            streams.closeRecord()
+            finished.withLockedValue { $0 += 1 }
+        }
+        Thread.detachNewThread {
+            let silence = [Int16](repeating: 0, count: frame)
+            var err: Int32 = 0
+            while running.withLockedValue({ $0 }) {
+                var next = playout() ?? silence
+                if next.count != frame { next = silence }
+                let r = next.withUnsafeBufferPointer { cpulse_write(streams.play, $0.baseAddress, frame, &err) }
+                if r != 0 { fail("playout: \(String(cString: cpulse_strerror(err)))"); break }
+            }
+            streams.closePlay()
+            finished.withLockedValue { $0 += 1 }
+        }
+    }
+
+    /// Stops both directions; returns once both threads have left (within a frame or two).
+    public func stop() {
+        guard running.withLockedValue({ let r = $0; $0 = false; return r }) else { return }
+        let deadline = Date().addingTimeInterval(2)
+        while finished.withLockedValue({ $0 }) < 2, Date() < deadline { usleep(2_000) }
+    }
+}
+
+/// The two libpulse streams, each closed by the thread that used it.
+private final class Streams: @unchecked Sendable {
+    // @unchecked, at a C-handle boundary: `record` is used and closed only by the capture thread,
+    // `play` only by the playout thread.
+    let record: OpaquePointer
+    let play: OpaquePointer
+    init(record: OpaquePointer, play: OpaquePointer) {
+        self.record = record
+        self.play = play
+    }
+    func closeRecord() { cpulse_close(record) }
+    func closePlay() { cpulse_close(play) }
+}

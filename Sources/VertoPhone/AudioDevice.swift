@@ -1,0 +1,127 @@
+import MediaCore
+import NIOConcurrencyHelpers
+
+/// A sound card (or any audio endpoint with its own clock) a call can use: capture delivers
+/// frames as the device produces them, playout asks for the next frame when the device needs one.
+/// Implementations: `PulseAudioDevice` (Linux: PulseAudio or PipeWire's pulse server).
+public protocol AudioDevice: AnyObject, Sendable {
+    /// Samples per second of both directions, and samples per frame (20 ms).
+    var sampleRate: Int { get }
+    var frameSamples: Int { get }
+    /// Starts both directions on threads of the device's own. `capture` gets each microphone frame;
+    /// `playout` is asked for the next loudspeaker frame (nil: silence). A device that fails or
+    /// vanishes reports it once on `failure` and stops; the call goes on without it.
+    func start(capture: @escaping @Sendable ([Int16]) -> Void, playout: @escaping @Sendable () -> [Int16]?,
+               failure: @escaping @Sendable (String) -> Void) throws
+    func stop()
+}
+
+/// A device's description as the system lists it.
+public struct AudioDeviceInfo: Sendable, Hashable {
+    public var name: String
+    public var description: String
+    public var isInput: Bool
+    public var isDefault: Bool
+
+    public init(name: String, description: String, isInput: Bool, isDefault: Bool) {
+        self.name = name
+        self.description = description
+        self.isInput = isInput
+        self.isDefault = isDefault
+    }
+}
+
+/// Joins a call's media and an audio device: microphone frames (through the echo canceller, if
+/// any) are sent into the call; frames received from the call wait in a short playout buffer that
+/// the device drains at its own clock. The buffer absorbs the drift between the device's clock and
+/// the network's: above `maximumBufferedFrames` the oldest frame is dropped, when empty the device
+/// plays silence (both counted).
+public final class CallAudio: Sendable {
+    public struct Counters: Sendable, Equatable {
+        public var captured = 0
+        public var played = 0
+        public var underruns = 0
+        public var dropped = 0
+    }
+
+    private struct State {
+        var buffer: [[Int16]] = []
+        var counters = Counters()
+        /// What the loudspeaker played, newest last: the echo canceller's reference.
+        var reference: [[Int16]] = []
+        var failure: String?
+    }
+
+    public let device: any AudioDevice
+    public let media: MediaSession
+    public let maximumBufferedFrames: Int
+    private let state = NIOLockedValueBox(State())
+    private let canceller: CaptureThreadCanceller
+
+    /// `echoCanceller` must work at the device's rate and frame size.
+    public init(device: any AudioDevice, media: MediaSession, echoCanceller: (any EchoCanceller)? = nil,
+                maximumBufferedFrames: Int = 6) {
+        self.device = device
+        self.media = media
+        self.maximumBufferedFrames = maximumBufferedFrames
+        self.canceller = CaptureThreadCanceller(echoCanceller)
+    }
+
+    public var counters: Counters { state.withLockedValue { $0.counters } }
+    /// Why the device stopped, if it failed.
+    public var failure: String? { state.withLockedValue { $0.failure } }
+
+    public func start() throws {
+        let frame = device.frameSamples
+        media.onFrame { [state, maximumBufferedFrames] f in
+            guard f.samples.count == frame else { return }
+            state.withLockedValue { s in
+                s.buffer.append(f.samples)
+                if s.buffer.count > maximumBufferedFrames {
+                    s.buffer.removeFirst()
+                    s.counters.dropped += 1
+                }
+            }
+        }
+        try device.start(
+            capture: { [state, canceller, media] samples in
+                let reference = state.withLockedValue { s -> [Int16]? in
+                    s.counters.captured += 1
+                    return s.reference.isEmpty ? nil : s.reference.removeFirst()
+                }
+                let cleaned: [Int16]
+                if let aec = canceller.aec, samples.count == aec.frameSize {
+                    cleaned = aec.process(capture: samples, playback: reference ?? [Int16](repeating: 0, count: samples.count))
+                } else {
+                    cleaned = samples
+                }
+                media.send(cleaned)
+            },
+            playout: { [state] in
+                state.withLockedValue { s -> [Int16]? in
+                    guard !s.buffer.isEmpty else {
+                        s.counters.underruns += 1
+                        s.reference.append([Int16](repeating: 0, count: frame))
+                        if s.reference.count > 25 { s.reference.removeFirst() }
+                        return nil
+                    }
+                    let f = s.buffer.removeFirst()
+                    s.counters.played += 1
+                    s.reference.append(f)
+                    if s.reference.count > 25 { s.reference.removeFirst() }
+                    return f
+                }
+            },
+            failure: { [state] why in state.withLockedValue { $0.failure = why } })
+    }
+
+    public func stop() { device.stop() }
+}
+
+/// The echo canceller, used only by the device's capture thread.
+private final class CaptureThreadCanceller: @unchecked Sendable {
+    // @unchecked, at a C-handle boundary: the canceller (speexdsp state) is touched only by the
+    // device's capture thread, one frame at a time; nothing else reads or writes it.
+    let aec: (any EchoCanceller)?
+    init(_ aec: (any EchoCanceller)?) { self.aec = aec }
+}
