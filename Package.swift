@@ -187,6 +187,10 @@ let package = Package(
         .testTarget(name: "VertoCoreTests", dependencies: ["VertoCore", "SDPCore", "TestSupport"]),
         .testTarget(name: "CallCoreTests", dependencies: ["CallCore", "VertoCore", "CoreSupport",
                                                           .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "PulseAudioDeviceTests", dependencies: [
+            "PulseAudioDevice", "VertoPhone", "SpeexDSP", "MediaCore", "TestSupport",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "SpeexDSPTests", dependencies: ["SpeexDSP", "MediaCore", "CoreSupport", "TestSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "ICECore", "TestSupport"]),
     ],

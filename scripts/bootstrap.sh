@@ -109,10 +109,11 @@ vp_setup() {
   fi
 }
 
-# The network peers the tests start themselves: coturn (TURN/STUN, run by scripts/coturn on
-# loopback), openssl (its certificate), iproute2 (network namespaces for the reachability tests).
+# The servers the tests start themselves: coturn (TURN/STUN, run by scripts/coturn on loopback),
+# openssl (its certificate), iproute2 (network namespaces for the reachability tests), PulseAudio
+# with pactl (null sinks instead of a sound card, run by scripts/pulseaudio).
 vp_setup_network_peers() {
-  vp_apt_ensure coturn openssl iproute2
+  vp_apt_ensure coturn openssl iproute2 pulseaudio pulseaudio-utils
 }
 
 # The Python venv with the interop peers (aiortc, websockets). Idempotent: reinstalls only when
