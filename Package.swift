@@ -47,6 +47,12 @@ let package = Package(
         .target(name: "SRTPCore", dependencies: ["CSRTP", "COpenSSL", "CoreSupport", "CryptoCore"]),
         .target(name: "OpusCodec", dependencies: ["COpus", "CoreSupport", "MediaCore"]),
         .target(name: "SpeexDSP", dependencies: ["CSpeexDSP", "MediaCore"]),
+        // webrtc-audio-processing's pkg-config file carries -D flags SwiftPM refuses (with a warning
+        // on every build), so its include folder (Debian's) is given here; the wrapper defines them.
+        .target(name: "CWebRTCAudioProcessing",
+                cxxSettings: [.unsafeFlags(["-I/usr/include/webrtc_audio_processing"])],
+                linkerSettings: [.linkedLibrary("webrtc_audio_processing")]),
+        .target(name: "WebRTCAudioProcessing", dependencies: ["CWebRTCAudioProcessing", "MediaCore"]),
         .target(name: "CPulseAudio", linkerSettings: [.linkedLibrary("pulse-simple"), .linkedLibrary("pulse")]),
         .target(name: "RTPCore", dependencies: [
             "CoreSupport",
@@ -126,7 +132,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vertophone", dependencies: [
-            "VertoPhone", "VertoCore", "WebitelCTI", "MediaCore", "PeerCore", "CryptoCore", "VertoNIO", "PulseAudioDevice", "SpeexDSP",
+            "VertoPhone", "VertoCore", "WebitelCTI", "MediaCore", "PeerCore", "CryptoCore", "VertoNIO", "PulseAudioDevice", "SpeexDSP", "WebRTCAudioProcessing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -191,7 +197,7 @@ let package = Package(
             "PulseAudioDevice", "VertoPhone", "SpeexDSP", "MediaCore", "TestSupport",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "SpeexDSPTests", dependencies: ["SpeexDSP", "MediaCore", "CoreSupport", "TestSupport"]),
+        .testTarget(name: "SpeexDSPTests", dependencies: ["SpeexDSP", "WebRTCAudioProcessing", "MediaCore", "CoreSupport", "TestSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "ICECore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

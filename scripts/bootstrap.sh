@@ -97,7 +97,7 @@ vp_build_libsrtp_openssl() {
 }
 
 vp_setup() {
-  vp_apt_ensure build-essential pkg-config libssl-dev libopus-dev libspeexdsp-dev libpulse-dev
+  vp_apt_ensure build-essential pkg-config libssl-dev libopus-dev libspeexdsp-dev libpulse-dev libwebrtc-audio-processing-dev
   if vp_build_libsrtp_openssl; then
     export PKG_CONFIG_PATH="$VP_PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
     export VERTOPHONE_SRTP_BUILD="openssl"

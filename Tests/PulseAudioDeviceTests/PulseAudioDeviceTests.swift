@@ -108,8 +108,9 @@ import VertoPhone
         try await endpoint.stop()
     }
 
-    /// `vertophone call 9196 --audio`: the CLI as a phone on the sound devices.
-    @Test func theCLIPhonesOnTheSoundDevices() async throws {
+    /// `vertophone call 9196 --audio`: the CLI as a phone on the sound devices, with each echo canceller.
+    @Test(arguments: ["speex", "webrtc"])
+    func theCLIPhonesOnTheSoundDevices(aec: String) async throws {
         let pulse = try await PulseAudioServer.start()
         defer { pulse.stop() }
         let endpoint = try await startEndpoint()
@@ -118,7 +119,7 @@ import VertoPhone
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("vp-cli-audio-\(UUID().uuidString.prefix(6)).txt").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let command = "PULSE_SERVER='\(pulse.address)' '\(binary)' call 9196 --url ws://127.0.0.1:\(endpoint.port)/ --login 1001@127.0.0.1 "
-            + "--password verto-test --media-host 127.0.0.1 --audio --input vp_mic.monitor --output vp_speaker --hangup-after 8 --json "
+            + "--password verto-test --media-host 127.0.0.1 --audio --input vp_mic.monitor --output vp_speaker --aec \(aec) --hangup-after 8 --json "
             + ">'\(out)' 2>&1 </dev/null"
         let finished = Task {
             await withCheckedContinuation { (c: CheckedContinuation<Int32, Never>) in Thread.detachNewThread { c.resume(returning: system(command)) } }
