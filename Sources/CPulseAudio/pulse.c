@@ -4,6 +4,7 @@
 #include <pulse/error.h>
 #include <pulse/pulseaudio.h>
 #include <pulse/simple.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,61 @@ int cpulse_list_devices(const char *server, cpulse_device_cb cb, void *ctx,
             }
             if (started && st.pending == 0) { result = 0; break; }
         }
+        pa_context_disconnect(c);
+    }
+    pa_context_unref(c);
+    pa_mainloop_free(ml);
+    return result;
+}
+
+/* ---- watching for changes ---- */
+
+struct cpulse_flag { atomic_int value; };
+
+cpulse_flag *cpulse_flag_new(void) {
+    cpulse_flag *f = malloc(sizeof *f);
+    if (f) atomic_init(&f->value, 0);
+    return f;
+}
+void cpulse_flag_set(cpulse_flag *f) { atomic_store(&f->value, 1); }
+void cpulse_flag_free(cpulse_flag *f) { free(f); }
+
+typedef struct { cpulse_changed_cb ready, changed; void *ctx; } watch_state;
+
+static void subscribed_cb(pa_context *c, int success, void *u) {
+    watch_state *w = u; (void)c;
+    if (success) w->ready(w->ctx);
+}
+
+static void subscribe_cb(pa_context *c, pa_subscription_event_type_t t, uint32_t idx, void *u) {
+    watch_state *w = u; (void)c; (void)idx;
+    pa_subscription_event_type_t facility = t & PA_SUBSCRIPTION_EVENT_FACILITY_MASK;
+    if (facility == PA_SUBSCRIPTION_EVENT_SINK || facility == PA_SUBSCRIPTION_EVENT_SOURCE ||
+        facility == PA_SUBSCRIPTION_EVENT_SERVER) {
+        w->changed(w->ctx);
+    }
+}
+
+int cpulse_watch(const char *server, cpulse_changed_cb ready, cpulse_changed_cb changed, void *ctx, cpulse_flag *stop) {
+    pa_mainloop *ml = pa_mainloop_new();
+    if (!ml) return -1;
+    pa_context *c = pa_context_new(pa_mainloop_get_api(ml), "vertophone-watch");
+    if (!c) { pa_mainloop_free(ml); return -1; }
+    watch_state w = { ready, changed, ctx };
+    int result = -1, subscribed = 0;
+    if (pa_context_connect(c, server, PA_CONTEXT_NOFLAGS, NULL) >= 0) {
+        while (!atomic_load(&stop->value)) {
+            if (pa_mainloop_prepare(ml, 10000) < 0 || pa_mainloop_poll(ml) < 0 || pa_mainloop_dispatch(ml) < 0) break;
+            pa_context_state_t state = pa_context_get_state(c);
+            if (state == PA_CONTEXT_FAILED || state == PA_CONTEXT_TERMINATED) break;
+            if (state == PA_CONTEXT_READY && !subscribed) {
+                subscribed = 1;
+                pa_context_set_subscribe_callback(c, subscribe_cb, &w);
+                pa_operation_unref(pa_context_subscribe(c, PA_SUBSCRIPTION_MASK_SINK | PA_SUBSCRIPTION_MASK_SOURCE |
+                                                              PA_SUBSCRIPTION_MASK_SERVER, subscribed_cb, &w));
+            }
+        }
+        if (atomic_load(&stop->value)) result = 0;
         pa_context_disconnect(c);
     }
     pa_context_unref(c);

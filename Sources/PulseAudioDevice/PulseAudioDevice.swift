@@ -121,3 +121,76 @@ private final class Streams: @unchecked Sendable {
     func closeRecord() { cpulse_close(record) }
     func closePlay() { cpulse_close(play) }
 }
+
+extension PulseAudioDevice {
+    /// Hot-plug and default-device changes: the device list is taken again on each change the
+    /// server reports and compared with the last one. The stream ends with `.serverUnavailable`
+    /// if the server goes away; cancelling the consumer stops the watch (within 10 ms).
+    public static func deviceEvents(server: String? = nil) -> AsyncStream<AudioDeviceEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: AudioDeviceEvent.self, bufferingPolicy: .bufferingNewest(100))
+        guard let watcher = DeviceWatcher(server: server, continuation: continuation) else {
+            continuation.yield(.serverUnavailable)
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { _ in watcher.requestStop() }
+        Thread.detachNewThread { watcher.run() }
+        return stream
+    }
+}
+
+/// Runs `cpulse_watch` on its thread and turns each change into events.
+private final class DeviceWatcher: @unchecked Sendable {
+    // @unchecked, at a C-handle boundary: `stop` is a C11 atomic flag (set from any thread, read by
+    // the watch loop) freed only in deinit, after the loop has returned (the thread keeps `self`
+    // alive while it runs); `last` is behind a lock; the rest is immutable.
+    let server: String?
+    let continuation: AsyncStream<AudioDeviceEvent>.Continuation
+    let stop: OpaquePointer
+    let last: NIOLockedValueBox<[AudioDeviceInfo]>
+
+    init?(server: String?, continuation: AsyncStream<AudioDeviceEvent>.Continuation) {
+        guard let flag = cpulse_flag_new() else { return nil }
+        self.server = server
+        self.continuation = continuation
+        stop = flag
+        last = NIOLockedValueBox((try? PulseAudioDevice.devices(server: server)) ?? [])
+    }
+
+    deinit { cpulse_flag_free(stop) }
+
+    func requestStop() { cpulse_flag_set(stop) }
+
+    func run() {
+        let result = withExtendedLifetime(self) {
+            cpulse_watch(server, { ctx in
+                guard let ctx else { return }
+                Unmanaged<DeviceWatcher>.fromOpaque(ctx).takeUnretainedValue().continuation.yield(.watching)
+            }, { ctx in
+                guard let ctx else { return }
+                Unmanaged<DeviceWatcher>.fromOpaque(ctx).takeUnretainedValue().changed()
+            }, Unmanaged.passUnretained(self).toOpaque(), stop)
+        }
+        if result != 0 { continuation.yield(.serverUnavailable) }
+        continuation.finish()
+    }
+
+    /// Called on the watch thread: list again, report the differences.
+    func changed() {
+        guard let now = try? PulseAudioDevice.devices(server: server) else { return }
+        let before = last.withLockedValue { old -> [AudioDeviceInfo] in
+            defer { old = now }
+            return old
+        }
+        func key(_ d: AudioDeviceInfo) -> String { "\(d.isInput) \(d.name)" }
+        let oldKeys = Set(before.map(key)), newKeys = Set(now.map(key))
+        for d in now where !oldKeys.contains(key(d)) { continuation.yield(.added(d)) }
+        for d in before where !newKeys.contains(key(d)) { continuation.yield(.removed(d)) }
+        for isInput in [false, true] {
+            let was = before.first { $0.isInput == isInput && $0.isDefault }?.name
+            if let name = now.first(where: { $0.isInput == isInput && $0.isDefault })?.name, name != was {
+                continuation.yield(.defaultChanged(isInput: isInput, name: name))
+            }
+        }
+    }
+}

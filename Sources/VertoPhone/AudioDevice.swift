@@ -125,3 +125,17 @@ private final class CaptureThreadCanceller: @unchecked Sendable {
     let aec: (any EchoCanceller)?
     init(_ aec: (any EchoCanceller)?) { self.aec = aec }
 }
+
+/// A change in the system's sound devices.
+public enum AudioDeviceEvent: Sendable, Hashable {
+    /// The watch is in place: every change from now on is reported.
+    case watching
+    /// A device appeared (plugged in, a new sink or source).
+    case added(AudioDeviceInfo)
+    /// A device went away.
+    case removed(AudioDeviceInfo)
+    /// The default input or output is now `name`.
+    case defaultChanged(isInput: Bool, name: String)
+    /// The sound server cannot be reached (gone, or never there); no more events follow.
+    case serverUnavailable
+}

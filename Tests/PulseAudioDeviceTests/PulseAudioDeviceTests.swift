@@ -134,4 +134,45 @@ import VertoPhone
         #expect((stats["captured"] as? Int ?? 0) > 100 && (stats["played"] as? Int ?? 0) > 100, "\(stats)")
         try await endpoint.stop()
     }
+
+    /// Hot-plug: a sink loaded while watching is reported added (with its monitor source), made the
+    /// default, reported as the new default output, and reported removed when unloaded.
+    @Test func devicesComingAndGoingAndDefaultChangesAreEvents() async throws {
+        let pulse = try await PulseAudioServer.start()
+        defer { pulse.stop() }
+        let events = PulseAudioDevice.deviceEvents(server: pulse.address)
+        let watching = NIOLockedValueBox(false)
+        let recorder = Task { () -> [AudioDeviceEvent] in
+            var seen: [AudioDeviceEvent] = []
+            for await e in events {
+                seen.append(e)
+                if e == .watching { watching.withLockedValue { $0 = true } }
+                if case .removed(let d) = e, d.name == "vp_headset" { break }
+            }
+            return seen
+        }
+        let ready = ContinuousClock.now + .seconds(10)
+        while !watching.withLockedValue({ $0 }), ContinuousClock.now < ready { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(watching.withLockedValue { $0 }, "the watch is in place")
+        #expect(pulse.pactl("load-module module-null-sink sink_name=vp_headset") == 0)
+        let bound = ContinuousClock.now + .seconds(10)
+        // Each step waits for the server to apply the previous one (pactl returns when it has).
+        #expect(pulse.pactl("set-default-sink vp_headset") == 0)
+        #expect(pulse.pactl("unload-module module-null-sink") == 0)  // unloads every null sink
+        let seen = try await withThrowingTaskGroup(of: [AudioDeviceEvent].self) { group in
+            group.addTask { await recorder.value }
+            group.addTask {
+                try await Task.sleep(until: bound)
+                recorder.cancel()
+                return []
+            }
+            let first = try await group.next() ?? []
+            group.cancelAll()
+            return first
+        }
+        #expect(seen.contains { if case .added(let d) = $0 { d.name == "vp_headset" && !d.isInput } else { false } }, "\(seen)")
+        #expect(seen.contains { if case .added(let d) = $0 { d.name == "vp_headset.monitor" && d.isInput } else { false } }, "\(seen)")
+        #expect(seen.contains(.defaultChanged(isInput: false, name: "vp_headset")), "\(seen)")
+        #expect(seen.contains { if case .removed(let d) = $0 { d.name == "vp_headset" } else { false } }, "\(seen)")
+    }
 }

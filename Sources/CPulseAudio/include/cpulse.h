@@ -28,4 +28,18 @@ const char *cpulse_strerror(int error);
 typedef void (*cpulse_device_cb)(void *ctx, int is_input, const char *name, const char *description);
 int cpulse_list_devices(const char *server, cpulse_device_cb cb, void *ctx,
                         char *default_sink, size_t sink_len, char *default_source, size_t source_len);
+
+/* A stop flag any thread may set (a C11 atomic). */
+typedef struct cpulse_flag cpulse_flag;
+cpulse_flag *cpulse_flag_new(void);
+void cpulse_flag_set(cpulse_flag *f);
+void cpulse_flag_free(cpulse_flag *f);
+
+/* Watches the server for sinks and sources coming and going and for default-device changes:
+   calls `changed` (with no detail: the caller lists the devices again) on each, from this thread,
+   until `stop` is set (checked every 10 ms). Returns 0 when stopped, -1 when the server cannot be
+   reached or goes away (then `changed` is not called again). `ready` is called once, when the
+   subscription is in place. */
+typedef void (*cpulse_changed_cb)(void *ctx);
+int cpulse_watch(const char *server, cpulse_changed_cb ready, cpulse_changed_cb changed, void *ctx, cpulse_flag *stop);
 #endif
