@@ -120,8 +120,19 @@ extension PeerSession {
         }
         _ = receiveStats?.record(sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp, arrival: now)
         jitter.insert(packet, in: bytes, now: now)
-        // No prefetch: the first packet is decoded at once, then playout ticks every frame.
-        if nextPlayout == nil { playout(now: now) }
+        // No prefetch: the first packet is decoded at once, then playout ticks every frame —
+        // unless an audio device's clock pulls the frames (`playoutPulled`).
+        if nextPlayout == nil && !playoutPulled { playout(now: now) }
+    }
+
+    /// One frame of playout now, for an owner whose audio device's clock sets the pace
+    /// (`playoutPulled`): the jitter buffer decodes, conceals or waits exactly as on the timer,
+    /// so a device clock that runs slow or fast against the sender's is absorbed by the buffer's
+    /// own shrinking (a frame dropped) and concealment. The frame (if any) is in `pollFrame()`.
+    public func pullPlayout(now: NIODeadline) {
+        guard playoutPulled, state == .connected else { return }
+        playout(now: now)
+        nextPlayout = nil
     }
 
     func playout(now: NIODeadline) {

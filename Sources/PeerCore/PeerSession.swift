@@ -92,6 +92,10 @@ public final class PeerSession: RelayStreamCore {
     var lastRTPArrival: NIODeadline?
     /// `.pathStalled` was reported and no audio came since.
     var stalled = false
+    /// An audio device pulls the playout (`pullPlayout`) instead of the session's 20 ms timer.
+    public var playoutPulled = false {
+        didSet { if playoutPulled { nextPlayout = nil } }
+    }
 
     // RTCP.
     var nextRTCP: NIODeadline?

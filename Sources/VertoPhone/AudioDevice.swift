@@ -32,10 +32,11 @@ public struct AudioDeviceInfo: Sendable, Hashable {
 }
 
 /// Joins a call's media and an audio device: microphone frames (through the echo canceller, if
-/// any) are sent into the call; frames received from the call wait in a short playout buffer that
-/// the device drains at its own clock. The buffer absorbs the drift between the device's clock and
-/// the network's: above `maximumBufferedFrames` the oldest frame is dropped, when empty the device
-/// plays silence (both counted).
+/// any) are sent into the call; the device's playout clock pulls each frame from the call's jitter
+/// buffer (`MediaSession.pullPlayoutFrame`), so the drift between the device's clock and the
+/// sender's is absorbed where the delay is managed (the buffer drops a frame to shrink, conceals to
+/// stretch). Frames pass through a short hand-over buffer: above `maximumBufferedFrames` the oldest
+/// is dropped, when empty the device plays silence (both counted).
 public final class CallAudio: Sendable {
     public struct Counters: Sendable, Equatable {
         public var captured = 0
@@ -73,6 +74,7 @@ public final class CallAudio: Sendable {
 
     public func start() throws {
         let frame = device.frameSamples
+        media.setPlayoutPulled(true)
         media.onFrame { [state, maximumBufferedFrames] f in
             guard f.samples.count == frame else { return }
             state.withLockedValue { s in
@@ -83,6 +85,15 @@ public final class CallAudio: Sendable {
                 }
             }
         }
+        do {
+            try startDevice(frame: frame)
+        } catch {
+            media.setPlayoutPulled(false)
+            throw error
+        }
+    }
+
+    private func startDevice(frame: Int) throws {
         try device.start(
             capture: { [state, canceller, media] samples in
                 let reference = state.withLockedValue { s -> [Int16]? in
@@ -97,8 +108,9 @@ public final class CallAudio: Sendable {
                 }
                 media.send(cleaned)
             },
-            playout: { [state] in
-                state.withLockedValue { s -> [Int16]? in
+            playout: { [state, media] in
+                media.pullPlayoutFrame()
+                return state.withLockedValue { s -> [Int16]? in
                     guard !s.buffer.isEmpty else {
                         s.counters.underruns += 1
                         s.reference.append([Int16](repeating: 0, count: frame))
@@ -112,10 +124,17 @@ public final class CallAudio: Sendable {
                     return f
                 }
             },
-            failure: { [state] why in state.withLockedValue { $0.failure = why } })
+            failure: { [state, media] why in
+                state.withLockedValue { $0.failure = why }
+                // The call goes on without the device: the engine's timer takes the playout back.
+                media.setPlayoutPulled(false)
+            })
     }
 
-    public func stop() { device.stop() }
+    public func stop() {
+        device.stop()
+        media.setPlayoutPulled(false)
+    }
 }
 
 /// The echo canceller, used only by the device's capture thread.

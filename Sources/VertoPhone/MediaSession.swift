@@ -152,6 +152,8 @@ final class MediaSessionState {
     }
     var onFailure: ((String) -> Void)?
     var onPathStalled: (() -> Void)?
+    /// An audio device's clock pulls the playout (see `MediaSession.pullPlayoutFrame`).
+    var playoutPulled = false
     /// Bound on ICE + DTLS for each attached peer connection (nil: none).
     var setupTimeout: TimeAmount?
     private var setupDeadline: Scheduled<Void>?
@@ -182,7 +184,10 @@ final class MediaSessionState {
         }
         self.driver = driver
         driver.afterInput = { [weak self] core in self?.drainPeer(core) }
-        driver.withCoreOnLoop { core in sampleRate = core.audioFormat.sampleRate }
+        driver.withCoreOnLoop { [playoutPulled] core in
+            sampleRate = core.audioFormat.sampleRate
+            core.playoutPulled = playoutPulled
+        }
         if ticker == nil { restartClock() }
         peerConnected = false
         setupDeadline?.cancel()
@@ -361,6 +366,17 @@ final class MediaSessionState {
         queue.append(frame)
     }
 
+    func setPlayoutPulled(_ on: Bool) {
+        playoutPulled = on
+        driver?.withCoreOnLoop { $0.playoutPulled = on }
+    }
+
+    /// One frame of playout now; it reaches the observers when the peer is drained (before this returns).
+    func pullPlayout() {
+        guard playoutPulled, let driver else { return }
+        driver.withCoreOnLoop { [now = eventLoop.now] in $0.pullPlayout(now: now) }
+    }
+
     func setSource(_ source: MediaSource) {
         self.source = source
         sampleCursor = 0
@@ -448,6 +464,20 @@ extension MediaSession {
     /// short: copy the samples out).
     public func onFrame(_ body: @escaping @Sendable (AudioFrame) -> Void) {
         eventLoop.execute { [state] in state.value.observers.append(body) }
+    }
+
+    /// For an audio device: `true` hands the playout clock to the device, which then calls
+    /// `pullPlayoutFrame()` whenever it needs a frame (no engine timer in between); `false` gives
+    /// it back to the engine's 20 ms timer.
+    public func setPlayoutPulled(_ on: Bool) {
+        eventLoop.execute { [state] in state.value.setPlayoutPulled(on) }
+    }
+
+    /// Produces the next playout frame now from the jitter buffer (decoded, concealed, or nothing
+    /// while it waits) and hands it to the `onFrame` observers before returning. Blocks the calling
+    /// thread — a device's — for one hop to the media's event loop; never call it on an event loop.
+    public func pullPlayoutFrame() {
+        try? eventLoop.submit { [state] in state.value.pullPlayout() }.wait()
     }
 
     /// What to send when no frames are queued.

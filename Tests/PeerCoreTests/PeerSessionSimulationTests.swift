@@ -1,3 +1,4 @@
+import Foundation
 import CoreSupport
 import CryptoCore
 import MediaCore
@@ -175,3 +176,44 @@ func lastSecond(_ pcm: [Int16]) -> [Int16] { Array(pcm.suffix(48_000)) }
 
 /// Which of the tones these simulations send dominates most quarter-second windows of `pcm`.
 func tone(_ pcm: [Int16]) -> Double? { majorityTone(pcm, among: [440, 660, 1000]) }
+
+/// A sound card's clock pulling playout at its own pace, 0.5 % slower or faster than the sender's
+/// 20 ms: the jitter buffer keeps the delay bounded by dropping frames (slow device) or concealing
+/// (fast device), and the audio stays the sender's tone. 60 s of virtual time here;
+/// `scripts/bench-drift` runs the same for 10 minutes (VERTOPHONE_DRIFT_SECONDS).
+@Suite struct DeviceClockDriftTests {
+    static var seconds: Int64 { Int64(ProcessInfo.processInfo.environment["VERTOPHONE_DRIFT_SECONDS"] ?? "") ?? 60 }
+
+    @Test(arguments: [0.995, 1.005])
+    func aDeviceClockOffByHalfAPercentKeepsTheDelayBounded(rate: Double) throws {
+        let net = try makePair(seed: 21)
+        net.delay = .milliseconds(20)
+        net.run(until: start + .seconds(1))
+        let b = net.peers[1]
+        #expect(b.state == .connected)
+        b.playoutPulled = true
+        // The device consumes `rate` × real time: a frame every 20 ms / rate.
+        net.pullPeriod = [nil, .nanoseconds(Int64((20_000_000.0 / rate).rounded()))]
+        var maxDelay = TimeAmount.zero, samples: [TimeAmount] = []
+        net.afterPull = { i in
+            guard i == 1, let jb = b.jitter else { return }
+            maxDelay = max(maxDelay, jb.currentDelay)
+            if net.pulls[1] % 500 == 0 { samples.append(jb.currentDelay) }
+        }
+        let received = b.statistics.packetsReceived
+        net.run(until: start + .seconds(1 + Self.seconds))
+        let jb = try #require(b.jitter?.statistics)
+        let sent = b.statistics.packetsReceived - received
+        print("device clock ×\(rate): \(net.pulls[1]) pulls for \(sent) packets, max delay \(maxDelay), "
+              + "every 10 s: \(samples.map { "\($0.nanoseconds / 1_000_000) ms" }), \(jb)")
+        #expect(maxDelay <= .milliseconds(200), "the delay stays bounded: \(maxDelay)")
+        #expect(tone(lastSecond(net.received[1])) == 440, "still the sender's tone")
+        // 0.5 % of 50 frames/s over the run: frames the buffer had to drop or invent.
+        let drift = Int(Double(Self.seconds) * 50 * 0.005)
+        if rate < 1 {
+            #expect(jb.discarded + jb.late >= drift / 2, "a slow device: the buffer shrank by dropping: \(jb)")
+        } else {
+            #expect(jb.concealed + jb.waits >= drift / 2, "a fast device: the buffer stretched by concealment: \(jb)")
+        }
+    }
+}

@@ -27,6 +27,16 @@ final class SimulatedNetwork {
     var dtmf: [[String]] = [[], []]
     var events: [[PeerEvent]] = [[], []]
     private var nextAudio: NIODeadline
+    /// A device clock per peer that pulls its playout (`PeerSession.pullPlayout`) this often; nil:
+    /// the session's own 20 ms timer.
+    var pullPeriod: [TimeAmount?] = [nil, nil] {
+        didSet { for i in 0..<2 where pullPeriod[i] != nil { nextPull[i] = now } }
+    }
+    private var nextPull: [NIODeadline] = [.distantFuture, .distantFuture]
+    /// Pulls made per peer.
+    var pulls = [0, 0]
+    /// Called after each pull (for sampling the buffer's state).
+    var afterPull: ((Int) -> Void)?
 
     init(_ a: PeerSession, _ b: PeerSession, addresses: [SocketAddress], tones: [Double], now: NIODeadline, seed: UInt64) {
         peers = [a, b]
@@ -67,6 +77,7 @@ final class SimulatedNetwork {
             if let d = link.nextDelivery { next = min(next, d) }
             for p in peers { if let d = p.nextDeadline() { next = min(next, d) } }
             if audio { next = min(next, nextAudio) }
+            for i in 0..<2 where pullPeriod[i] != nil { next = min(next, nextPull[i]) }
             now = max(now, next)
             // Deliver everything due, in arrival order.
             while let d = link.takeNext(dueAt: now), let to = addresses.firstIndex(of: d.to) {
@@ -78,6 +89,15 @@ final class SimulatedNetwork {
                 if let d = peers[i].nextDeadline(), d <= now {
                     peers[i].handleTimeout(now: now)
                     flush(i)
+                }
+            }
+            for i in 0..<2 {
+                if let period = pullPeriod[i], now >= nextPull[i] {
+                    nextPull[i] = nextPull[i] + period
+                    peers[i].pullPlayout(now: now)
+                    pulls[i] += 1
+                    flush(i)
+                    afterPull?(i)
                 }
             }
             if audio, now >= nextAudio {
