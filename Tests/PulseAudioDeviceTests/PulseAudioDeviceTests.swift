@@ -175,4 +175,35 @@ import VertoPhone
         #expect(seen.contains(.defaultChanged(isInput: false, name: "vp_headset")), "\(seen)")
         #expect(seen.contains { if case .removed(let d) = $0 { d.name == "vp_headset" } else { false } }, "\(seen)")
     }
+
+    /// Each direction on its own: the phone calls 9664 (the server sends 1 kHz). The loudspeaker
+    /// plays 1 kHz (server → device) and the server's side of the call hears the 660 Hz the room
+    /// speaks into the microphone (device → server).
+    @Test func eachDirectionCarriesItsOwnTone() async throws {
+        let pulse = try await PulseAudioServer.start()
+        defer { pulse.stop() }
+        let endpoint = try await startEndpoint()
+        let serverSide = Task {
+            try await first(in: endpoint.events, within: .seconds(20), "the server's media") { e -> MediaSession? in
+                if case .newWebRTCCall(let info, let media) = e, !info.outbound { return media } else { return nil }
+            }
+        }
+        let c = client(endpoint)
+        try await c.connect()
+        let call = try await c.call("9664")
+        try await call.wait { $0 == .active }
+        let rate = call.media.sampleRate
+        let phone = PulseAudioDevice(input: "vp_mic.monitor", output: "vp_speaker", server: pulse.address, sampleRate: rate)
+        let audio = CallAudio(device: phone, media: call.media,
+                              echoCanceller: try SpeexEchoCanceller(sampleRate: rate, frameSize: phone.frameSamples))
+        try audio.start()
+        let room = try Room(server: pulse.address, frequency: 660)
+        #expect(await room.hears(1000), "server → loudspeaker: the 1 kHz of 9664")
+        #expect(try await hears(try await serverSide.value, 660), "microphone → server: the room's 660 Hz")
+        room.device.stop()
+        audio.stop()
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
 }
