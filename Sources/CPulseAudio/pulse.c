@@ -64,13 +64,13 @@ typedef struct {
 
 static void sink_cb(pa_context *c, const pa_sink_info *i, int eol, void *u) {
     list_state *st = u; (void)c;
-    if (eol) { st->pending--; return; }
+    if (eol) { if (eol < 0) st->failed = 1; st->pending--; return; }
     st->cb(st->ctx, 0, i->name, i->description ? i->description : i->name);
 }
 
 static void source_cb(pa_context *c, const pa_source_info *i, int eol, void *u) {
     list_state *st = u; (void)c;
-    if (eol) { st->pending--; return; }
+    if (eol) { if (eol < 0) st->failed = 1; st->pending--; return; }
     st->cb(st->ctx, 1, i->name, i->description ? i->description : i->name);
 }
 
@@ -93,7 +93,7 @@ int cpulse_list_devices(const char *server, cpulse_device_cb cb, void *ctx,
     if (source_len) default_source[0] = 0;
     list_state st = { cb, ctx, 0, 0, default_sink, sink_len, default_source, source_len };
     int result = -1;
-    if (pa_context_connect(c, server, PA_CONTEXT_NOFLAGS, NULL) >= 0) {
+    if (pa_context_connect(c, server, PA_CONTEXT_NOAUTOSPAWN, NULL) >= 0) {
         int started = 0;
         /* Bounded: ~2 s of 10 ms iterations. */
         for (int iter = 0; iter < 200; iter++) {
@@ -103,12 +103,16 @@ int cpulse_list_devices(const char *server, cpulse_device_cb cb, void *ctx,
             if (state == PA_CONTEXT_FAILED || state == PA_CONTEXT_TERMINATED) break;
             if (state == PA_CONTEXT_READY && !started) {
                 started = 1;
-                st.pending = 3;
-                pa_operation_unref(pa_context_get_server_info(c, server_cb, &st));
-                pa_operation_unref(pa_context_get_sink_info_list(c, sink_cb, &st));
-                pa_operation_unref(pa_context_get_source_info_list(c, source_cb, &st));
+                pa_operation *ops[3] = { pa_context_get_server_info(c, server_cb, &st),
+                                         pa_context_get_sink_info_list(c, sink_cb, &st),
+                                         pa_context_get_source_info_list(c, source_cb, &st) };
+                st.pending = 0;
+                for (int i = 0; i < 3; i++) {
+                    if (ops[i]) { st.pending++; pa_operation_unref(ops[i]); } else { st.failed = 1; }
+                }
+                if (st.failed) break;
             }
-            if (started && st.pending == 0) { result = 0; break; }
+            if (started && st.pending == 0) { result = st.failed ? -1 : 0; break; }
         }
         pa_context_disconnect(c);
     }
@@ -129,7 +133,7 @@ cpulse_flag *cpulse_flag_new(void) {
 void cpulse_flag_set(cpulse_flag *f) { atomic_store(&f->value, 1); }
 void cpulse_flag_free(cpulse_flag *f) { free(f); }
 
-typedef struct { cpulse_changed_cb ready, changed; void *ctx; } watch_state;
+typedef struct { cpulse_changed_cb ready, changed; void *ctx; int dirty; } watch_state;
 
 static void subscribed_cb(pa_context *c, int success, void *u) {
     watch_state *w = u; (void)c;
@@ -139,9 +143,12 @@ static void subscribed_cb(pa_context *c, int success, void *u) {
 static void subscribe_cb(pa_context *c, pa_subscription_event_type_t t, uint32_t idx, void *u) {
     watch_state *w = u; (void)c; (void)idx;
     pa_subscription_event_type_t facility = t & PA_SUBSCRIPTION_EVENT_FACILITY_MASK;
-    if (facility == PA_SUBSCRIPTION_EVENT_SINK || facility == PA_SUBSCRIPTION_EVENT_SOURCE ||
-        facility == PA_SUBSCRIPTION_EVENT_SERVER) {
-        w->changed(w->ctx);
+    pa_subscription_event_type_t kind = t & PA_SUBSCRIPTION_EVENT_TYPE_MASK;
+    /* Devices coming and going, and the server's defaults; not the sinks' own state changes
+       (volume, running/idle), which come with every stream that starts or stops. */
+    if (((facility == PA_SUBSCRIPTION_EVENT_SINK || facility == PA_SUBSCRIPTION_EVENT_SOURCE) &&
+         kind != PA_SUBSCRIPTION_EVENT_CHANGE) || facility == PA_SUBSCRIPTION_EVENT_SERVER) {
+        w->dirty = 1;  /* listed once, after this round's dispatch */
     }
 }
 
@@ -150,9 +157,9 @@ int cpulse_watch(const char *server, cpulse_changed_cb ready, cpulse_changed_cb 
     if (!ml) return -1;
     pa_context *c = pa_context_new(pa_mainloop_get_api(ml), "vertophone-watch");
     if (!c) { pa_mainloop_free(ml); return -1; }
-    watch_state w = { ready, changed, ctx };
+    watch_state w = { ready, changed, ctx, 0 };
     int result = -1, subscribed = 0;
-    if (pa_context_connect(c, server, PA_CONTEXT_NOFLAGS, NULL) >= 0) {
+    if (pa_context_connect(c, server, PA_CONTEXT_NOAUTOSPAWN, NULL) >= 0) {
         while (!atomic_load(&stop->value)) {
             if (pa_mainloop_prepare(ml, 10000) < 0 || pa_mainloop_poll(ml) < 0 || pa_mainloop_dispatch(ml) < 0) break;
             pa_context_state_t state = pa_context_get_state(c);
@@ -160,9 +167,12 @@ int cpulse_watch(const char *server, cpulse_changed_cb ready, cpulse_changed_cb 
             if (state == PA_CONTEXT_READY && !subscribed) {
                 subscribed = 1;
                 pa_context_set_subscribe_callback(c, subscribe_cb, &w);
-                pa_operation_unref(pa_context_subscribe(c, PA_SUBSCRIPTION_MASK_SINK | PA_SUBSCRIPTION_MASK_SOURCE |
-                                                              PA_SUBSCRIPTION_MASK_SERVER, subscribed_cb, &w));
+                pa_operation *op = pa_context_subscribe(c, PA_SUBSCRIPTION_MASK_SINK | PA_SUBSCRIPTION_MASK_SOURCE |
+                                                               PA_SUBSCRIPTION_MASK_SERVER, subscribed_cb, &w);
+                if (!op) break;
+                pa_operation_unref(op);
             }
+            if (w.dirty) { w.dirty = 0; w.changed(w.ctx); }
         }
         if (atomic_load(&stop->value)) result = 0;
         pa_context_disconnect(c);

@@ -21,8 +21,8 @@ public final class PulseAudioDevice: AudioDevice {
     /// nil: the default server (PULSE_SERVER or the user's).
     public let server: String?
 
-    private let running = NIOLockedValueBox(false)
-    private let finished = NIOLockedValueBox(0)
+    /// The current run's flags (fresh per start, so threads of an earlier run never resume).
+    private let run = NIOLockedValueBox<(running: NIOLockedValueBox<Bool>, finished: NIOLockedValueBox<Int>)?>(nil)
 
     public init(input: String? = nil, output: String? = nil, server: String? = nil, sampleRate: Int = 48_000,
                 frameDuration: Duration = .milliseconds(20)) {
@@ -55,21 +55,26 @@ public final class PulseAudioDevice: AudioDevice {
 
     public func start(capture: @escaping @Sendable ([Int16]) -> Void, playout: @escaping @Sendable () -> [Int16]?,
                       failure: @escaping @Sendable (String) -> Void) throws {
-        guard !running.withLockedValue({ $0 }) else { return }
+        let running = NIOLockedValueBox(true), finished = NIOLockedValueBox(0)
+        try run.withLockedValue { current in
+            if let current, current.finished.withLockedValue({ $0 }) < 2 {
+                throw PulseAudioError("already running (stop it first)")
+            }
+            current = (running, finished)
+        }
         var error: Int32 = 0
         // Open both before starting either: a missing device is a typed error here, not a thread's.
         guard let rec = cpulse_open(server, "vertophone", 1, input, UInt32(sampleRate), UInt32(frameSamples), &error) else {
+            run.withLockedValue { $0 = nil }
             throw PulseAudioError("capture \(input ?? "(default)"): \(String(cString: cpulse_strerror(error)))")
         }
         guard let play = cpulse_open(server, "vertophone", 0, output, UInt32(sampleRate), UInt32(frameSamples), &error) else {
             cpulse_close(rec)
+            run.withLockedValue { $0 = nil }
             throw PulseAudioError("playout \(output ?? "(default)"): \(String(cString: cpulse_strerror(error)))")
         }
-        running.withLockedValue { $0 = true }
-        finished.withLockedValue { $0 = 0 }
         let frame = frameSamples
         let streams = Streams(record: rec, play: play)
-        let running = self.running, finished = self.finished
         let reported = NIOLockedValueBox(false)
         let fail: @Sendable (String) -> Void = { why in
             running.withLockedValue { $0 = false }
@@ -102,9 +107,10 @@ public final class PulseAudioDevice: AudioDevice {
 
     /// Stops both directions; returns once both threads have left (within a frame or two).
     public func stop() {
-        guard running.withLockedValue({ let r = $0; $0 = false; return r }) else { return }
+        guard let current = run.withLockedValue({ $0 }) else { return }
+        current.running.withLockedValue { $0 = false }
         let deadline = Date().addingTimeInterval(2)
-        while finished.withLockedValue({ $0 }) < 2, Date() < deadline { usleep(2_000) }
+        while current.finished.withLockedValue({ $0 }) < 2, Date() < deadline { usleep(2_000) }
     }
 }
 
@@ -165,7 +171,7 @@ private final class DeviceWatcher: @unchecked Sendable {
         let result = withExtendedLifetime(self) {
             cpulse_watch(server, { ctx in
                 guard let ctx else { return }
-                Unmanaged<DeviceWatcher>.fromOpaque(ctx).takeUnretainedValue().continuation.yield(.watching)
+                Unmanaged<DeviceWatcher>.fromOpaque(ctx).takeUnretainedValue().subscribed()
             }, { ctx in
                 guard let ctx else { return }
                 Unmanaged<DeviceWatcher>.fromOpaque(ctx).takeUnretainedValue().changed()
@@ -173,6 +179,12 @@ private final class DeviceWatcher: @unchecked Sendable {
         }
         if result != 0 { continuation.yield(.serverUnavailable) }
         continuation.finish()
+    }
+
+    /// The subscription is in place: the baseline is taken now, so nothing falls between.
+    func subscribed() {
+        if let now = try? PulseAudioDevice.devices(server: server) { last.withLockedValue { $0 = now } }
+        continuation.yield(.watching)
     }
 
     /// Called on the watch thread: list again, report the differences.

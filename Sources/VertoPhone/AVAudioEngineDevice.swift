@@ -1,5 +1,5 @@
 #if canImport(AVFAudio)
-import AVFAudio
+@preconcurrency import AVFAudio
 import NIOConcurrencyHelpers
 
 /// An `AudioDevice` on Apple platforms: AVAudioEngine's input node (tapped, converted to 16-bit
@@ -7,7 +7,10 @@ import NIOConcurrencyHelpers
 /// the output hardware needs it.
 ///
 /// Compiled only where AVFAudio exists. **Untested here**: the project is built and tested on
-/// Linux only (docs/testing.md); the Linux implementation is `PulseAudioDevice`.
+/// Linux only (docs/testing.md); the Linux implementation is `PulseAudioDevice`. Known limits: the
+/// render block takes frames through a lock and a hop to the media's loop (a real-time thread
+/// should only copy from a ring filled by another thread), and configuration changes
+/// (AVAudioEngineConfigurationChange) are not reported.
 public final class AVAudioEngineDevice: AudioDevice, @unchecked Sendable {
     // @unchecked, at a platform-object boundary: `engine` and the converter are touched only in
     // start/stop (serialised by `lock`) and by the engine's own render and tap threads.
@@ -16,6 +19,7 @@ public final class AVAudioEngineDevice: AudioDevice, @unchecked Sendable {
     private let engine = AVAudioEngine()
     private let lock = NIOLock()
     private var running = false
+    private var source: AVAudioSourceNode?
 
     public init(sampleRate: Int = 48_000, frameDuration: Duration = .milliseconds(20)) {
         self.sampleRate = sampleRate
@@ -49,26 +53,34 @@ public final class AVAudioEngineDevice: AudioDevice, @unchecked Sendable {
             }
             engine.attach(source)
             engine.connect(source, to: engine.mainMixerNode, format: callFormat)
+            self.source = source
 
             // Capture: the input node's native format, converted, cut into frames.
             let input = engine.inputNode
             let nativeFormat = input.outputFormat(forBus: 0)
             guard let converter = AVAudioConverter(from: nativeFormat, to: callFormat) else {
+                engine.detach(source)
+                self.source = nil
                 throw AVAudioEngineDeviceError("cannot convert \(nativeFormat) to \(callFormat)")
             }
             let collected = NIOLockedValueBox<[Int16]>([])
+            let reported = NIOLockedValueBox(false)
             input.installTap(onBus: 0, bufferSize: AVAudioFrameCount(frame), format: nativeFormat) { buffer, _ in
                 let capacity = AVAudioFrameCount(Double(buffer.frameLength) * callFormat.sampleRate / nativeFormat.sampleRate) + 16
                 guard let converted = AVAudioPCMBuffer(pcmFormat: callFormat, frameCapacity: capacity) else { return }
-                var given = false
+                nonisolated(unsafe) var given = false
+                nonisolated(unsafe) let input = buffer
                 var error: NSError?
                 converter.convert(to: converted, error: &error) { _, status in
                     if given { status.pointee = .noDataNow; return nil }
                     given = true
                     status.pointee = .haveData
-                    return buffer
+                    return input
                 }
-                if let error { failure("capture: \(error)"); return }
+                if let error {
+                    if !reported.withLockedValue({ let r = $0; $0 = true; return r }) { failure("capture: \(error)") }
+                    return
+                }
                 guard let samples = converted.int16ChannelData?[0] else { return }
                 let chunk = Array(UnsafeBufferPointer(start: samples, count: Int(converted.frameLength)))
                 let frames: [[Int16]] = collected.withLockedValue { c in
@@ -86,6 +98,8 @@ public final class AVAudioEngineDevice: AudioDevice, @unchecked Sendable {
                 try engine.start()
             } catch {
                 input.removeTap(onBus: 0)
+                engine.detach(source)
+                self.source = nil
                 throw AVAudioEngineDeviceError("AVAudioEngine.start: \(error)")
             }
             running = true
@@ -98,6 +112,8 @@ public final class AVAudioEngineDevice: AudioDevice, @unchecked Sendable {
             running = false
             engine.inputNode.removeTap(onBus: 0)
             engine.stop()
+            if let source { engine.detach(source) }
+            source = nil
         }
     }
 }

@@ -46,7 +46,10 @@ public final class CallAudio: Sendable {
     }
 
     private struct State {
-        var buffer: [[Int16]] = []
+        /// Received samples waiting for the device (a FIFO of samples: frames of any length in,
+        /// device frames out).
+        var buffer: [Int16] = []
+        var observing = false
         var counters = Counters()
         /// What the loudspeaker played, newest last: the echo canceller's reference.
         var reference: [[Int16]] = []
@@ -59,7 +62,8 @@ public final class CallAudio: Sendable {
     private let state = NIOLockedValueBox(State())
     private let canceller: CaptureThreadCanceller
 
-    /// `echoCanceller` must work at the device's rate and frame size.
+    /// The device must run at the call's rate (`media.sampleRate` once media is connected);
+    /// `echoCanceller` at the device's rate and frame size.
     public init(device: any AudioDevice, media: MediaSession, echoCanceller: (any EchoCanceller)? = nil,
                 maximumBufferedFrames: Int = 6) {
         self.device = device
@@ -74,14 +78,26 @@ public final class CallAudio: Sendable {
 
     public func start() throws {
         let frame = device.frameSamples
+        guard device.sampleRate == media.sampleRate else {
+            throw VertoPhoneError.invalidState("the device runs at \(device.sampleRate) Hz, the call at \(media.sampleRate) Hz")
+        }
+        let observe = state.withLockedValue { s -> Bool in
+            defer { s.observing = true }
+            s.buffer = []
+            s.reference = []
+            s.failure = nil
+            return !s.observing
+        }
         media.setPlayoutPulled(true)
-        media.onFrame { [state, maximumBufferedFrames] f in
-            guard f.samples.count == frame else { return }
-            state.withLockedValue { s in
-                s.buffer.append(f.samples)
-                if s.buffer.count > maximumBufferedFrames {
-                    s.buffer.removeFirst()
-                    s.counters.dropped += 1
+        if observe {
+            let limit = maximumBufferedFrames * frame
+            media.onFrame { [state] f in
+                state.withLockedValue { s in
+                    s.buffer += f.samples
+                    if s.buffer.count > limit {
+                        s.counters.dropped += (s.buffer.count - limit + frame - 1) / frame
+                        s.buffer.removeFirst(s.buffer.count - limit)
+                    }
                 }
             }
         }
@@ -111,13 +127,14 @@ public final class CallAudio: Sendable {
             playout: { [state, media] in
                 media.pullPlayoutFrame()
                 return state.withLockedValue { s -> [Int16]? in
-                    guard !s.buffer.isEmpty else {
+                    guard s.buffer.count >= frame else {
                         s.counters.underruns += 1
                         s.reference.append([Int16](repeating: 0, count: frame))
                         if s.reference.count > 25 { s.reference.removeFirst() }
                         return nil
                     }
-                    let f = s.buffer.removeFirst()
+                    let f = Array(s.buffer[0..<frame])
+                    s.buffer.removeFirst(frame)
                     s.counters.played += 1
                     s.reference.append(f)
                     if s.reference.count > 25 { s.reference.removeFirst() }
@@ -131,7 +148,10 @@ public final class CallAudio: Sendable {
             })
     }
 
+    /// Stops the device (waiting for its threads) and gives the playout back to the engine. Not on
+    /// the media's event loop: the device's playout thread may be waiting for it.
     public func stop() {
+        precondition(!media.eventLoop.inEventLoop, "CallAudio.stop() must not run on the media's event loop")
         device.stop()
         media.setPlayoutPulled(false)
     }

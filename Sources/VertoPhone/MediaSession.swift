@@ -263,6 +263,9 @@ final class MediaSessionState {
     }
 
     private func drainPeer(_ core: PeerSession) {
+        // The negotiated codec's rate, as soon as the offer/answer settled it (not only at connect).
+        let rate = core.audioFormat.sampleRate
+        if rate != sampleRate { sampleRate = rate }
         while let e = core.pollEvent() {
             switch e {
             case .connected:
@@ -362,7 +365,8 @@ final class MediaSessionState {
     }
 
     func enqueue(_ frame: [Int16]) {
-        if queue.count >= 50 { _ = queue.popFirst() }
+        // A device's capture keeps its own pace: a short queue, so drift cannot build up latency.
+        if queue.count >= (playoutPulled ? 3 : 50) { _ = queue.popFirst() }
         queue.append(frame)
     }
 
@@ -476,8 +480,14 @@ extension MediaSession {
     /// Produces the next playout frame now from the jitter buffer (decoded, concealed, or nothing
     /// while it waits) and hands it to the `onFrame` observers before returning. Blocks the calling
     /// thread — a device's — for one hop to the media's event loop; never call it on an event loop.
-    public func pullPlayoutFrame() {
-        try? eventLoop.submit { [state] in state.value.pullPlayout() }.wait()
+    public func pullPlayoutFrame(timeout: Duration = .milliseconds(40)) {
+        // Bounded: a busy or stopped loop costs the device one frame of silence, never a hang.
+        let done = DispatchSemaphore(value: 0)
+        eventLoop.execute { [state] in
+            state.value.pullPlayout()
+            done.signal()
+        }
+        _ = done.wait(timeout: .now() + .nanoseconds(Int(timeout.components.attoseconds / 1_000_000_000) + Int(timeout.components.seconds) * 1_000_000_000))
     }
 
     /// What to send when no frames are queued.
@@ -497,12 +507,11 @@ extension MediaSession {
         let wav = try WAVFile(parsing: Array(data))
         let mono = wav.channels == 1 ? wav.samples : stride(from: 0, to: wav.samples.count, by: wav.channels).map { wav.samples[$0] }
         let rate = wav.sampleRate
-        eventLoop.execute { [state] in
-            let target = state.value.sampleRate
-            // Rates are positive (the WAV parser checks), so the resampler cannot fail here.
-            let resampled = rate == target ? mono : (try? SpeexResampler.resample(mono, from: rate, to: target)) ?? mono
-            state.value.setSource(.samples(resampled, loop: loop))
-        }
+        // Resampled here, on the caller's thread (not the media's loop, which carries every call on
+        // it), to the codec's rate as known now: call it once the call is answered.
+        let target = sampleRate
+        let resampled = rate == target ? mono : try SpeexResampler.resample(mono, from: rate, to: target)
+        eventLoop.execute { [state] in state.value.setSource(.samples(resampled, loop: loop)) }
     }
 
     /// Starts keeping received audio.

@@ -124,7 +124,6 @@ struct CallCommand: ReportingCommand {
         let source: MediaSource = tone.map { .tone(frequencies: [$0], amplitude: 0.3) } ?? .silence
         let t0 = NIODeadline.now()
         let call = try await phone.call(destination, source: source)
-        if let wav { try call.media.playWAV(at: wav, loop: true) }
         if record != nil { call.media.startRecording() }
         tl.log("call created", ["callID": .text(call.callID)])
         var devices: CallAudio?
@@ -133,7 +132,11 @@ struct CallCommand: ReportingCommand {
             for await s in call.states { tl.log("state", ["state": "\(s)"]) }
         }
         let answered = try await call.wait(timeout: .seconds(60)) { $0 == .active }
-        if answered == .active { devices = try sound.attach(to: call.media, timeline: tl) }
+        if answered == .active {
+            // Once answered: the codec (and its rate) is settled.
+            if let wav { try call.media.playWAV(at: wav, loop: true) }
+            devices = try sound.attach(to: call.media, timeline: tl)
+        }
         guard answered == .active else {
             var fields: [String: TimelineValue] = ["state": "\(answered)"]
             if case .ended(let cause) = answered, let hint = cause.setupHint { fields["hint"] = .text(hint) }

@@ -53,16 +53,22 @@ import VertoPhone
 
     /// The phone calls 9196 (echo) on our server with its microphone and loudspeaker on the null
     /// sinks: the tone spoken into the microphone goes to the server and comes back out of the
-    /// loudspeaker (both directions of the call, through the echo canceller).
-    @Test func aCallOnTheSoundDevicesCarriesTheMicrophoneBothWays() async throws {
+    /// loudspeaker (both directions of the call, through the echo canceller) — with Opus (48 kHz,
+    /// 960-sample frames) and with PCMU only (8 kHz, 160-sample frames).
+    @Test(arguments: ["opus", "pcmu"])
+    func aCallOnTheSoundDevicesCarriesTheMicrophoneBothWays(codec: String) async throws {
         let pulse = try await PulseAudioServer.start()
         defer { pulse.stop() }
         let endpoint = try await startEndpoint()
-        let c = client(endpoint)
+        var o = VertoClientOptions(url: "ws://127.0.0.1:\(endpoint.port)/", login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "127.0.0.1"
+        if codec == "pcmu" { o.media.offer.codecs = [.pcmu] }
+        let c = VertoClient(options: o)
         try await c.connect()
         let call = try await c.call("9196")
         try await call.wait { $0 == .active }
         let rate = call.media.sampleRate
+        #expect(rate == (codec == "pcmu" ? 8000 : 48_000), "the codec's rate once answered")
         let phone = PulseAudioDevice(input: "vp_mic.monitor", output: "vp_speaker", server: pulse.address, sampleRate: rate)
         let audio = CallAudio(device: phone, media: call.media,
                               echoCanceller: try SpeexEchoCanceller(sampleRate: rate, frameSize: phone.frameSamples))
