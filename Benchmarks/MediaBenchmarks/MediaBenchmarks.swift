@@ -3,6 +3,8 @@ import CryptoCore
 import Foundation
 import NIOCore
 import OpusCodec
+import PeerCore
+import SDPCore
 import SRTPCore
 
 // Media-core costs (issue 2): SRTP per packet, DTLS handshake both ends, Opus encode/decode.
@@ -52,7 +54,69 @@ func tone(samples: Int, frequency: Double, rate: Double = 48_000) -> [Int16] {
     (0..<samples).map { Int16(8000 * sin(2 * .pi * frequency * Double($0) / rate)) }
 }
 
+/// Two PeerSessions connected in memory (ICE, DTLS, SRTP keyed), time advanced by hand: the media
+/// path of one 20 ms Opus frame each way is what the per-packet benchmark measures.
+final class InMemoryPair {
+    let a: PeerSession, b: PeerSession
+    let addrA = try! SocketAddress(ipAddress: "10.0.0.1", port: 40000)
+    let addrB = try! SocketAddress(ipAddress: "10.0.0.2", port: 50000)
+    var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+    var buffer = ByteBufferAllocator().buffer(capacity: 1600)
+
+    init() {
+        a = PeerSession(hostAddresses: [addrA], random: .seeded(1), now: now)
+        b = PeerSession(configuration: .serverRole, hostAddresses: [addrB], random: .seeded(2), now: now)
+        let offer = a.createOffer(now: now)
+        let answer = try! b.acceptOffer(try! SessionDescription(parsing: offer.text), now: now)
+        try! a.applyAnswer(try! SessionDescription(parsing: answer.text), now: now)
+        for _ in 0..<200 where a.state != .connected || b.state != .connected {
+            now = now + .milliseconds(1)
+            a.handleTimeout(now: now)
+            b.handleTimeout(now: now)
+            pump()
+        }
+        precondition(a.state == .connected && b.state == .connected, "the in-memory pair did not connect")
+    }
+
+    /// Moves every pending datagram to the other side until both are quiet.
+    func pump() {
+        var moved = true
+        while moved {
+            moved = false
+            for (from, to, source) in [(a, b, addrA), (b, a, addrB)] {
+                while from.pollTransmit(into: &buffer) != nil {
+                    buffer.withUnsafeMutableReadableBytes { to.receive($0, from: source, now: now) }
+                    buffer.clear()
+                    moved = true
+                }
+            }
+        }
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
+    Benchmark("Media path: one 20 ms Opus frame each way (encode, SRTP, demux, jitter buffer, decode)",
+              configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .microseconds,
+                                   warmupIterations: 50, maxDuration: .seconds(3), maxIterations: 2_000)) { benchmark in
+        let pair = InMemoryPair()
+        let pcm = tone(samples: 960, frequency: 440)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            pair.now = pair.now + .milliseconds(20)
+            pcm.withUnsafeBufferPointer { p in
+                pair.a.sendAudio(p, now: pair.now)
+                pair.b.sendAudio(p, now: pair.now)
+            }
+            pair.pump()
+            pair.a.handleTimeout(now: pair.now)
+            pair.b.handleTimeout(now: pair.now)
+            pair.pump()
+            while let f = pair.a.pollFrame() { blackHole(f) }
+            while let f = pair.b.pollFrame() { blackHole(f) }
+        }
+        benchmark.stopMeasurement()
+    }
+
     Benchmark("SRTP protect+unprotect 100 B, AEAD_AES_128_GCM", configuration: micro, closure: srtpBenchmark(.aeadAES128GCM))
     Benchmark("SRTP protect+unprotect 100 B, AES_CM_128_HMAC_SHA1_80", configuration: micro, closure: srtpBenchmark(.aes128CMHMACSHA1_80))
 
