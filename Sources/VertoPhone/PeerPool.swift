@@ -120,14 +120,21 @@ final class PeerPool {
             .whenComplete { [self] result in
                 filling = false
                 guard case .success(let d) = result else { return }
-                if closed || spare != nil { _ = d.close() } else { spare = d }
+                if closed || spare != nil { Self.discard(d) } else { spare = d }
             }
+    }
+
+    /// Closes an unused peer: its session first (a TURN allocation is released with a Refresh of
+    /// lifetime 0, drained before the socket closes), then the socket.
+    static func discard(_ d: DatagramDriver<PeerSession>) {
+        d.withCoreOnLoop { [now = d.eventLoop.now] in $0.close(now: now) }
+        _ = d.close()
     }
 
     /// Drops the spare (its candidates are stale after an address change) and prepares a new one.
     func replaceSpare() {
         loop.preconditionInEventLoop()
-        if let s = spare { _ = s.close() }
+        if let s = spare { Self.discard(s) }
         spare = nil
         refill()
     }
@@ -135,7 +142,7 @@ final class PeerPool {
     func close() {
         loop.preconditionInEventLoop()
         closed = true
-        if let s = spare { _ = s.close() }
+        if let s = spare { Self.discard(s) }
         spare = nil
     }
 }

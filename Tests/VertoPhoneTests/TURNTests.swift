@@ -63,6 +63,12 @@ import TestSupport
         #expect(coturn.log.contains("CHANNEL_BIND processed, success"), "coturn log")
         try await call.hangup()
         try await c.disconnect()
+        // Both allocations (the call's and the spare peer's) released with a Refresh of lifetime 0.
+        let released = ContinuousClock.now + .seconds(5)
+        while coturn.log.components(separatedBy: "REFRESH processed, success").count - 1 < 2, ContinuousClock.now < released {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(coturn.log.components(separatedBy: "REFRESH processed, success").count - 1 >= 2, "deallocations in coturn's log")
         try await endpoint.stop()
     }
 
