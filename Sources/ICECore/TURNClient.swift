@@ -213,7 +213,9 @@ public struct TURNClient: Sendable {
     /// intermediate copy); false when the peer has no bound channel (use `send`).
     public mutating func frame(_ payload: UnsafeRawBufferPointer, to peer: TransportAddress, into out: inout ByteBuffer) -> Bool {
         guard state == .allocated, payload.count <= ChannelData.maximumPayload, let c = channels[peer], c.bound else { return false }
-        out.writeBytes(ChannelData.header(channel: c.number, length: payload.count))
+        // The 4-byte header written in place (no array per relayed packet), RFC 8656 §12.4.
+        out.writeInteger(c.number)
+        out.writeInteger(UInt16(payload.count))
         out.writeBytes(payload)
         if transport.isStream { out.writeRepeatingByte(0, count: (4 - payload.count % 4) % 4) }
         statistics.channelDataSent += 1

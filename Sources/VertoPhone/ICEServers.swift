@@ -169,14 +169,10 @@ struct ResolvedICEServers: Sendable {
         case .customCA(let pem): .customCA(pem: pem)
         case .insecureAcceptAnyCertificate: .insecureAcceptAnyCertificate
         }
-        apply(to: &media, policy: policy, trust: relayTrust)
-    }
-
-    func apply(to media: inout PeerSessionConfiguration, policy: ICETransportPolicy, trust: RelayStreamEndpoint.Trust) {
         if let stun { media.stunServer = stun }
         media.turnServers = turn.map { server in
             var s = server
-            s.trust = trust
+            s.trust = relayTrust
             return s
         }
         media.relayOnly = policy == .relay

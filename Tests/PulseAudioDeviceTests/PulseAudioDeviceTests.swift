@@ -127,9 +127,7 @@ import VertoPhone
         let command = "PULSE_SERVER='\(pulse.address)' '\(binary)' call 9196 --url ws://127.0.0.1:\(endpoint.port)/ --login 1001@127.0.0.1 "
             + "--password verto-test --media-host 127.0.0.1 --audio --input vp_mic.monitor --output vp_speaker --aec \(aec) --hangup-after 8 --json "
             + ">'\(out)' 2>&1 </dev/null"
-        let finished = Task {
-            await withCheckedContinuation { (c: CheckedContinuation<Int32, Never>) in Thread.detachNewThread { c.resume(returning: system(command)) } }
-        }
+        let finished = Task { await Shell.runDetached(command) }
         #expect(await room.hears(880, within: .seconds(20)), "the CLI's loudspeaker plays the echo of its microphone")
         let status = await finished.value
         room.device.stop()

@@ -50,18 +50,14 @@ public final class Coturn: @unchecked Sendable {
     private static func startOnce(extraArguments: [String], environment: [String: String]) async throws -> Coturn {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("vp-coturn-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        // system(3), not Foundation's Process: the script leaves coturn running in the background,
-        // and Foundation then never reaped the script itself (its isRunning stayed true).
         let script = Fixtures.root.deletingLastPathComponent().appendingPathComponent("scripts/coturn").path
         let out = state.appendingPathComponent("start.out").path, err = state.appendingPathComponent("start.err").path
         let env = environment.map { "\($0.key)='\($0.value)' " }.joined()
         let command = "\(env)'\(script)' start '\(state.path)' both \(extraArguments.joined(separator: " ")) >'\(out)' 2>'\(err)' </dev/null"
-        let status: Int32 = await withCheckedContinuation { c in
-            Thread.detachNewThread { c.resume(returning: system(command)) }
-        }
+        let status = await Shell.runDetached(command)
         let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         guard status == 0 else {
-            _ = system("'\(script)' stop '\(state.path)' >/dev/null 2>&1 </dev/null")
+            Shell.run("'\(script)' stop '\(state.path)' >/dev/null 2>&1 </dev/null")
             let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
             throw Failure(description: "scripts/coturn start failed (\(status)): \(stdout)\(stderr)")
         }
@@ -85,7 +81,7 @@ public final class Coturn: @unchecked Sendable {
         }
         guard run else { return }
         let script = Fixtures.root.deletingLastPathComponent().appendingPathComponent("scripts/coturn").path
-        _ = system("'\(script)' stop '\(state.path)' >/dev/null 2>&1 </dev/null")
+        Shell.run("'\(script)' stop '\(state.path)' >/dev/null 2>&1 </dev/null")
         try? FileManager.default.removeItem(at: state)
     }
 

@@ -25,7 +25,7 @@ public final class NetworkNamespace: @unchecked Sendable {
     private var removed = false
 
     /// Whether this process may create namespaces (root with iproute2).
-    public static var isAvailable: Bool { getuid() == 0 && shell("ip netns list >/dev/null 2>&1") == 0 }
+    public static var isAvailable: Bool { getuid() == 0 && Shell.run("ip netns list >/dev/null 2>&1") == 0 }
 
     /// `index` (1...250) keeps concurrent namespaces apart: 10.77.<index>.0/24 and 10.78.<index>.1.
     public init(index: Int, unreachable: Int = 0) throws {
@@ -49,7 +49,7 @@ public final class NetworkNamespace: @unchecked Sendable {
         // On the outer loopback interface (containers often lack the dummy link type).
         commands += unreachableAddresses.map { "ip addr add \($0)/32 dev lo" }
         for c in commands {
-            let status = Self.shell(c + " 2>/dev/null")
+            let status = Shell.run(c + " 2>/dev/null")
             if status != 0 {
                 remove()
                 throw Failure(description: "\(c) failed (\(status))")
@@ -62,9 +62,7 @@ public final class NetworkNamespace: @unchecked Sendable {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).out").path
         let seconds = Int(timeout.components.seconds)
         let line = "timeout \(seconds) ip netns exec \(name) \(command) >'\(out)' 2>&1 </dev/null"
-        let status: Int32 = await withCheckedContinuation { c in
-            Thread.detachNewThread { c.resume(returning: Self.shell(line)) }
-        }
+        let status = await Shell.runDetached(line)
         let output = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: out)
         return (status, output)
@@ -77,15 +75,8 @@ public final class NetworkNamespace: @unchecked Sendable {
         }
         guard go else { return }
         let addresses = unreachableAddresses.map { "ip addr del \($0)/32 dev lo 2>/dev/null; " }.joined()
-        _ = Self.shell("ip netns del \(name) 2>/dev/null; ip link del \(veth) 2>/dev/null; \(addresses)true")
+        _ = Shell.run("ip netns del \(name) 2>/dev/null; ip link del \(veth) 2>/dev/null; \(addresses)true")
     }
 
     deinit { remove() }
-
-    /// system(3) with the exit status decoded.
-    @discardableResult
-    public static func shell(_ line: String) -> Int32 {
-        let raw = system(line)
-        return raw == -1 ? -1 : (raw >> 8) & 0xFF
-    }
 }

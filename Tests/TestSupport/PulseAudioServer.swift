@@ -23,7 +23,7 @@ public final class PulseAudioServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         let out = state.appendingPathComponent("start.txt").path
         let command = "'\(script)' start '\(state.path)' >'\(out)' 2>&1 </dev/null"
-        let status: Int32 = await withCheckedContinuation { c in Thread.detachNewThread { c.resume(returning: system(command)) } }
+        let status = await Shell.runDetached(command)
         let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         guard status == 0, let line = text.split(separator: "\n").first(where: { $0.hasPrefix("PULSE_SERVER=") }) else {
             throw Failure(description: "scripts/pulseaudio start failed: \(text)")
@@ -39,8 +39,7 @@ public final class PulseAudioServer: @unchecked Sendable {
     /// Runs `pactl` against this server (e.g. to unload a sink mid-call); returns its exit status.
     @discardableResult
     public func pactl(_ arguments: String) -> Int32 {
-        let raw = system("PULSE_SERVER='\(address)' pactl \(arguments) >/dev/null 2>&1 </dev/null")
-        return raw == -1 ? -1 : (raw >> 8) & 0xFF
+        Shell.run("PULSE_SERVER='\(address)' pactl \(arguments) >/dev/null 2>&1 </dev/null")
     }
 
     public func stop() {
@@ -49,7 +48,7 @@ public final class PulseAudioServer: @unchecked Sendable {
             return !stopped
         }
         guard go else { return }
-        _ = system("'\(Self.script)' stop '\(state.path)' >/dev/null 2>&1 </dev/null")
+        Shell.run("'\(Self.script)' stop '\(state.path)' >/dev/null 2>&1 </dev/null")
         try? FileManager.default.removeItem(at: state)
     }
 

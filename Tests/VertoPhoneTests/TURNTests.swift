@@ -337,7 +337,7 @@ import TestSupport
         let ns = try NetworkNamespace(index: 44)
         defer { ns.remove() }
         let (outer6, inner6) = ("fd77:44::1", "fd77:44::2")
-        #expect(NetworkNamespace.shell("ip -6 addr add \(outer6)/64 dev \(ns.outerInterface) nodad") == 0)
+        #expect(Shell.run("ip -6 addr add \(outer6)/64 dev \(ns.outerInterface) nodad") == 0)
         let added = await ns.run("ip -6 addr add \(inner6)/64 dev \(ns.innerInterface) nodad")
         #expect(added.status == 0, "\(added.output)")
         let endpoint = try await startEndpoint {
