@@ -199,11 +199,19 @@ public struct ServerCallControl: Sendable {
 
     // MARK: - calls from clients
 
+    /// The routing table's route, else — as a PBX's local-extension rule does — a bridge to the user
+    /// of that id when one is logged in (`routing.bridgesToLoggedInUsers`).
+    public func route(for destination: String) -> ServerRoute? {
+        if let r = routing.route(for: destination) { return r }
+        if routing.bridgesToLoggedInUsers, sessions.values.contains(where: { $0.user == destination }) { return .bridge(user: destination) }
+        return nil
+    }
+
     /// A client's `verto.invite`. `offerIsUsable`: its SDP parsed. Routes the call or refuses it.
     public mutating func callFromClient(callID: String, sessid: String, destination: String?, callerIDNumber: String?,
                                         callerIDName: String?, offerIsUsable: Bool, now: NIODeadline) {
         let destination = destination ?? "service"
-        guard let route = routing.route(for: destination) else {
+        guard let route = route(for: destination) else {
             emit(.hangup(callID: callID, cause: .noRouteDestination))
             return
         }
@@ -412,7 +420,7 @@ public struct ServerCallControl: Sendable {
             // Blind transfer of the *other* leg: the partner goes to the destination's application,
             // this leg is released.
             guard let dest = req.params.destination, !dest.isEmpty else { return emit(fail("destination missing")) }
-            guard let p = leg.partner, let other = legs[p], let route = routing.route(for: dest) else {
+            guard let p = leg.partner, let other = legs[p], let route = route(for: dest) else {
                 return emit(fail("call is not bridged"))
             }
             legs[callID]?.partner = nil

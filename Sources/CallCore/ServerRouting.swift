@@ -25,12 +25,17 @@ public struct ServerRoutingTable: Sendable, Equatable {
     public var routes: [String: ServerRoute]
     /// What unknown destinations get: nil = hang up with NO_ROUTE_DESTINATION.
     public var fallback: ServerRoute?
+    /// A destination that is not in `routes` but is the id of a logged-in user bridges to that user
+    /// (ahead of `fallback`), as FreeSWITCH's default dialplan bridges a local extension.
+    public var bridgesToLoggedInUsers: Bool
 
-    public init(routes: [String: ServerRoute], fallback: ServerRoute? = nil) {
+    public init(routes: [String: ServerRoute], fallback: ServerRoute? = nil, bridgesToLoggedInUsers: Bool = true) {
         self.routes = routes
         self.fallback = fallback
+        self.bridgesToLoggedInUsers = bridgesToLoggedInUsers
     }
 
+    /// The route in `routes`, else `fallback` (users are looked up by `ServerCallControl.route(for:)`).
     public func route(for destination: String) -> ServerRoute? { routes[destination] ?? fallback }
 
     /// The contract of docs/testing.md §5 (3000, the conference room, is not built in).

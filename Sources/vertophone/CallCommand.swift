@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MediaCore
+import NIOConcurrencyHelpers
 import NIOCore
 import VertoPhone
 import VertoNIO
@@ -11,8 +12,16 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "Verto WebSocket URL (ws:// or wss://, any path).")
     var url = "ws://127.0.0.1:5066/"
 
-    @Option(help: "Login, user or user@domain.")
-    var login: String
+    @Option(help: "Login, user or user@domain (with `answer --users`: only its domain is used).")
+    var login: String?
+
+    /// `--login`, which every command but `answer --users` needs.
+    var requiredLogin: String {
+        get throws {
+            guard let login, !login.isEmpty else { throw ValidationError("give --login") }
+            return login
+        }
+    }
 
     @Option(help: "Password (or set VERTOPHONE_PASSWORD).")
     var password: String?
@@ -45,7 +54,8 @@ struct ClientOptions: ParsableArguments {
     @Flag(help: "Use TURN relays only (ICE transport policy \"relay\").")
     var relayOnly = false
 
-    func makeClient(trace: Bool = false) throws -> VertoClient {
+    func makeClient(trace: Bool = false, login other: String? = nil) throws -> VertoClient {
+        let login = try other ?? requiredLogin
         guard let pw = password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] else {
             throw ValidationError("give --password or VERTOPHONE_PASSWORD")
         }
@@ -212,7 +222,7 @@ extension CallCommand {
         guard let pw = client.password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] else {
             throw ValidationError("give --password or VERTOPHONE_PASSWORD")
         }
-        let parts = client.login.split(separator: "@", maxSplits: 1).map(String.init)
+        let parts = try client.requiredLogin.split(separator: "@", maxSplits: 1).map(String.init)
         var settings = WebitelConnectionSettings(webitelWebrtcConnectionString: client.url, domain: parts.count > 1 ? parts[1] : "",
                                                  login: parts[0], password: pw)
         settings.mediaHost = client.mediaHost
@@ -256,7 +266,14 @@ extension CallCommand {
 
 /// Logs in and answers inbound calls with echo or a WAV.
 struct Answer: ReportingCommand {
-    static let configuration = CommandConfiguration(abstract: "Log in and answer inbound calls (echo, tone or WAV).")
+    static let configuration = CommandConfiguration(
+        abstract: "Log in and answer inbound calls (echo, tone or WAV); with --users, the answering side of a load run.",
+        discussion: """
+            Calls are answered as they come, several at once; beyond --concurrency they are refused with \
+            USER_BUSY. With --users every user of the range logs in on its own connection (the answering \
+            side of `vertophone load --destination LOW-HIGH`), per-call lines are left out and a summary \
+            (`answer_finished`: answered, refused, failed, logins) is printed at the end.
+            """)
 
     @OptionGroup var client: ClientOptions
     @OptionGroup var output: OutputOptions
@@ -270,27 +287,118 @@ struct Answer: ReportingCommand {
     @Option(help: "Exit after this many calls (0 = forever).")
     var count = 0
 
+    @Option(help: "Answer as each of these users, LOW-HIGH (e.g. 2000-2099), one connection each; the domain is --login's.")
+    var users: IDRange?
+
+    @Option(help: "Calls in flight at most; more are refused with USER_BUSY (0 = no limit).")
+    var concurrency = 0
+
+    @Option(help: "Exit after this many seconds (0 = no limit).")
+    var duration: Double = 0
+
+    @Option(help: "Print a progress event every this many seconds (0 = never).")
+    var reportInterval: Double = 0
+
     @OptionGroup var sound: AudioOptions
+
+    private struct Counts: Sendable {
+        var answered = 0, refused = 0, failed = 0, inFlight = 0, handled = 0
+    }
 
     func execute() async throws {
         let tl = Timeline(json: output.json)
-        let phone = try client.makeClient(trace: output.traceJSONRPC)
-        try await phone.connect()
-        tl.log("logged in, waiting for calls", ["url": .text(client.url)])
-        var handled = 0
-        for await call in phone.incomingCalls {
-            tl.log("incoming", ["callID": .text(call.callID), "from": .text(call.remoteNumber)])
+        let logins: [String]
+        if let users {
+            let domain = client.login.flatMap { $0.split(separator: "@", maxSplits: 1).dropFirst().first.map(String.init) } ?? "127.0.0.1"
+            logins = users.values.map { "\($0)@\(domain)" }
+        } else {
+            logins = [try client.requiredLogin]
+        }
+        let results = try LoadResults(csvPath: nil)
+        let client = self.client, trace = output.traceJSONRPC
+        let phones = await Load.connectAll(logins, results: results) { login in try client.makeClient(trace: trace, login: login) }
+        guard !phones.isEmpty else {
+            throw ValidationError("no login succeeded: \(results.snapshot.causes.keys.sorted().joined(separator: "; "))")
+        }
+        let verbose = users == nil
+        tl.log(verbose ? "logged in, waiting for calls" : "logged in", ["url": .text(client.url), "logins": .count(phones.count),
+                                                                          "loginFailures": .count(logins.count - phones.count)])
+        let counts = NIOLockedValueBox(Counts())
+        let limit = concurrency, total = count, tone = self.tone, wav = self.wav, sound = self.sound
+        func summary() -> [String: TimelineValue] {
+            let c = counts.withLockedValue { $0 }
+            return ["answered": .count(c.answered), "refused": .count(c.refused), "failed": .count(c.failed), "inFlight": .count(c.inFlight),
+                    "rssKB": .count(ProcessProbe.rssKB(pid: nil)), "fds": .count(ProcessProbe.openFDs(pid: nil))]
+        }
+        // Every login's calls in one stream; finishing it (duration or count reached) ends the run.
+        let (incoming, feed) = AsyncStream.makeStream(of: Call.self)
+        let active = NIOLockedValueBox([String: Call]())
+        await withDiscardingTaskGroup { group in
+            if duration > 0 {
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(Int64(duration * 1000)))
+                    feed.finish()
+                }
+            }
+            if reportInterval > 0 {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(Int64(reportInterval * 1000)))
+                        if !Task.isCancelled { tl.log("progress", summary()) }
+                    }
+                }
+            }
+            for (_, phone) in phones {
+                group.addTask { for await call in phone.incomingCalls { feed.yield(call) } }
+            }
+            for await call in incoming {
+                let admitted = counts.withLockedValue { c -> Bool in
+                    guard limit == 0 || c.inFlight < limit else { c.refused += 1; return false }
+                    c.inFlight += 1
+                    return true
+                }
+                guard admitted else {
+                    group.addTask { try? await call.reject(cause: .userBusy) }
+                    continue
+                }
+                active.withLockedValue { $0[call.callID] = call }
+                group.addTask {
+                    let done = await Self.handle(call, tone: tone, wav: wav, sound: verbose ? sound : nil, timeline: verbose ? tl : nil)
+                    active.withLockedValue { $0[call.callID] = nil }
+                    let stop = counts.withLockedValue { c -> Bool in
+                        c.inFlight -= 1
+                        c.handled += 1
+                        if done { c.answered += 1 } else { c.failed += 1 }
+                        return total > 0 && c.handled >= total
+                    }
+                    if stop { feed.finish() }
+                }
+            }
+            // Stopped: the feeders and the reporter end on cancellation, calls still up are hung up.
+            group.cancelAll()
+            for call in active.withLockedValue({ Array($0.values) }) { try? await call.hangup() }
+        }
+        tl.log("answer finished", summary())
+        for (_, phone) in phones { try? await phone.disconnect() }
+    }
+
+    /// Answers one call and waits for its end; false when it could not be answered.
+    private static func handle(_ call: Call, tone: Double?, wav: String?, sound: AudioOptions?, timeline tl: Timeline?) async -> Bool {
+        tl?.log("incoming", ["callID": .text(call.callID), "from": .text(call.remoteNumber)])
+        do {
             if let tone { call.media.setSource(.tone(frequencies: [tone], amplitude: 0.3)) } else if wav == nil { call.media.setSource(.echo) }
             try await call.answer()
             if let wav { try call.media.playWAV(at: wav, loop: true) }
-            tl.log("answered", ["callID": .text(call.callID)])
-            let devices = try sound.attach(to: call.media, timeline: tl)
+            tl?.log("answered", ["callID": .text(call.callID)])
+            let devices = try tl.flatMap { try sound?.attach(to: call.media, timeline: $0) }
             let end = try? await call.wait(timeout: .seconds(3600)) { $0.isEnded }
             devices?.stop()
-            tl.log("ended", ["callID": .text(call.callID), "state": "\(end.map { "\($0)" } ?? "timeout")"])
-            handled += 1
-            if count > 0 && handled >= count { break }
+            tl?.log("ended", ["callID": .text(call.callID), "state": "\(end.map { "\($0)" } ?? "timeout")"])
+            return true
+        } catch {
+            tl?.log("answer failed", ["callID": .text(call.callID), "error": .text("\(error)")])
+            if !call.state.isEnded { try? await call.hangup() }
+            return false
         }
-        try await phone.disconnect()
     }
 }

@@ -204,20 +204,30 @@ struct EndpointService: Service {
     }
 }
 
-/// Prints a users-file line with a PBKDF2 hash of the password (read from stdin).
+/// Prints users-file lines with a PBKDF2 hash of the password (read from stdin): one user, or a
+/// range of users with the same password (for load runs).
 struct AddUser: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a users-file line for a user; the password is read from standard input.")
+    static let configuration = CommandConfiguration(abstract: "Print users-file lines for a user or a range of users; the password is read from standard input.")
 
-    @Option(help: "User id (the part before @ in the login).")
-    var id: String
+    @Option(help: "User id (the part before @ in the login), or LOW-HIGH for a range (e.g. 1000-1999).")
+    var id: IDRange
 
     @Option(help: "Display name.")
     var name: String?
+
+    @Option(help: "PBKDF2 iterations (each login costs one hash of this many).")
+    var iterations = 10_000
+
+    func validate() throws {
+        if iterations < 1 { throw ValidationError("--iterations must be ≥ 1") }
+    }
 
     func run() throws {
         guard let password = readLine(strippingNewline: true), !password.isEmpty else {
             throw ValidationError("give the password on standard input")
         }
-        print(UserDirectory.fileLine(try UserDirectory.makeEntry(id: id, password: password, displayName: name)))
+        for user in id.values {
+            print(UserDirectory.fileLine(try UserDirectory.makeEntry(id: user, password: password, displayName: name, iterations: iterations)))
+        }
     }
 }

@@ -56,6 +56,8 @@ enum TimelineValue: Sendable, ExpressibleByStringLiteral, ExpressibleByStringInt
     case text(String)
     case number(Double)
     case integer(Int)
+    /// Counts by name (failures by cause): a JSON object, `name×count; …` in text.
+    case table([String: Int])
     case absent
 
     init(stringLiteral value: String) { self = .text(value) }
@@ -71,6 +73,7 @@ enum TimelineValue: Sendable, ExpressibleByStringLiteral, ExpressibleByStringInt
         case .text(let t): return t
         case .number(let n): return n
         case .integer(let i): return i
+        case .table(let t): return t
         case .absent: return NSNull()
         }
     }
@@ -80,6 +83,7 @@ enum TimelineValue: Sendable, ExpressibleByStringLiteral, ExpressibleByStringInt
         case .text(let t): return t
         case .number(let n): return String(format: "%.2f", n)
         case .integer(let i): return String(i)
+        case .table(let t): return t.isEmpty ? "-" : t.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: "; ")
         case .absent: return "-"
         }
     }

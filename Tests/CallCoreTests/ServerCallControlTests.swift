@@ -95,6 +95,20 @@ private func ends(_ a: [ServerCallAction]) -> [String: HangupCause] {
         #expect(h.control.legs.isEmpty)
     }
 
+    /// A destination outside the table that is a logged-in user's id rings that user (a PBX's local
+    /// extension); a user who is not logged in, or with the rule off, is no route.
+    @Test func aLoggedInUsersIDBridgesToThatUser() {
+        var h = Harness()
+        h.login("1001")
+        h.login("2042", sessions: 2)
+        h.call("a", from: "1001", to: "2042")
+        #expect(h.offered.map(\.sessid).sorted() == ["2042-s0", "2042-s1"])
+        #expect(h.offered.allSatisfy { $0.user == "2042" && $0.callerIDNumber == "1001" })
+        #expect(h.call("b", from: "1001", to: "2043") == [.hangup(callID: "b", cause: .noRouteDestination)])
+        h.control.routing.bridgesToLoggedInUsers = false
+        #expect(h.call("c", from: "1001", to: "2042") == [.hangup(callID: "c", cause: .noRouteDestination)])
+    }
+
     @Test func ringThenAnswer9195AnswersAfterTwoSeconds() {
         var h = Harness()
         h.login("1001")
