@@ -111,8 +111,8 @@ let benchmarks: @Sendable () -> Void = {
             pair.a.handleTimeout(now: pair.now)
             pair.b.handleTimeout(now: pair.now)
             pair.pump()
-            while let f = pair.a.pollFrame() { blackHole(f) }
-            while let f = pair.b.pollFrame() { blackHole(f) }
+            while let f = pair.a.pollFrame() { blackHole(f); pair.a.recycle(f) }
+            while let f = pair.b.pollFrame() { blackHole(f); pair.b.recycle(f) }
         }
         benchmark.stopMeasurement()
     }

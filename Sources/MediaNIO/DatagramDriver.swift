@@ -31,6 +31,8 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     private var streams: [Int: Channel] = [:]
     /// Destinations without a route are dropped here: such a send would close the socket.
     private var routes = RouteCache()
+    private var sendBuffer = ByteBufferAllocator().buffer(capacity: 1500)
+    private var receiveBuffer = ByteBufferAllocator().buffer(capacity: 1500)
     /// Datagrams dropped because their destination has no route.
     public var unroutableDatagrams: Int { routes.unroutable }
 
@@ -55,6 +57,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         self.logger = logger
         timer = DeadlineTimer(loop: channel.eventLoop)
         relayCore = core as? any RelayStreamCore
+        timer.arm(nil) { [weak self] in self?.timerFired() }
     }
 
     /// Binds a UDP socket (port 0 = any) on `eventLoop` and starts driving `core`.
@@ -173,9 +176,12 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
         guard !closed else { return }
         datagramsIn += 1
-        var data = envelope.data
+        // SRTP is undone in place: in the driver's own buffer, as the received one is shared with
+        // the pipeline (writing to it would copy it, an allocation per packet).
+        receiveBuffer.clear()
+        receiveBuffer.writeImmutableBuffer(envelope.data)
         let now = eventLoop.now
-        data.withUnsafeMutableReadableBytes { core.receive($0, from: envelope.remoteAddress, now: now) }
+        receiveBuffer.withUnsafeMutableReadableBytes { core.receive($0, from: envelope.remoteAddress, now: now) }
         drain()
         _afterInput?(core)
     }
@@ -183,23 +189,20 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     /// Flushes everything the core wants to send and re-arms the timer.
     func drain() {
         guard !closed else { return }
-        var wrote = false, wroteCompanion = false
         let now = eventLoop.now
         while true {
-            var buffer = channel.allocator.buffer(capacity: 1500)
-            guard let destination = core.pollTransmit(into: &buffer) else { break }
+            // One buffer for every datagram, flushed at once: the socket takes it there and then
+            // (unless it is full), so the buffer is uniquely ours again at the next `clear()` and
+            // nothing is allocated per packet (a buffer still queued is copied instead).
+            sendBuffer.clear()
+            guard let destination = core.pollTransmit(into: &sendBuffer) else { break }
             guard routes.isRoutable(destination, now: now) else { continue }
             datagramsOut += 1
-            if let companion, case .v6 = destination {
-                companion.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
-                wroteCompanion = true
-            } else {
-                channel.write(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
-                wrote = true
-            }
+            let out: Channel
+            if let companion, case .v6 = destination { out = companion } else { out = channel }
+            out.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: sendBuffer), promise: nil)
         }
-        if wrote { channel.flush() }
-        if wroteCompanion { companion?.flush() }
+        sendBuffer.clear()
         if let relayCore, !streams.isEmpty {
             for (r, stream) in streams {
                 var any = false
@@ -282,12 +285,14 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     }
 
     private func arm() {
-        timer.arm(core.nextDeadline()) { [weak self] in
-            guard let self, !self.closed else { return }
-            self.core.handleTimeout(now: self.eventLoop.now)
-            self.drain()
-            self._afterInput?(self.core)
-        }
+        timer.arm(core.nextDeadline())
+    }
+
+    private func timerFired() {
+        guard !closed else { return }
+        core.handleTimeout(now: eventLoop.now)
+        drain()
+        _afterInput?(core)
     }
 }
 

@@ -75,7 +75,9 @@ extension PeerSession {
             return try? srtp.outbound.protectRTP(buf, length: o)
         }
         guard let n else { return }
-        outbox.append((Array(packetScratch[0..<n]), to))
+        var datagram = datagramStorage()
+        datagram.append(contentsOf: packetScratch[0..<n])
+        outbox.append((datagram, to))
         statistics.packetsSent += 1
         statistics.bytesSent += total
         if milestones.firstRTPSent == nil { milestones.firstRTPSent = now }
@@ -175,9 +177,12 @@ extension PeerSession {
         case .concealed: statistics.framesConcealed += 1
         case .recovered: statistics.framesRecovered += 1
         }
-        if frames.count >= maxQueuedFrames { _ = frames.popFirst() }
-        frames.append(DecodedFrame(samples: Array(pcmScratch[0..<(n * decoder.channels)]), sampleRate: decoder.sampleRate,
-                                   channels: decoder.channels, timestamp: ts, origin: origin))
+        if frames.count >= maxQueuedFrames, let dropped = frames.popFirst() { recycle(dropped) }
+        var samples = spareSamples.take() ?? []
+        samples.removeAll(keepingCapacity: true)
+        samples.reserveCapacity(n * decoder.channels)
+        samples.append(contentsOf: pcmScratch[0..<(n * decoder.channels)])
+        frames.append(DecodedFrame(samples: samples, sampleRate: decoder.sampleRate, channels: decoder.channels, timestamp: ts, origin: origin))
     }
 
     // MARK: - RTCP (RFC 3550 §6)

@@ -101,10 +101,13 @@ public final class PeerSession: RelayStreamCore {
     var nextRTCP: NIODeadline?
     var packetsSentAtLastReport = 0
 
-    // Outputs.
+    // Outputs. Packets and frames leave in arrays whose storage comes back to these spares
+    // (`pollTransmit`, `recycle`), so the steady media path allocates nothing per packet.
     var outbox = CircularBuffer<(bytes: [UInt8], to: SocketAddress)>()
+    var spareDatagram: [UInt8]?
     var events = CircularBuffer<PeerEvent>()
     var frames = CircularBuffer<DecodedFrame>()
+    var spareSamples: [Int16]?
     /// Decoded frames kept when the owner does not poll them (oldest dropped).
     public var maxQueuedFrames = 50
 
@@ -369,6 +372,30 @@ public final class PeerSession: RelayStreamCore {
     /// The next decoded (or concealed) frame, in playout order.
     public func pollFrame() -> DecodedFrame? { frames.popFirst() }
 
+    /// Gives a polled frame's sample storage back for the next decoded frame (optional: a frame
+    /// not given back is freed as usual; one still referenced elsewhere is copied on reuse).
+    public func recycle(_ frame: consuming DecodedFrame) {
+        spareSamples = frame.samples
+    }
+
+    /// As `recycle(_:)`, for samples of a frame that were passed on (echoed or bridged back out).
+    public func recycle(samples: consuming [Int16]) {
+        spareSamples = samples
+    }
+
+    /// An array for an outgoing datagram, with the storage of the last one sent when there is one
+    /// (one spare is enough for the steady state: a packet per frame, sent before the next).
+    func datagramStorage() -> [UInt8] {
+        var a = spareDatagram.take() ?? []
+        a.removeAll(keepingCapacity: true)
+        a.reserveCapacity(packetScratch.count)
+        return a
+    }
+
+    func reuseDatagram(_ bytes: consuming [UInt8]) {
+        spareDatagram = bytes
+    }
+
     /// ICE statistics (checks, milestones) for diagnostics.
     public var iceStatistics: ICEStatistics { ice.statistics }
 
@@ -489,6 +516,11 @@ public final class PeerSession: RelayStreamCore {
             } else if let dtls, let to = mediaDestination, let d = dtls.pollTransmit() {
                 next = (d, to, mediaRelay)
             } else if let m = outbox.popFirst() {
+                if mediaRelay == nil, !configuration.relayOnly {
+                    buffer.writeBytes(m.bytes)
+                    reuseDatagram(m.bytes)
+                    return m.to
+                }
                 next = (m.bytes, m.to, mediaRelay)
             } else {
                 return nil
@@ -600,12 +632,17 @@ public final class PeerSession: RelayStreamCore {
 
     public func nextDeadline() -> NIODeadline? {
         guard state != .closed else { return nil }
+        // Asked after every datagram: no collection of candidates is built (an allocation each).
         var best: NIODeadline? = ice.nextDeadline()
-        for d in [dtls?.nextDeadline(), nextPlayout, nextRTCP, binding?.nextDeadline()] {
-            if let d { best = best.map { min($0, d) } ?? d }
+        func consider(_ d: NIODeadline?) {
+            if let d, best.map({ d < $0 }) ?? true { best = d }
         }
-        for r in relays { if let d = r.client.nextDeadline() { best = best.map { min($0, d) } ?? d } }
-        if let d = stallDeadline { best = best.map { min($0, d) } ?? d }
+        consider(dtls?.nextDeadline())
+        consider(nextPlayout)
+        consider(nextRTCP)
+        consider(binding?.nextDeadline())
+        for r in relays { consider(r.client.nextDeadline()) }
+        consider(stallDeadline)
         return best
     }
 

@@ -47,8 +47,20 @@ public struct MediaStats: Sendable, Equatable {
 public final class MediaSession: Sendable {
     public let callID: String
     package let eventLoop: EventLoop
-    /// Decoded audio, in playout order.
-    public let frames: AsyncStream<AudioFrame>
+    /// Decoded audio, in playout order, from the first access on (one stream per session: every
+    /// access returns it). Until then nothing is kept, so a session whose audio goes elsewhere
+    /// (echo, a bridge, `listen`, `onFrame`) holds no frames; once accessed it buffers up to 5 s
+    /// that were not consumed yet (the newest kept).
+    public var frames: AsyncStream<AudioFrame> {
+        framesStream.withLockedValue { stream in
+            if let stream { return stream }
+            let (s, continuation) = AsyncStream.makeStream(of: AudioFrame.self, bufferingPolicy: .bufferingNewest(250))
+            stream = s
+            eventLoop.execute { [state] in state.value.setFrameContinuation(continuation) }
+            return s
+        }
+    }
+    private let framesStream = NIOLockedValueBox<AsyncStream<AudioFrame>?>(nil)
     /// Session events (connected, DTMF, failure, closed). Each access is a consumer of its own that
     /// receives every event since the session began, then the new ones; none is dropped.
     public var events: AsyncStream<MediaEvent> { eventHub.stream() }
@@ -63,13 +75,11 @@ public final class MediaSession: Sendable {
     init(callID: String, eventLoop: EventLoop) {
         self.callID = callID
         self.eventLoop = eventLoop
-        let (frames, frameContinuation) = AsyncStream.makeStream(of: AudioFrame.self, bufferingPolicy: .bufferingNewest(250))
         let hub = EventHub<MediaEvent>(historyLimit: 1000)
         let rate = NIOLockedValueBox(48_000)
-        self.frames = frames
         eventHub = hub
         sampleRateBox = rate
-        state = .makeBoxSendingValue(MediaSessionState(eventLoop: eventLoop, frames: frameContinuation, events: hub, sampleRate: rate),
+        state = .makeBoxSendingValue(MediaSessionState(eventLoop: eventLoop, events: hub, sampleRate: rate),
                                      eventLoop: eventLoop)
     }
 
@@ -110,11 +120,16 @@ public final class MediaSession: Sendable {
 /// `NIOLoopBoundBox` and hops to the loop for every application call.
 final class MediaSessionState {
     let eventLoop: EventLoop
-    private let frameContinuation: AsyncStream<AudioFrame>.Continuation
+    /// Set once the application takes `frames`.
+    private var frameContinuation: AsyncStream<AudioFrame>.Continuation?
     private let eventHub: EventHub<MediaEvent>
     private let sampleRateBox: NIOLockedValueBox<Int>
     private(set) var driver: DatagramDriver<PeerSession>?
-    private var ticker: Scheduled<Void>?
+    /// The 20 ms send clock (a scheduled callback: re-arming it allocates nothing).
+    private lazy var ticker = DeadlineTimer(loop: eventLoop) { [weak self] in self?.clockFired() }
+    private var clockRunning = false
+    /// The frame being sent, reused for every frame that is not a received one echoed back.
+    private var framePCM: [Int16] = []
     /// When the next 20 ms frame is due. Absolute deadlines, not a fixed delay after each run: a
     /// fixed delay adds the tick's own run time to every period (measured: 48.2 frames/s instead
     /// of 50) and drops the ticks of a stall, so the peer's jitter buffer runs dry.
@@ -164,10 +179,8 @@ final class MediaSessionState {
     private var setupRecorded = false
     private var ticksSinceFlush = 0
 
-    init(eventLoop: EventLoop, frames: AsyncStream<AudioFrame>.Continuation, events: EventHub<MediaEvent>,
-         sampleRate: NIOLockedValueBox<Int>) {
+    init(eventLoop: EventLoop, events: EventHub<MediaEvent>, sampleRate: NIOLockedValueBox<Int>) {
         self.eventLoop = eventLoop
-        self.frameContinuation = frames
         self.eventHub = events
         self.sampleRateBox = sampleRate
     }
@@ -188,7 +201,7 @@ final class MediaSessionState {
             sampleRate = core.audioFormat.sampleRate
             core.playoutPulled = playoutPulled
         }
-        if ticker == nil { restartClock() }
+        if !clockRunning { restartClock() }
         peerConnected = false
         setupDeadline?.cancel()
         if let setupTimeout {
@@ -200,11 +213,12 @@ final class MediaSessionState {
     }
 
     private func restartClock() {
-        ticker?.cancel()
+        ticker.cancel()
+        clockRunning = true
         let now = eventLoop.now
         nextTick = now
         // Due now, run as the loop's next task (not inside the caller, which may be draining the peer).
-        ticker = eventLoop.assumeIsolated().scheduleTask(deadline: now) { [weak self] in self?.clockFired() }
+        ticker.arm(now)
     }
 
     /// Sends every frame that is due (at most a few after a stall: later ones are skipped, not
@@ -219,7 +233,7 @@ final class MediaSessionState {
             due = due + period
         }
         nextTick = due
-        ticker = eventLoop.assumeIsolated().scheduleTask(deadline: due) { [weak self] in self?.clockFired() }
+        ticker.arm(due)
     }
 
     func whenConnected(_ body: @escaping () -> Void) {
@@ -239,8 +253,8 @@ final class MediaSessionState {
         eventLoop.preconditionInEventLoop()
         guard !closed else { return }
         closed = true
-        ticker?.cancel()
-        ticker = nil
+        ticker.cancel()
+        clockRunning = false
         nextTick = nil
         setupDeadline?.cancel()
         setupDeadline = nil
@@ -259,7 +273,7 @@ final class MediaSessionState {
             q.continuation.finish()
         }
         qualityStreams = [:]
-        frameContinuation.finish()
+        frameContinuation?.finish()
     }
 
     private func drainPeer(_ core: PeerSession) {
@@ -320,7 +334,8 @@ final class MediaSessionState {
                 queue.append(f.samples)
             }
             for o in observers { o(frame) }
-            frameContinuation.yield(frame)
+            frameContinuation?.yield(frame)
+            core.recycle(f)
         }
         if !setupRecorded, core.milestones.firstFrameDecoded != nil {
             setupRecorded = true
@@ -331,37 +346,59 @@ final class MediaSessionState {
     private func tick() {
         guard let driver, !closed else { return }
         let count = sampleRate / 50
-        var pcm: [Int16]
-        if let q = queue.popFirst() {
-            pcm = q
-        } else {
-            switch source {
-            case .silence, .echo:
-                pcm = [Int16](repeating: 0, count: count)
-            case .tone:
-                pcm = tone?.generate(count: count) ?? [Int16](repeating: 0, count: count)
-            case .samples(let s, let loop):
-                pcm = [Int16](repeating: 0, count: count)
-                for i in 0..<count {
-                    if sampleCursor >= s.count {
-                        guard loop, !s.isEmpty else { break }
-                        sampleCursor = 0
+        // A received frame queued to go back (echo, a bridge, a device) is sent as it is and its
+        // storage handed back to the peer for the next decoded frame; everything else is made in
+        // `framePCM`. Nothing is allocated per frame.
+        let queued = queue.popFirst()
+        let sendQueued = queued.map { $0.count == count && !muted } ?? false
+        if !sendQueued {
+            if framePCM.count != count { framePCM = [Int16](repeating: 0, count: count) }
+            framePCM.withUnsafeMutableBufferPointer { pcm in
+                if muted {
+                    pcm.update(repeating: 0)
+                } else if let queued {
+                    let n = min(count, queued.count)
+                    for i in 0..<n { pcm[i] = queued[i] }
+                    for i in n..<count { pcm[i] = 0 }
+                } else {
+                    switch source {
+                    case .silence, .echo:
+                        pcm.update(repeating: 0)
+                    case .tone:
+                        if tone != nil { tone!.fill(pcm) } else { pcm.update(repeating: 0) }
+                    case .samples(let s, let loop):
+                        for i in 0..<count {
+                            if sampleCursor >= s.count {
+                                guard loop, !s.isEmpty else {
+                                    for j in i..<count { pcm[j] = 0 }
+                                    break
+                                }
+                                sampleCursor = 0
+                            }
+                            pcm[i] = s[sampleCursor]
+                            sampleCursor += 1
+                        }
                     }
-                    pcm[i] = s[sampleCursor]
-                    sampleCursor += 1
                 }
             }
         }
-        if pcm.count != count { pcm = Array(pcm.prefix(count)) + [Int16](repeating: 0, count: max(0, count - pcm.count)) }
-        if muted { pcm = [Int16](repeating: 0, count: count) }
         let now = eventLoop.now
         ticksSinceFlush += 1
         let flush = ticksSinceFlush >= 50  // the media counters grow once a second
         if flush { ticksSinceFlush = 0 }
         driver.withCoreOnLoop { core in
-            core.sendAudio(pcm, now: now)
+            if sendQueued, let queued {
+                core.sendAudio(queued, now: now)
+                core.recycle(samples: queued)
+            } else {
+                core.sendAudio(framePCM, now: now)
+            }
             if flush { counterMark.flush(core.statistics) }
         }
+    }
+
+    func setFrameContinuation(_ continuation: AsyncStream<AudioFrame>.Continuation) {
+        if closed { continuation.finish() } else { frameContinuation = continuation }
     }
 
     func enqueue(_ frame: [Int16]) {
