@@ -212,7 +212,7 @@ struct Load: ReportingCommand {
         if s.failed > 0 { throw ExitCode(1) }
     }
 
-    /// Logs in every login (32 at a time), recording each login's time; failures are counted by cause.
+    /// Logs in every login (16 at a time), recording each login's time; failures are counted by cause.
     static func connectAll(_ logins: [String], results: LoadResults,
                            makeClient: @escaping @Sendable (String) throws -> VertoClient) async -> [(login: String, phone: VertoClient)] {
         var connected: [(Int, String, VertoClient)] = []
@@ -239,7 +239,7 @@ struct Load: ReportingCommand {
                     }
                 }
             }
-            for _ in 0..<min(32, logins.count) { add() }
+            for _ in 0..<min(16, logins.count) { add() }
             while let (i, login, phone) = await group.next() {
                 if let phone { connected.append((i, login, phone)) }
                 if next < logins.count { add() }

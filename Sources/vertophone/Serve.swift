@@ -61,6 +61,12 @@ struct Serve: ReportingCommand {
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464). Overrides the config file.")
     var metrics: String?
 
+    @Option(help: "Opus encoder complexity 0-10 for the server's own audio (echo, tones, bridges): the capacity knob, 5 by default; 0 about doubles the calls a core encodes.")
+    var opusComplexity: Int?
+
+    @Option(help: "WebSocket connections one client address may hold (64 by default; raise it for a load generator on one machine).")
+    var maxConnectionsPerAddress: Int?
+
     func execute() async throws {
         let tl = Timeline(json: output.json)
         var file: ServerConfigFile?
@@ -103,6 +109,14 @@ struct Serve: ReportingCommand {
         config.mediaHost = mediaHost
         config.mediaExternalAddress = externalIP
         config.mediaPorts = rtpPorts
+        if let maxConnectionsPerAddress {
+            guard maxConnectionsPerAddress > 0 else { throw ValidationError("--max-connections-per-address must be > 0") }
+            config.maxConnectionsPerAddress = maxConnectionsPerAddress
+        }
+        if let opusComplexity {
+            guard (0...10).contains(opusComplexity) else { throw ValidationError("--opus-complexity takes 0 to 10") }
+            config.media.opus.complexity = opusComplexity
+        }
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together (wss needs both)")
         }
