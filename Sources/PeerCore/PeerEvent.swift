@@ -54,6 +54,10 @@ public struct PeerStatistics: Sendable, Equatable {
     public var rtcpSent = 0
     public var rtcpReceived = 0
     public var framesDecoded = 0
+    /// Payloads received and passed on undecoded (`forwardsPayloads`), and sent from another session
+    /// (`sendEncoded`).
+    public var payloadsForwardedOut = 0
+    public var payloadsForwardedIn = 0
     public var framesConcealed = 0
     public var framesRecovered = 0
     public var dtmfSent = 0
@@ -69,6 +73,17 @@ public struct PeerStatistics: Sendable, Equatable {
 }
 
 /// A decoded audio frame, interleaved Int16 at the codec's sample rate.
+/// An encoded payload received by a session that forwards (a bridge without transcoding), for
+/// `sendEncoded` on a session of the same codec.
+public struct ForwardedPayload: Sendable, Equatable {
+    public var payload: [UInt8]
+    /// RTP clock units since the previous forwarded payload (0 for the first): a gap (DTX, loss)
+    /// is kept in the outgoing timestamps.
+    public var gap: Int
+    /// The sender's marker bit: a talkspurt starts (RFC 3551 §4.1).
+    public var marker: Bool
+}
+
 public struct DecodedFrame: Sendable, Equatable {
     public var samples: [Int16]
     public var sampleRate: Int

@@ -121,6 +121,10 @@ extension PeerSession {
             receiveStats = ReceiveStatistics(ssrc: packet.ssrc, clockRate: Int(negotiated.codec.clockRate))
         }
         _ = receiveStats?.record(sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp, arrival: now)
+        if forwardsPayloads {
+            forward(packet, in: bytes)
+            return
+        }
         jitter.insert(packet, in: bytes, now: now)
         // No prefetch: the first packet is decoded at once, then playout ticks every frame —
         // unless an audio device's clock pulls the frames (`playoutPulled`).
@@ -183,6 +187,50 @@ extension PeerSession {
         samples.reserveCapacity(n * decoder.channels)
         samples.append(contentsOf: pcmScratch[0..<(n * decoder.channels)])
         frames.append(DecodedFrame(samples: samples, sampleRate: decoder.sampleRate, channels: decoder.channels, timestamp: ts, origin: origin))
+    }
+
+    // MARK: - Forwarding (a bridge without transcoding)
+
+    private func forward(_ packet: RTPPacket, in bytes: UnsafeRawBufferPointer) {
+        var gap = 0
+        if let last = lastForwardedTimestamp {
+            let d = Int(Int32(bitPattern: packet.timestamp &- last))
+            // A late or repeated packet: its moment has passed (no jitter buffer here to reorder).
+            guard d > 0 else { return }
+            gap = d
+        }
+        lastForwardedTimestamp = packet.timestamp
+        if forwarded.count >= 16 { _ = forwarded.popFirst() }
+        forwarded.append(ForwardedPayload(payload: Array(bytes[packet.payloadRange]), gap: gap, marker: packet.marker))
+        statistics.payloadsForwardedOut += 1
+    }
+
+    /// The next payload received while `forwardsPayloads` is on.
+    public func pollForwarded() -> ForwardedPayload? { forwarded.popFirst() }
+
+    /// Sends a payload another session of the same codec received (`pollForwarded`), under this
+    /// session's SSRC, sequence numbers and timestamps (the gap between payloads kept): the bridge
+    /// forwards without decoding or encoding. Nothing is sent before connected or while not sending.
+    public func sendEncoded(_ p: ForwardedPayload, now: NIODeadline) {
+        guard state == .connected, let srtp, let destination = mediaDestination, var packetizer, let jitter else {
+            statistics.framesDroppedBeforeConnected += 1
+            return
+        }
+        defer { self.packetizer = packetizer }
+        let frame = jitter.configuration.samplesPerFrame
+        guard sending else {
+            packetizer.skipSilence(samples: max(p.gap, frame))
+            return
+        }
+        // The packetizer moved one frame on after the previous payload; the rest of the gap is
+        // silence (DTX) or loss.
+        if sentEncoded, p.gap > frame || p.marker {
+            if p.marker { packetizer.skipSilence(samples: max(0, p.gap - frame)) } else { packetizer.advance(samples: p.gap - frame) }
+        }
+        sentEncoded = true
+        let header = packetizer.nextAudioHeader(samples: frame, payloadLength: p.payload.count)
+        enqueueRTP(header: header, payload: p.payload, srtp: srtp, to: destination, now: now)
+        statistics.payloadsForwardedIn += 1
     }
 
     // MARK: - RTCP (RFC 3550 §6)

@@ -93,6 +93,16 @@ public final class PeerSession: RelayStreamCore {
     /// `.pathStalled` was reported and no audio came since.
     var stalled = false
     /// An audio device pulls the playout (`pullPlayout`) instead of the session's 20 ms timer.
+    /// A bridge without transcoding: received audio of the negotiated codec is not decoded; its
+    /// payloads wait in `pollForwarded()` for a session of the same codec (`sendEncoded`). RFC 4733
+    /// events are still received as DTMF.
+    public var forwardsPayloads = false {
+        didSet { if !forwardsPayloads { forwarded.removeAll(); lastForwardedTimestamp = nil } }
+    }
+    var forwarded = CircularBuffer<ForwardedPayload>()
+    var lastForwardedTimestamp: UInt32?
+    var sentEncoded = false
+
     public var playoutPulled = false {
         didSet { if playoutPulled { nextPlayout = nil } }
     }

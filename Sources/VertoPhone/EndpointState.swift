@@ -257,6 +257,7 @@ final class EndpointState {
             pump()
         case .connectAudio(let a, let b):
             guard let legA = calls[a], let legB = calls[b] else { return }
+            if configuration.bridgesWithoutTranscoding, legA.media.forwardOnLoop(with: legB.media) { return }
             legA.media.addObserver { [weak legB] f in legB?.media.send(f.samples) }
             legB.media.addObserver { [weak legA] f in legA?.media.send(f.samples) }
         case .display(let callID, let name, let number, let direction, let otherLeg):

@@ -95,6 +95,14 @@ public final class MediaSession: Sendable {
     func receivedSignalledDigits(_ d: String) { state.value.receivedSignalledDigits(d) }
     func closeOnLoop() { state.value.close() }
     func setSourceOnLoop(_ source: MediaSource) { state.value.setSource(source) }
+    /// Bridges this leg and `other` without transcoding when both negotiated the same codec on the
+    /// same event loop; false (nothing changed) otherwise.
+    func forwardOnLoop(with other: MediaSession) -> Bool {
+        guard eventLoop === other.eventLoop, state.value.canForward(with: other.state.value) else { return false }
+        state.value.forward(to: other.state.value)
+        other.state.value.forward(to: state.value)
+        return true
+    }
     /// Digits received so far (RFC 4733 and `verto.info`), on the event loop.
     var digitsOnLoop: String { state.value.digits }
     /// Called on the loop when the current peer connection fails (ICE, DTLS, consent) or is not
@@ -130,6 +138,10 @@ final class MediaSessionState {
     private var clockRunning = false
     /// The frame being sent, reused for every frame that is not a received one echoed back.
     private var framePCM: [Int16] = []
+    /// A bridge without transcoding: where this leg's received payloads go, and whose payloads this
+    /// leg sends (in place of its own clock's frames).
+    private weak var forwardTarget: MediaSessionState?
+    private weak var forwardSource: MediaSessionState?
     /// When the next 20 ms frame is due. Absolute deadlines, not a fixed delay after each run: a
     /// fixed delay adds the tick's own run time to every period (measured: 48.2 frames/s instead
     /// of 50) and drops the ticks of a stall, so the peer's jitter buffer runs dry.
@@ -197,9 +209,10 @@ final class MediaSessionState {
         }
         self.driver = driver
         driver.afterInput = { [weak self] core in self?.drainPeer(core) }
-        driver.withCoreOnLoop { [playoutPulled] core in
+        driver.withCoreOnLoop { [playoutPulled, forwarding = forwardTarget != nil] core in
             sampleRate = core.audioFormat.sampleRate
             core.playoutPulled = playoutPulled
+            core.forwardsPayloads = forwarding
         }
         if !clockRunning { restartClock() }
         peerConnected = false
@@ -252,6 +265,7 @@ final class MediaSessionState {
     func close() {
         eventLoop.preconditionInEventLoop()
         guard !closed else { return }
+        unlinkForwarding()
         closed = true
         ticker.cancel()
         clockRunning = false
@@ -314,6 +328,7 @@ final class MediaSessionState {
                 break
             }
         }
+        while let p = core.pollForwarded() { forwardTarget?.sendForwarded(p) }
         while let f = core.pollFrame() {
             if !qualityStreams.isEmpty {
                 var e = 0.0
@@ -345,6 +360,8 @@ final class MediaSessionState {
 
     private func tick() {
         guard let driver, !closed else { return }
+        // A bridge without transcoding sends the other leg's payloads instead (`sendForwarded`).
+        if forwardSource != nil { return }
         let count = sampleRate / 50
         // A received frame queued to go back (echo, a bridge, a device) is sent as it is and its
         // storage handed back to the peer for the next decoded frame; everything else is made in
@@ -418,7 +435,43 @@ final class MediaSessionState {
         driver.withCoreOnLoop { [now = eventLoop.now] in $0.pullPlayout(now: now) }
     }
 
+    // MARK: - A bridge without transcoding
+
+    /// The other leg's codec is this one's: payloads can pass between them undecoded.
+    func canForward(with other: MediaSessionState) -> Bool {
+        guard let a = driver, let b = other.driver, a.eventLoop === b.eventLoop, !closed, !other.closed else { return false }
+        let mine = a.withCoreOnLoop { $0.negotiated?.codec }, theirs = b.withCoreOnLoop { $0.negotiated?.codec }
+        guard let mine, let theirs else { return false }
+        return mine.codec == theirs.codec && mine.clockRate == theirs.clockRate && mine.channels == theirs.channels
+    }
+
+    /// What this leg receives goes to `other` as it is (no decode here, no encode there).
+    func forward(to other: MediaSessionState) {
+        forwardTarget = other
+        other.forwardSource = self
+        driver?.withCoreOnLoop { $0.forwardsPayloads = true }
+    }
+
+    /// Ends forwarding from and into this leg (a new source, a transfer, the end of the call).
+    func unlinkForwarding() {
+        if let t = forwardTarget, t.forwardSource === self { t.forwardSource = nil }
+        forwardTarget = nil
+        if let s = forwardSource, s.forwardTarget === self {
+            s.forwardTarget = nil
+            s.driver?.withCoreOnLoop { $0.forwardsPayloads = false }
+        }
+        forwardSource = nil
+        driver?.withCoreOnLoop { $0.forwardsPayloads = false }
+    }
+
+    func sendForwarded(_ p: ForwardedPayload) {
+        guard !closed, !muted, let driver else { return }
+        let now = eventLoop.now
+        driver.withCoreOnLoop { $0.sendEncoded(p, now: now) }
+    }
+
     func setSource(_ source: MediaSource) {
+        unlinkForwarding()
         self.source = source
         sampleCursor = 0
         if case .tone(let f, let a) = source {

@@ -56,6 +56,10 @@ public struct VertoEndpointConfiguration: Sendable {
     /// A call whose media (ICE + DTLS) is not up this long after its peer connection was made, or
     /// whose media fails later, ends with MEDIA_TIMEOUT and `verto.bye`: its socket and buffers go.
     public var mediaSetupTimeout: Duration = .seconds(30)
+    /// Two bridged legs that negotiated the same codec pass their payloads to each other as they
+    /// are (SRTP undone and redone, RTP header rewritten) instead of decoding and encoding. Off: the
+    /// bridge decodes and re-encodes (needed when the application listens to or records the legs).
+    public var bridgesWithoutTranscoding = true
     /// Logs every Verto frame in and out (logger `verto.trace`, level info) with passwords, ICE
     /// passwords and keys redacted and sessids shortened.
     public var traceJSONRPC = false

@@ -336,6 +336,48 @@ import VertoCore
         try await endpoint.stop()
     }
 
+    /// Two legs of one codec are bridged without transcoding: the server's legs decode nothing and
+    /// pass payloads on (their counters say so), and each client hears the other by frequency. With
+    /// `bridgesWithoutTranscoding` off the same call is decoded and re-encoded.
+    @Test(arguments: [true, false]) func bridgeForwardsPayloadsWithoutTranscoding(_ forward: Bool) async throws {
+        let endpoint = try await startEndpoint { $0.bridgesWithoutTranscoding = forward }
+        let legs = Task { () -> [MediaSession] in
+            var found: [MediaSession] = []
+            for await e in endpoint.events {
+                if case .newWebRTCCall(_, let m) = e { found.append(m) }
+                if found.count == 2 { break }
+            }
+            return found
+        }
+        let a = client(endpoint, user: "1001")
+        let b = client(endpoint, user: "1000")
+        try await a.connect()
+        try await b.connect()
+        var incoming = b.incomingCalls.makeAsyncIterator()
+        async let callA = a.call("1000", source: .tone(frequencies: [440], amplitude: 0.3))
+        let callB = try #require(await incoming.next())
+        callB.media.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await callB.answer()
+        let ca = try await callA
+        try await ca.wait { $0 == .active }
+        #expect(try await hears(ca.media, 660), "A hears B")
+        #expect(try await hears(callB.media, 440), "B hears A")
+        let serverLegs = try await within(.seconds(10), "the server's two legs") { await legs.value }
+        #expect(serverLegs.count == 2)
+        for leg in serverLegs {
+            let stats = try #require(try await leg.stats())
+            if forward {
+                #expect(stats.peer.framesDecoded == 0, "a forwarding leg decodes nothing")
+                #expect(stats.peer.payloadsForwardedOut > 20 && stats.peer.payloadsForwardedIn > 20, "\(stats.peer)")
+            } else {
+                #expect(stats.peer.framesDecoded > 20 && stats.peer.payloadsForwardedOut == 0, "\(stats.peer)")
+            }
+        }
+        try await ca.hangup()
+        _ = try await callB.wait { $0.isEnded }
+        try await endpoint.stop()
+    }
+
     @Test func blindTransferSendsThePartnerToTheDestination() async throws {
         let endpoint = try await startEndpoint()
         let a = client(endpoint, user: "1001")
