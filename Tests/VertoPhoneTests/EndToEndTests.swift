@@ -312,8 +312,9 @@ import VertoCore
         try await endpoint.stop()
     }
 
-    @Test func bridgeOfTwoClientsWithDisplay() async throws {
-        let endpoint = try await startEndpoint()
+    /// 1001 (sending 440 Hz) calls 1000 (answering with 660 Hz) through the server's bridge; both
+    /// hear the other by frequency. The clients come back too: the caller keeps them up.
+    func bridgedCall(_ endpoint: VertoEndpoint) async throws -> (a: Call, b: Call, clients: [VertoClient]) {
         let a = client(endpoint, user: "1001")
         let b = client(endpoint, user: "1000")
         try await a.connect()
@@ -328,11 +329,18 @@ import VertoCore
         try await ca.wait { $0 == .active }
         #expect(try await hears(ca.media, 660), "A hears B")
         #expect(try await hears(callB.media, 440), "B hears A")
+        return (ca, callB, [a, b])
+    }
+
+    @Test func bridgeOfTwoClientsWithDisplay() async throws {
+        let endpoint = try await startEndpoint()
+        let (ca, callB, clients) = try await bridgedCall(endpoint)
         #expect(ca.displayIdentity.number == "1000")
         #expect(callB.displayIdentity.number == "1001")
         try await ca.hangup()
         let end = try await callB.wait { $0.isEnded }
         #expect(end == .ended(.normalClearing))
+        withExtendedLifetime(clients) {}
         try await endpoint.stop()
     }
 
@@ -349,19 +357,7 @@ import VertoCore
             }
             return found
         }
-        let a = client(endpoint, user: "1001")
-        let b = client(endpoint, user: "1000")
-        try await a.connect()
-        try await b.connect()
-        var incoming = b.incomingCalls.makeAsyncIterator()
-        async let callA = a.call("1000", source: .tone(frequencies: [440], amplitude: 0.3))
-        let callB = try #require(await incoming.next())
-        callB.media.setSource(.tone(frequencies: [660], amplitude: 0.3))
-        try await callB.answer()
-        let ca = try await callA
-        try await ca.wait { $0 == .active }
-        #expect(try await hears(ca.media, 660), "A hears B")
-        #expect(try await hears(callB.media, 440), "B hears A")
+        let (ca, callB, clients) = try await bridgedCall(endpoint)
         let serverLegs = try await within(.seconds(10), "the server's two legs") { await legs.value }
         #expect(serverLegs.count == 2)
         for leg in serverLegs {
@@ -375,6 +371,7 @@ import VertoCore
         }
         try await ca.hangup()
         _ = try await callB.wait { $0.isEnded }
+        withExtendedLifetime(clients) {}
         try await endpoint.stop()
     }
 
