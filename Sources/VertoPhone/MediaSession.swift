@@ -135,7 +135,6 @@ final class MediaSessionState {
     private(set) var driver: DatagramDriver<PeerSession>?
     /// The 20 ms send clock (a scheduled callback: re-arming it allocates nothing).
     private lazy var ticker = DeadlineTimer(loop: eventLoop) { [weak self] in self?.clockFired() }
-    private var clockRunning = false
     /// The frame being sent, reused for every frame that is not a received one echoed back.
     private var framePCM: [Int16] = []
     /// A bridge without transcoding: where this leg's received payloads go, and whose payloads this
@@ -214,7 +213,8 @@ final class MediaSessionState {
             core.playoutPulled = playoutPulled
             core.forwardsPayloads = forwarding
         }
-        if !clockRunning { restartClock() }
+        // The send clock starts when the peer connects (`.connected`): before that every frame would
+        // be dropped, and a server with many calls setting up would spend a tick per call every 20 ms.
         peerConnected = false
         setupDeadline?.cancel()
         if let setupTimeout {
@@ -227,7 +227,6 @@ final class MediaSessionState {
 
     private func restartClock() {
         ticker.cancel()
-        clockRunning = true
         let now = eventLoop.now
         nextTick = now
         // Due now, run as the loop's next task (not inside the caller, which may be draining the peer).
@@ -268,7 +267,6 @@ final class MediaSessionState {
         unlinkForwarding()
         closed = true
         ticker.cancel()
-        clockRunning = false
         nextTick = nil
         setupDeadline?.cancel()
         setupDeadline = nil
