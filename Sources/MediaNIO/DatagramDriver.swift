@@ -57,6 +57,7 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         self.logger = logger
         timer = DeadlineTimer(loop: channel.eventLoop)
         relayCore = core as? any RelayStreamCore
+        // The timer's action, given once (it needs `self`, so not in the timer's initialiser).
         timer.arm(nil) { [weak self] in self?.timerFired() }
     }
 

@@ -92,7 +92,6 @@ public final class PeerSession: RelayStreamCore {
     var lastRTPArrival: NIODeadline?
     /// `.pathStalled` was reported and no audio came since.
     var stalled = false
-    /// An audio device pulls the playout (`pullPlayout`) instead of the session's 20 ms timer.
     /// A bridge without transcoding: received audio of the negotiated codec is not decoded; its
     /// payloads wait in `pollForwarded()` for a session of the same codec (`sendEncoded`). RFC 4733
     /// events are still received as DTMF.
@@ -103,6 +102,7 @@ public final class PeerSession: RelayStreamCore {
     var lastForwardedTimestamp: UInt32?
     var sentEncoded = false
 
+    /// An audio device pulls the playout (`pullPlayout`) instead of the session's 20 ms timer.
     public var playoutPulled = false {
         didSet { if playoutPulled { nextPlayout = nil } }
     }
@@ -385,7 +385,7 @@ public final class PeerSession: RelayStreamCore {
     /// Gives a polled frame's sample storage back for the next decoded frame (optional: a frame
     /// not given back is freed as usual; one still referenced elsewhere is copied on reuse).
     public func recycle(_ frame: consuming DecodedFrame) {
-        spareSamples = frame.samples
+        recycle(samples: frame.samples)
     }
 
     /// As `recycle(_:)`, for samples of a frame that were passed on (echoed or bridged back out).

@@ -162,7 +162,7 @@ struct Load: ReportingCommand {
 
         let slots = CallSlots(limit: limit)
         let reportEvery = self.reportEvery
-        let finishedCount = SharedCounter()
+        let finishedCount = NIOLockedValueBox(0)
         await withDiscardingTaskGroup { group in
             var k = 0
             while k < total {
@@ -182,7 +182,7 @@ struct Load: ReportingCommand {
                     await Self.place(client.phone, &record, timeout: timeout, hold: hold)
                     results.finish(record)
                     slots.release()
-                    let n = finishedCount.increment()
+                    let n = finishedCount.withLockedValue { $0 += 1; return $0 }
                     if reportEvery > 0, n % reportEvery == 0 { tl.log("progress", summary(results.snapshot)) }
                     if let failure = record.failure, !terminal { tl.log("call failed", ["index": .count(i), "error": .text(failure)]) }
                 }
@@ -273,7 +273,7 @@ struct Load: ReportingCommand {
         } catch let e as LoadCallFailure {
             r.failure = e.description
         } catch {
-            if case .ended(let cause)? = call?.state { r.failure = "ended: \(cause.name)" } else { r.failure = failureCause(of: error) }
+            if case .ended(let cause)? = call?.state { r.failure = LoadCallFailure.ended(cause.name).description } else { r.failure = failureCause(of: error) }
             if let call, !call.state.isEnded { try? await call.hangup() }
         }
     }
@@ -296,12 +296,6 @@ enum LoadCallFailure: Error, CustomStringConvertible {
         case .ended(let cause): return "ended: \(cause)"
         }
     }
-}
-
-/// A counter shared by the calls of a run.
-final class SharedCounter: Sendable {
-    private let box = NIOLockedValueBox(0)
-    func increment() -> Int { box.withLockedValue { $0 += 1; return $0 } }
 }
 
 /// Open file descriptors and resident memory of a process (this one when `pid` is nil), from
