@@ -5,14 +5,19 @@ import NIOCore
 /// one (firing early is harmless: the core re-checks its deadlines), cancelled when it wants none.
 /// Confined to its event loop: every call, and the firing, happen there.
 ///
-/// It uses NIO's scheduled callbacks with itself as the handler and an action given once, so
-/// re-arming allocates nothing (no task, promise or closure per deadline): a media shell re-arms
-/// for every 20 ms frame.
-public final class DeadlineTimer: NIOScheduledCallbackHandler {
+/// All timers of a loop share one `LoopTimerQueue` (one NIO scheduled callback and a heap), which
+/// keeps the loop polling its sockets between rounds of timers even when they need more than real
+/// time. Re-arming allocates nothing (no task, promise or closure per deadline): a media shell
+/// re-arms for every 20 ms frame.
+public final class DeadlineTimer {
     private let loop: EventLoop
-    private var scheduled: NIOScheduledCallback?
-    private var deadline: NIODeadline?
+    private var queue: LoopTimerQueue?
     private var action: (() -> Void)?
+    /// Kept by the queue: the deadline armed, the place in its heap, and whether a round that has
+    /// taken this timer out of the heap is still to fire it (a cancel in that round clears it).
+    var deadline: NIODeadline?
+    var heapIndex: Int?
+    var firesInRound = false
 
     public init(loop: EventLoop) {
         self.loop = loop
@@ -34,24 +39,16 @@ public final class DeadlineTimer: NIOScheduledCallbackHandler {
     /// Arms for `deadline` (nil: cancels) with the action already given.
     public func arm(_ deadline: NIODeadline?) {
         guard let deadline else { return cancel() }
-        if let pending = self.deadline, scheduled != nil, pending <= deadline { return }
-        if let s = scheduled { loop.assumeIsolated().cancelScheduledCallback(s) }
-        self.deadline = deadline
-        // Throws only when the loop is shutting down: then nothing is left to time.
-        scheduled = try? loop.assumeIsolated().scheduleCallback(at: deadline, handler: self)
+        if let pending = self.deadline, pending <= deadline { return }
+        if queue == nil { queue = LoopTimerQueue.of(loop) }
+        queue!.arm(self, at: deadline)
     }
 
     public func cancel() {
-        if let s = scheduled { loop.assumeIsolated().cancelScheduledCallback(s) }
-        scheduled = nil
-        deadline = nil
+        queue?.cancel(self)
     }
 
-    public func handleScheduledCallback(eventLoop: some EventLoop) {
-        scheduled = nil
-        deadline = nil
+    func fire() {
         action?()
     }
-
-    public func didCancelScheduledCallback(eventLoop: some EventLoop) {}
 }

@@ -326,8 +326,15 @@ final class ClientState {
             .nonisolated()
     }
 
+    /// The server did not confirm the invite within the caller's bound: the call is given up on
+    /// both ends (a `verto.bye`, in case the server did create it), so that neither keeps media
+    /// running for a call nobody waits for.
     func inviteTimedOut(_ callID: String) {
-        createdPromises.removeValue(forKey: callID)?.fail(VertoPhoneError.timeout("verto.invite"))
+        guard let promise = createdPromises.removeValue(forKey: callID) else { return }
+        promise.fail(VertoPhoneError.timeout("verto.invite"))
+        try? session.hangup(callID: callID, cause: .recoveryOnTimerExpire, now: loop.now)
+        pump()
+        endCall(callID, cause: .recoveryOnTimerExpire)
     }
 
     func startAnswer(_ call: Call) -> EventLoopFuture<Void> {

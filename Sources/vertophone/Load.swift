@@ -253,6 +253,13 @@ struct Load: ReportingCommand {
         let t0 = NIODeadline.now()
         func since(_ d: NIODeadline?) -> Double? { d.map { Double(($0 - t0).nanoseconds) / 1e6 } }
         var call: Call?
+        // The media phases reached (a failed call's too: where it stopped is in the CSV).
+        func recordMilestones() async {
+            guard let m = try? await call?.media.stats()?.milestones else { return }
+            r.phases[.ice] = since(m.iceConnected)
+            r.phases[.dtls] = since(m.dtlsConnected)
+            r.phases[.firstFrame] = since(m.firstFrameDecoded)
+        }
         do {
             let c = try await phone.call(r.destination, source: .tone(frequencies: [440], amplitude: 0.3), timeout: timeout)
             call = c
@@ -262,17 +269,14 @@ struct Load: ReportingCommand {
             if case .ended(let cause) = state { throw LoadCallFailure.ended(cause.name) }
             r.phases[.answer] = since(.now())
             _ = try await c.media.listen(seconds: 0.02, timeout: timeout)
-            if let m = try await c.media.stats()?.milestones {
-                r.phases[.ice] = since(m.iceConnected)
-                r.phases[.dtls] = since(m.dtlsConnected)
-                r.phases[.firstFrame] = since(m.firstFrameDecoded)
-            }
+            await recordMilestones()
             if hold > 0 { try await Task.sleep(for: .milliseconds(Int64(hold * 1000))) }
             if case .ended(let cause) = c.state { throw LoadCallFailure.ended(cause.name) }
             try await c.hangup()
         } catch let e as LoadCallFailure {
             r.failure = e.description
         } catch {
+            await recordMilestones()
             if case .ended(let cause)? = call?.state { r.failure = LoadCallFailure.ended(cause.name).description } else { r.failure = failureCause(of: error) }
             if let call, !call.state.isEnded { try? await call.hangup() }
         }
