@@ -30,7 +30,12 @@ public final class JitterBuffer {
 
     // Slots, indexed by extended sequence number modulo capacity.
     private enum SlotState: UInt8 { case empty, buffered, played, skipped }
+    /// Every slot's payload, `slotSize` bytes apart. Slots start small (voice payloads are a few
+    /// hundred bytes at most) and all grow, once, when a larger payload arrives: a buffer sized
+    /// for 1,275-byte packets in every slot was most of a call's memory.
     private var storage: [UInt8]
+    private var slotSize: Int
+    static let initialSlotSize = 256
     private var slotState: [SlotState]
     private var slotSeq: [Int64]
     private var slotTs: [Int64]
@@ -74,7 +79,8 @@ public final class JitterBuffer {
     public init(configuration: JitterBufferConfiguration = JitterBufferConfiguration()) {
         self.configuration = configuration
         let capacity = max(configuration.capacity, 4)
-        storage = [UInt8](repeating: 0, count: capacity * max(configuration.maxPayloadSize, 1))
+        slotSize = max(1, min(configuration.maxPayloadSize, Self.initialSlotSize))
+        storage = [UInt8](repeating: 0, count: capacity * slotSize)
         slotState = [SlotState](repeating: .empty, count: capacity)
         slotSeq = [Int64](repeating: 0, count: capacity)
         slotTs = [Int64](repeating: 0, count: capacity)
@@ -114,7 +120,7 @@ public final class JitterBuffer {
 
     /// Reads the payload of a frame from `playout`. Valid until the next `insert` or `playout` call.
     public func withPayload<R>(of frame: JitterBufferFrame, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let size = configuration.maxPayloadSize
+        let size = slotSize
         return try storage.withUnsafeBytes { raw in
             try body(UnsafeRawBufferPointer(rebasing: raw[(frame.slot * size)..<(frame.slot * size + frame.payloadLength)]))
         }
@@ -125,6 +131,26 @@ public final class JitterBuffer {
         restartStream()
         ssrc = nil
         previousSSRC = nil
+    }
+
+    /// Re-lays the slots `size` bytes apart (the next power of two, at most `maxPayloadSize`),
+    /// keeping what they hold.
+    private func growSlots(toHold size: Int) {
+        var newSize = slotSize
+        while newSize < size { newSize *= 2 }
+        newSize = min(newSize, configuration.maxPayloadSize)
+        var grown = [UInt8](repeating: 0, count: capacity * newSize)
+        let old = slotSize
+        grown.withUnsafeMutableBytes { dst in
+            storage.withUnsafeBytes { src in
+                for i in 0..<capacity where slotLength[i] > 0 {
+                    UnsafeMutableRawBufferPointer(rebasing: dst[(i * newSize)..<(i * newSize + slotLength[i])])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: src[(i * old)..<(i * old + slotLength[i])]))
+                }
+            }
+        }
+        storage = grown
+        slotSize = newSize
     }
 
     // MARK: Insert
@@ -216,9 +242,10 @@ public final class JitterBuffer {
         slotSeq[i] = seq
         slotTs[i] = ets
         slotMarker[i] = marker
+        if payload.count > slotSize { growSlots(toHold: payload.count) }
         slotLength[i] = payload.count
         if payload.count > 0 {
-            let size = configuration.maxPayloadSize
+            let size = slotSize
             storage.withUnsafeMutableBytes { raw in
                 UnsafeMutableRawBufferPointer(rebasing: raw[(i * size)..<(i * size + payload.count)]).copyMemory(from: payload)
             }

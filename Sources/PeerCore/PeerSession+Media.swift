@@ -153,9 +153,8 @@ extension PeerSession {
         // `.wait` covers underruns, DTX gaps and losses seen while nothing later was buffered
         // (MediaCore's playout model); `.conceal`/`.recover` come once the buffer holds later packets.
         let result = jitter.playout(now: now)
-        let decoded: (Int, DecodedFrame.Origin, UInt32)?
-        do {
-            decoded = try pcmScratch.withUnsafeMutableBufferPointer { pcm -> (Int, DecodedFrame.Origin, UInt32)? in
+        func decode() throws -> (Int, DecodedFrame.Origin, UInt32)? {
+            try pcmScratch.withUnsafeMutableBufferPointer { pcm -> (Int, DecodedFrame.Origin, UInt32)? in
                 switch result {
                 case .decode(let f):
                     let n = try jitter.withPayload(of: f) { try decoder.decode(payload: $0, into: pcm) }
@@ -168,6 +167,18 @@ extension PeerSession {
                 case .wait:
                     return nil
                 }
+            }
+        }
+        let decoded: (Int, DecodedFrame.Origin, UInt32)?
+        do {
+            decoded = try decode()
+        } catch where pcmScratch.count < Self.largestDecodedFrame {
+            // A packet longer than the scratch holds (it starts at one 20 ms stereo frame): the
+            // decoder refuses before decoding, so grow once to the largest and decode again.
+            pcmScratch = [Int16](repeating: 0, count: Self.largestDecodedFrame)
+            do { decoded = try decode() } catch {
+                statistics.malformed += 1
+                decoded = nil
             }
         } catch {
             statistics.malformed += 1

@@ -128,7 +128,10 @@ public final class PeerSession: RelayStreamCore {
     // Scratch buffers (per-packet paths reuse them).
     var packetScratch = [UInt8](repeating: 0, count: 1600)
     var payloadScratch = [UInt8](repeating: 0, count: 1500)
-    var pcmScratch = [Int16](repeating: 0, count: 5760 * 2)
+    /// Decoded samples: one 20 ms stereo frame at 48 kHz at first, grown to the largest (120 ms)
+    /// by the first packet that needs it.
+    var pcmScratch = [Int16](repeating: 0, count: 960 * 2)
+    static let largestDecodedFrame = 5760 * 2
 
     /// - Parameters:
     ///   - hostAddresses: the bound socket address(es) to advertise as host candidates (the socket

@@ -41,6 +41,18 @@ func makePair(seed: UInt64, liteAnswerer: Bool = false) throws -> SimulatedNetwo
         #expect(a.negotiated?.dtlsRole == .server && b.negotiated?.dtlsRole == .client, "answerer is active (RFC 5763)")
     }
 
+    /// A peer that sends 60 ms Opus packets (2,880 samples each, more than the decoder's first
+    /// scratch holds) is heard: the scratch grows on the first such packet, nothing is lost as malformed.
+    @Test func sixtyMillisecondPacketsAreDecoded() throws {
+        let net = try makePair(seed: 31)
+        net.frameSamples[0] = 2880
+        net.run(until: start + .seconds(3))
+        let b = net.peers[1]
+        #expect(b.statistics.malformed == 0)
+        #expect(b.statistics.framesDecoded > 20)
+        #expect(majorityTone(lastSecond(net.received[1])) == 440, "B hears A's 440 Hz")
+    }
+
     /// A browser that answers starts DTLS as soon as ICE works — before its answer reaches us
     /// through signalling (verto.js sends verto.answer after ICE gathering). Its ClientHello arrives
     /// while our offer is outstanding: it is kept and answered the moment the answer is applied, so

@@ -27,6 +27,9 @@ final class SimulatedNetwork {
     var dtmf: [[String]] = [[], []]
     var events: [[PeerEvent]] = [[], []]
     private var nextAudio: NIODeadline
+    /// Samples per channel of each peer's frames (960: 20 ms at 48 kHz), sent every frame's length.
+    var frameSamples = [960, 960]
+    private let audioEpoch: NIODeadline
     /// A device clock per peer that pulls its playout (`PeerSession.pullPlayout`) this often; nil:
     /// the session's own 20 ms timer.
     var pullPeriod: [TimeAmount?] = [nil, nil] {
@@ -45,6 +48,7 @@ final class SimulatedNetwork {
         self.link = VirtualLink(seed: seed)
         self.tones = tones.map { ToneGenerator(frequency: $0, amplitude: 0.3, sampleRate: 48_000) }
         nextAudio = now
+        audioEpoch = now
     }
 
     func flush(_ i: Int) {
@@ -102,8 +106,8 @@ final class SimulatedNetwork {
             }
             if audio, now >= nextAudio {
                 nextAudio = now + .milliseconds(20)
-                for i in 0..<2 where peers[i].state == .connected {
-                    let pcm = tones[i].generate(count: 960)
+                for i in 0..<2 where peers[i].state == .connected && (now - audioEpoch).nanoseconds % (Int64(frameSamples[i]) * 1_000_000 / 48) == 0 {
+                    let pcm = tones[i].generate(count: frameSamples[i])
                     peers[i].sendAudio(pcm, now: now)
                     flush(i)
                 }
