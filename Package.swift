@@ -36,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
+        // glibc's allocator statistics (the metrics' heap gauge).
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // L1: sans-IO cores.
         .target(name: "CoreSupport", dependencies: [
@@ -134,6 +136,7 @@ let package = Package(
         ]),
         .executableTarget(name: "vertophone", dependencies: [
             "VertoPhone", "VertoCore", "WebitelCTI", "MediaCore", "PeerCore", "CryptoCore", "VertoNIO", "PulseAudioDevice", "SpeexDSP", "WebRTCAudioProcessing",
+            "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

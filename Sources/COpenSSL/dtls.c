@@ -134,9 +134,10 @@ copenssl_dtls *copenssl_dtls_new(copenssl_identity *id, int is_server, int mtu, 
     SSL_set_bio(d->ssl, d->rbio, d->wbio);  /* the SSL owns both BIOs now */
     SSL_set_ex_data(d->ssl, endpoint_index, d);
     SSL_set_options(d->ssl, SSL_OP_NO_QUERY_MTU);
-    /* The record buffers (about 16 KB each way) are only needed while a record is in flight:
-       after the handshake a DTLS-SRTP connection carries no records until its close_notify. */
-    SSL_set_mode(d->ssl, SSL_MODE_RELEASE_BUFFERS);
+    /* The write buffer is sized for the largest record: handshake messages are fragmented to the
+       MTU anyway and DTLS-SRTP sends no application data, so 2 KB records do (16 KB by default,
+       kept for the connection's life). */
+    SSL_set_max_send_fragment(d->ssl, 2048);
     DTLS_set_link_mtu(d->ssl, mtu < 256 ? 256 : mtu);
     DTLS_set_timer_cb(d->ssl, timer_cb);
     SSL_set_info_callback(d->ssl, info_cb);

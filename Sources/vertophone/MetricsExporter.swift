@@ -1,3 +1,4 @@
+import CMalloc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -8,12 +9,15 @@ import Prometheus
 enum MetricsExporter {
     static func start(host: String, port: Int, registry: PrometheusCollectorRegistry,
                       group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> Channel {
-        try await ServerBootstrap(group: group)
+        let heap = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "vertophone", subsystem: "heap", metricName: "in_use", unitName: "bytes",
+            helpText: "Bytes the C allocator has handed out and not had back (all arenas)"))
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(ScrapeHandler(registry: registry))
+                    try channel.pipeline.syncOperations.addHandler(ScrapeHandler(registry: registry, heap: heap))
                 }
             }
             .bind(host: host, port: port).get()
@@ -34,9 +38,19 @@ private final class ScrapeHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let registry: PrometheusCollectorRegistry
+    private let heap: Gauge
     private var head: HTTPRequestHead?
 
-    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+    init(registry: PrometheusCollectorRegistry, heap: Gauge) {
+        self.registry = registry
+        self.heap = heap
+    }
+
+    /// Bytes the C allocator has handed out and not had back (all arenas, mmapped blocks
+    /// included): the memory the process uses now, unlike RSS, which keeps its high-water mark.
+    static func heapInUse() -> Double {
+        Double(cmalloc_bytes_in_use())
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -46,6 +60,7 @@ private final class ScrapeHandler: ChannelInboundHandler {
             guard let h = head else { return }
             head = nil
             let found = h.method == .GET && (h.uri == "/metrics" || h.uri.hasPrefix("/metrics?"))
+            if found { heap.set(Self.heapInUse()) }
             let body = found ? registry.emitToBuffer() : Array("not found: GET /metrics\n".utf8)
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain")

@@ -249,7 +249,8 @@ import TestSupport
     }
 
     /// `serve --metrics`: a Prometheus scrape during a call shows the active-calls gauge at 1, the
-    /// sessions gauge, the calls-started counter and the setup timers of the call's media.
+    /// sessions gauge, the calls-started counter, the setup timers of the call's media and the heap
+    /// in use.
     @Test func prometheusScrapeDuringACall() async throws {
         let (p, url, banner) = try await startServeWithBanner(["--metrics", "127.0.0.1:0"])
         defer { ChildProcesses.stopBlocking(p) }
@@ -269,6 +270,8 @@ import TestSupport
             #expect((value(#"verto_media_setup_seconds_count{phase="\#(phase)"}"#) ?? 0) >= 1, "setup timer \(phase): \(text)")
         }
         #expect((value(#"verto_media_setup_seconds_sum{phase="first_frame"}"#) ?? 0) > 0, "\(text)")
+        let heap = value("vertophone_heap_in_use_bytes") ?? 0
+        #expect(heap > 100_000 && heap < 1e9, "the heap in use, read at the scrape: \(heap) bytes")
         try await call.hangup()
         try await client.disconnect()
         // After the call: the gauge is back to 0 and the call is counted by its cause.
