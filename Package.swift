@@ -48,7 +48,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .target(name: "SRTPCore", dependencies: ["CSRTP", "COpenSSL", "CoreSupport", "CryptoCore"]),
-        .target(name: "OpusCodec", dependencies: ["COpus", "CoreSupport", "MediaCore"]),
+        .target(name: "OpusCodec", dependencies: [
+            "COpus", "CoreSupport", "MediaCore",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .target(name: "SpeexDSP", dependencies: ["CSpeexDSP", "MediaCore"]),
         // webrtc-audio-processing's pkg-config file carries -D flags SwiftPM refuses (with a warning
         // on every build), so its include folder (Debian's) is given here; the wrapper defines them.

@@ -5,20 +5,30 @@ import MediaCore
 /// A mono decoder also decodes a stereo peer's packets (libopus downmixes, RFC 7587 §3.4).
 public final class OpusDecoder: AudioDecoder {
     private let handle: OpaquePointer
+    private let poolKey: OpusStatePool.Key
     public let sampleRate: Int
     public let channels: Int
 
     public init(sampleRate: Int = 48_000, channels: Int = 1) throws(OpusError) {
-        var err: Int32 = 0
-        guard let h = opus_decoder_create(Int32(sampleRate), Int32(channels), &err), err == OPUS_OK else {
-            throw OpusError("opus_decoder_create", err == OPUS_OK ? OPUS_ALLOC_FAIL : err)
+        let key = OpusStatePool.Key(encoder: false, sampleRate: Int32(sampleRate), channels: Int32(channels), application: 0)
+        if let kept = OpusStatePool.take(key) {
+            self.handle = kept
+        } else {
+            var err: Int32 = 0
+            guard let h = opus_decoder_create(key.sampleRate, key.channels, &err), err == OPUS_OK else {
+                throw OpusError("opus_decoder_create", err == OPUS_OK ? OPUS_ALLOC_FAIL : err)
+            }
+            self.handle = h
         }
-        self.handle = h
+        self.poolKey = key
         self.sampleRate = sampleRate
         self.channels = channels
     }
 
-    deinit { opus_decoder_destroy(handle) }
+    deinit {
+        // Reset, a state goes back to the pool for the next decoder (see `OpusStatePool`).
+        if copus_decoder_reset(handle) != OPUS_OK || !OpusStatePool.give(poolKey, handle) { opus_decoder_destroy(handle) }
+    }
 
     public func decode(payload: UnsafeRawBufferPointer, into pcm: UnsafeMutableBufferPointer<Int16>) throws -> Int {
         guard payload.count > 0 else { throw OpusError("opus_decode", OPUS_INVALID_PACKET) }

@@ -44,6 +44,7 @@ public struct OpusEncoderConfiguration: Sendable, Equatable {
 /// An Opus encoder over libopus. One owner; not thread-safe.
 public final class OpusEncoder: AudioEncoder {
     private let handle: OpaquePointer
+    private let poolKey: OpusStatePool.Key
     public let sampleRate: Int
     public let channels: Int
     public var rtpClockRate: Int { 48_000 }
@@ -56,12 +57,20 @@ public final class OpusEncoder: AudioEncoder {
         case .audio: app = OPUS_APPLICATION_AUDIO
         case .restrictedLowDelay: app = OPUS_APPLICATION_RESTRICTED_LOWDELAY
         }
-        var err: Int32 = 0
-        guard let h = opus_encoder_create(Int32(configuration.sampleRate), Int32(configuration.channels), app, &err),
-              err == OPUS_OK else {
-            throw OpusError("opus_encoder_create", err == OPUS_OK ? OPUS_ALLOC_FAIL : err)
+        let key = OpusStatePool.Key(encoder: true, sampleRate: Int32(configuration.sampleRate),
+                                    channels: Int32(configuration.channels), application: app)
+        let h: OpaquePointer
+        if let kept = OpusStatePool.take(key) {
+            h = kept
+        } else {
+            var err: Int32 = 0
+            guard let created = opus_encoder_create(key.sampleRate, key.channels, app, &err), err == OPUS_OK else {
+                throw OpusError("opus_encoder_create", err == OPUS_OK ? OPUS_ALLOC_FAIL : err)
+            }
+            h = created
         }
         self.handle = h
+        self.poolKey = key
         self.sampleRate = configuration.sampleRate
         self.channels = configuration.channels
         self.configuration = configuration
@@ -73,7 +82,10 @@ public final class OpusEncoder: AudioEncoder {
         try setDTX(configuration.dtx)
     }
 
-    deinit { opus_encoder_destroy(handle) }
+    deinit {
+        // Reset, a state goes back to the pool for the next encoder (see `OpusStatePool`).
+        if copus_encoder_reset(handle) != OPUS_OK || !OpusStatePool.give(poolKey, handle) { opus_encoder_destroy(handle) }
+    }
 
     public func setBitrate(_ bps: Int) throws(OpusError) {
         try check(copus_set_bitrate(handle, Int32(bps)), "OPUS_SET_BITRATE")

@@ -116,3 +116,37 @@ func relativePower(_ pcm: [Int16], _ frequency: Double, rate: Double = 48_000) -
         #expect(throws: OpusError.self) { try dec.decode([]) }
     }
 }
+
+/// Encoder and decoder states are reused across instances (`OpusStatePool`): a state given back
+/// is reset, so an instance made from it encodes and decodes exactly as a fresh one would.
+@Suite struct OpusStateReuseTests {
+    /// Packets of one second of a tone with speech in it, and their decoding, by one new encoder
+    /// and decoder of the given settings.
+    func run(complexity: Int) throws -> (packets: [[UInt8]], pcm: [Int16]) {
+        let encoder = try OpusEncoder(OpusEncoderConfiguration(bitrate: 24_000, complexity: complexity))
+        let decoder = try OpusDecoder()
+        var packets: [[UInt8]] = []
+        var pcm: [Int16] = []
+        for f in 0..<50 {
+            let frame = sine(440 + Double(f * 10), samples: 960, offset: f * 960)
+            let packet = try encoder.encode(frame)
+            packets.append(packet)
+            pcm += try decoder.decode(packet)
+        }
+        return (packets, pcm)
+    }
+
+    @Test func aReusedStateEncodesAndDecodesAsAFreshOne() throws {
+        // Each run's states go back to the pool when it returns; the next run of the same key
+        // takes them (or others given back by parallel tests: all must behave as fresh).
+        let first = try run(complexity: 10)
+        let afterOther = try run(complexity: 0)  // a state used with other settings in between
+        let second = try run(complexity: 10)
+        let third = try run(complexity: 0)
+        #expect(second.packets == first.packets)
+        #expect(second.pcm == first.pcm)
+        #expect(third.packets == afterOther.packets)
+        #expect(third.pcm == afterOther.pcm)
+        #expect(first.packets != afterOther.packets, "the settings differ, so must the packets")
+    }
+}
