@@ -318,7 +318,7 @@ struct Answer: ReportingCommand {
         let client = self.client, trace = output.traceJSONRPC
         let phones = await Load.connectAll(logins, results: results) { login in try client.makeClient(trace: trace, login: login) }
         guard !phones.isEmpty else {
-            throw ValidationError("no login succeeded: \(results.snapshot.causes.keys.sorted().joined(separator: "; "))")
+            throw NoLoginSucceeded(causes: results.snapshot.causes.keys.sorted())
         }
         let verbose = users == nil
         tl.log(verbose ? "logged in, waiting for calls" : "logged in", ["url": .text(client.url), "logins": .count(phones.count),

@@ -110,7 +110,7 @@ struct Load: ReportingCommand {
         }
         guard !clients.isEmpty else {
             let causes = results.snapshot.causes
-            throw ValidationError("no login succeeded: \(causes.keys.sorted().joined(separator: "; "))")
+            throw NoLoginSucceeded(causes: causes.keys.sorted())
         }
         tl.log("load started", ["url": .text(target), "logins": .count(clients.count), "calls": total == .max ? .absent : .count(total),
                                 "rate": rate > 0 ? .decimal(rate) : .absent, "concurrency": .count(limit)])
@@ -291,6 +291,13 @@ struct Load: ReportingCommand {
         #endif
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
+}
+
+/// Not one login of a load or answer run went through: a failure of the run (exit code 1), not of
+/// its arguments.
+struct NoLoginSucceeded: Error, CustomStringConvertible {
+    let causes: [String]
+    var description: String { "no login succeeded: " + causes.joined(separator: "; ") }
 }
 
 enum LoadCallFailure: Error, CustomStringConvertible {

@@ -117,7 +117,8 @@ import TestSupport
     }
 
     /// Failures are counted by cause, and a run with a failure exits 1: calls to a destination with
-    /// no route, and calls beyond the answer side's concurrency (refused with USER_BUSY).
+    /// no route, calls beyond the answer side's concurrency (refused with USER_BUSY), and a run
+    /// whose logins all fail.
     @Test func failuresAreCountedByCause() async throws {
         let (load, out) = try spawn(["load", "--destination", "5555", "--calls", "3", "--json"])
         let (status, lines, text) = await finish(load, out)
@@ -141,6 +142,13 @@ import TestSupport
         let busySummary = try #require(busyLines.last { $0["event"] as? String == "load_finished" }, "\(busyText)")
         #expect(busySummary["completed"] as? Int == 1, "\(busySummary)")
         #expect((busySummary["causes"] as? [String: Int]) == ["ended: USER_BUSY": 2], "\(busySummary)")
+
+        // No login at all (a wrong password): a failed run, exit 1, not a usage error (64).
+        let (denied, deniedOut) = try spawn(["load", "--url", url, "--password", "wrong", "--login", "1000@127.0.0.1",
+                                             "--destination", "2000", "--calls", "1", "--json"])
+        let (deniedStatus, deniedLines, deniedText) = await finish(denied, deniedOut)
+        #expect(deniedStatus == 1, "\(deniedText)")
+        #expect((deniedLines.last?["message"] as? String)?.hasPrefix("no login succeeded") == true, "\(deniedText)")
     }
 
     /// Reads the pipe until a line contains `text` (bounded), leaving the rest to `finish`.
