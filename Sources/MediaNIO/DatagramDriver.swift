@@ -161,6 +161,14 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         return result
     }
 
+    /// As `withCoreOnLoop`, for a body that only makes the core send (no event, no frame): the
+    /// datagrams are written and the timer re-armed, `afterInput` is not called.
+    public func sendOnLoop(_ body: (Core) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        body(core)
+        drain()
+    }
+
     public func close() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
             self.closed = true

@@ -212,7 +212,10 @@ extension PeerSession {
         }
         lastForwardedTimestamp = packet.timestamp
         if forwarded.count >= 16 { _ = forwarded.popFirst() }
-        forwarded.append(ForwardedPayload(payload: Array(bytes[packet.payloadRange]), gap: gap, marker: packet.marker))
+        var payload = spareForwarded.take() ?? []
+        payload.removeAll(keepingCapacity: true)
+        payload.append(contentsOf: bytes[packet.payloadRange])
+        forwarded.append(ForwardedPayload(payload: payload, gap: gap, marker: packet.marker))
         statistics.payloadsForwardedOut += 1
     }
 

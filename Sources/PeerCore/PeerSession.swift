@@ -99,6 +99,8 @@ public final class PeerSession: RelayStreamCore {
         didSet { if !forwardsPayloads { forwarded.removeAll(); lastForwardedTimestamp = nil } }
     }
     var forwarded = CircularBuffer<ForwardedPayload>()
+    /// The storage of the last forwarded payload handed back (`recycle(forwarded:)`).
+    var spareForwarded: [UInt8]?
     var lastForwardedTimestamp: UInt32?
     var sentEncoded = false
 
@@ -394,6 +396,12 @@ public final class PeerSession: RelayStreamCore {
     /// As `recycle(_:)`, for samples of a frame that were passed on (echoed or bridged back out).
     public func recycle(samples: consuming [Int16]) {
         spareSamples = samples
+    }
+
+    /// Hands back the storage of a payload from `pollForwarded()` once it was sent on (the next
+    /// forwarded payload is copied into it: nothing is allocated per forwarded packet).
+    public func recycle(forwarded payload: consuming ForwardedPayload) {
+        spareForwarded = payload.payload
     }
 
     /// An array for an outgoing datagram, with the storage of the last one sent when there is one

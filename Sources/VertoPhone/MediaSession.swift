@@ -326,7 +326,10 @@ final class MediaSessionState {
                 break
             }
         }
-        while let p = core.pollForwarded() { forwardTarget?.sendForwarded(p) }
+        while let p = core.pollForwarded() {
+            forwardTarget?.sendForwarded(p)
+            core.recycle(forwarded: p)
+        }
         while let f = core.pollFrame() {
             if !qualityStreams.isEmpty {
                 var e = 0.0
@@ -465,7 +468,9 @@ final class MediaSessionState {
     func sendForwarded(_ p: ForwardedPayload) {
         guard !closed, !muted, let driver else { return }
         let now = eventLoop.now
-        driver.withCoreOnLoop { $0.sendEncoded(p, now: now) }
+        // Sending raises no event and decodes nothing: the socket is written, this session's own
+        // bookkeeping (`drainPeer`) is skipped.
+        driver.sendOnLoop { $0.sendEncoded(p, now: now) }
     }
 
     func setSource(_ source: MediaSource) {
