@@ -139,7 +139,7 @@ let package = Package(
         ]),
         .executableTarget(name: "vertophone", dependencies: [
             "VertoPhone", "VertoCore", "WebitelCTI", "MediaCore", "PeerCore", "CryptoCore", "VertoNIO", "PulseAudioDevice", "SpeexDSP", "WebRTCAudioProcessing",
-            "CMalloc",
+            "CMalloc", "OpusCodec",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -186,7 +186,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "VertoPhoneTests", dependencies: [
-            "VertoPhone", "MediaCore", "MediaNIO", "VertoCore", "VertoNIO", "CryptoCore", "TestSupport",
+            "VertoPhone", "MediaCore", "MediaNIO", "VertoCore", "VertoNIO", "CryptoCore", "OpusCodec", "TestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "WebitelCTITests", dependencies: [

@@ -82,6 +82,12 @@ public struct ForwardedPayload: Sendable, Equatable {
     public var gap: Int
     /// The sender's marker bit: a talkspurt starts (RFC 3551 §4.1).
     public var marker: Bool
+
+    public init(payload: [UInt8], gap: Int, marker: Bool) {
+        self.payload = payload
+        self.gap = gap
+        self.marker = marker
+    }
 }
 
 public struct DecodedFrame: Sendable, Equatable {

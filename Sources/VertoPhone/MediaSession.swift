@@ -95,6 +95,12 @@ public final class MediaSession: Sendable {
     func receivedSignalledDigits(_ d: String) { state.value.receivedSignalledDigits(d) }
     func closeOnLoop() { state.value.close() }
     func setSourceOnLoop(_ source: MediaSource) { state.value.setSource(source) }
+    /// Sends these Opus payloads in turn, one per 20 ms frame, in place of encoding the source
+    /// while the call negotiated Opus (a load generator's phones: the frames are encoded once, as
+    /// sipp plays a capture). Empty: encodes again.
+    package func sendPreEncoded(_ payloads: [[UInt8]]) {
+        eventLoop.execute { [state] in state.value.preEncoded = payloads }
+    }
     /// Bridges this leg and `other` without transcoding when both negotiated the same codec on the
     /// same event loop; false (nothing changed) otherwise.
     func forwardOnLoop(with other: MediaSession) -> Bool {
@@ -146,6 +152,9 @@ final class MediaSessionState {
     /// of 50) and drops the ticks of a stall, so the peer's jitter buffer runs dry.
     private var nextTick: NIODeadline?
     private var queue = CircularBuffer<[Int16]>()
+    /// Opus payloads sent in turn instead of encoding (`MediaSession.sendPreEncoded`).
+    var preEncoded: [[UInt8]] = [] { didSet { preEncodedCursor = 0 } }
+    private var preEncodedCursor = 0
     private var source: MediaSource = .silence
     private var tone: ToneGenerator?
     private var sampleCursor = 0
@@ -364,6 +373,7 @@ final class MediaSessionState {
         // A bridge without transcoding sends the other leg's payloads instead (`sendForwarded`).
         if forwardSource != nil { return }
         let count = sampleRate / 50
+        if !preEncoded.isEmpty, !muted, sendsPreEncoded(driver) { return }
         // A received frame queued to go back (echo, a bridge, a device) is sent as it is and its
         // storage handed back to the peer for the next decoded frame; everything else is made in
         // `framePCM`. Nothing is allocated per frame.
@@ -413,6 +423,24 @@ final class MediaSessionState {
             }
             if flush { counterMark.flush(core.statistics) }
         }
+    }
+
+    /// Sends the next pre-encoded payload when the call negotiated Opus; false otherwise.
+    private func sendsPreEncoded(_ driver: DatagramDriver<PeerSession>) -> Bool {
+        let payload = preEncoded[preEncodedCursor]
+        let now = eventLoop.now
+        var sent = false
+        let flush = ticksSinceFlush + 1 >= 50
+        driver.withCoreOnLoop { core in
+            guard let codec = core.negotiated?.codec, codec.codec == .opus else { return }
+            core.sendEncoded(ForwardedPayload(payload: payload, gap: Int(codec.clockRate) / 50, marker: false), now: now)
+            sent = true
+            if flush { counterMark.flush(core.statistics) }
+        }
+        guard sent else { return false }
+        preEncodedCursor = (preEncodedCursor + 1) % preEncoded.count
+        ticksSinceFlush = flush ? 0 : ticksSinceFlush + 1
+        return true
     }
 
     func setFrameContinuation(_ continuation: AsyncStream<AudioFrame>.Continuation) {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import MediaCore
 import NIOConcurrencyHelpers
 import NIOCore
+import OpusCodec
 import VertoPhone
 
 /// A Verto call generator in the manner of sipp: calls at a rate (with a ramp) or as fast as a
@@ -78,6 +80,9 @@ struct Load: ReportingCommand {
     @Option(help: "Address media sockets bind to.")
     var mediaHost = "127.0.0.1"
 
+    @Flag(help: "Encode each call's 440 Hz tone frame by frame, as a phone does (default: one second of it encoded once and sent in turn when Opus is negotiated, so that the generator spends its CPU on signalling, ICE, DTLS and SRTP rather than on encoding, and starves later).")
+    var encodeLive = false
+
     func validate() throws {
         if rate < 0 || ramp < 0 || hold < 0 || callTimeout <= 0 { throw ValidationError("--rate, --ramp, --hold must be ≥ 0 and --call-timeout > 0") }
         if let c = concurrency, c < 1 { throw ValidationError("--concurrency must be ≥ 1") }
@@ -98,6 +103,7 @@ struct Load: ReportingCommand {
         let schedule = LoadSchedule(rate: rate, ramp: ramp)
         let timeout = Duration.milliseconds(Int64(callTimeout * 1000))
         let watchPid = self.watchPid, json = output.json
+        let preEncoded = encodeLive ? [] : try Self.toneFrames()
         let mediaHost = self.mediaHost
 
         // Logins, a bounded number at a time.
@@ -179,7 +185,7 @@ struct Load: ReportingCommand {
                 results.launched()
                 group.addTask {
                     var record = first
-                    await Self.place(client.phone, &record, timeout: timeout, hold: hold)
+                    await Self.place(client.phone, &record, timeout: timeout, hold: hold, preEncoded: preEncoded)
                     results.finish(record)
                     slots.release()
                     let n = finishedCount.withLockedValue { $0 += 1; return $0 }
@@ -249,7 +255,15 @@ struct Load: ReportingCommand {
     }
 
     /// One call: invite, answer, first decoded frame (phases from the media's milestones), hold, hang up.
-    static func place(_ phone: VertoClient, _ r: inout LoadCallRecord, timeout: Duration, hold: Double) async {
+    /// One second of a 440 Hz tone as 50 Opus payloads (20 ms, 48 kHz mono, the engine's settings).
+    static func toneFrames() throws -> [[UInt8]] {
+        let encoder = try OpusEncoder(OpusEncoderConfiguration())
+        var tone = ToneGenerator(frequencies: [440], amplitude: 0.3, sampleRate: 48_000)
+        return try (0..<50).map { _ in try encoder.encode(tone.generate(count: 960)) }
+    }
+
+    static func place(_ phone: VertoClient, _ r: inout LoadCallRecord, timeout: Duration, hold: Double,
+                      preEncoded: [[UInt8]] = []) async {
         let t0 = NIODeadline.now()
         func since(_ d: NIODeadline?) -> Double? { d.map { Double(($0 - t0).nanoseconds) / 1e6 } }
         var call: Call?
@@ -263,6 +277,7 @@ struct Load: ReportingCommand {
         do {
             let c = try await phone.call(r.destination, source: .tone(frequencies: [440], amplitude: 0.3), timeout: timeout)
             call = c
+            if !preEncoded.isEmpty { c.media.sendPreEncoded(preEncoded) }
             r.callID = c.callID
             r.phases[.created] = since(.now())
             let state = try await c.wait(timeout: timeout) { $0 == .active }

@@ -3,6 +3,7 @@ import MediaCore
 import NIOCore
 import Testing
 import NIOPosix
+import OpusCodec
 import VertoNIO
 import TestSupport
 import VertoCore
@@ -169,6 +170,23 @@ import VertoCore
         try await c.disconnect()
         try await endpoint.stop()
         #expect(HangupCause.incompatibleDestination.setupHint?.contains("mediaHost") == true)
+    }
+
+    /// Pre-encoded Opus payloads (a load generator's phones) go out in place of the source: a
+    /// call whose source is silence sends a 660 Hz tone encoded beforehand, and the echo returns it.
+    @Test func preEncodedPayloadsAreSentInPlaceOfTheSource() async throws {
+        let endpoint = try await startEndpoint()
+        let c = VertoClient(options: VertoClientOptions(url: "ws://127.0.0.1:\(endpoint.port)/", login: "1001@127.0.0.1", password: "verto-test"))
+        try await c.connect()
+        let call = try await c.call("9196", source: .silence)
+        let encoder = try OpusEncoder(OpusEncoderConfiguration())
+        var tone = ToneGenerator(frequencies: [660], amplitude: 0.3, sampleRate: 48_000)
+        call.media.sendPreEncoded(try (0..<50).map { _ in try encoder.encode(tone.generate(count: 960)) })
+        try await call.wait { $0 == .active }
+        #expect(try await hears(call.media, 660))
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
     }
 
     @Test func echoReturnsOurTone() async throws {
