@@ -42,6 +42,8 @@ final class LoopTimerQueue: NIOScheduledCallbackHandler {
         let key = ObjectIdentifier(loop)
         return queues.withLockedValue { queues in
             if let e = queues[key], e.loop === loop { return e.queue.value }
+            // A loop seen for the first time: forget the queues of loops that are gone.
+            queues = queues.filter { $0.value.loop != nil }
             let q = LoopTimerQueue(loop: loop)
             queues[key] = Entry(loop: loop, queue: NIOLoopBound(q, eventLoop: loop))
             return q
