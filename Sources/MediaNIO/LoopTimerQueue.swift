@@ -15,7 +15,7 @@ import NIOCore
 ///
 /// Re-arming and cancelling are O(log n) (an indexed binary heap; NIO's own cancel searches its
 /// heap linearly) and allocate nothing once the heap has grown.
-final class LoopTimerQueue: NIOScheduledCallbackHandler {
+final class LoopTimerQueue {
     /// How long after a round that ran past the next deadline the next round starts at the
     /// earliest: time for the loop to poll its sockets.
     static let minimumGap = TimeAmount.milliseconds(1)
@@ -23,9 +23,16 @@ final class LoopTimerQueue: NIOScheduledCallbackHandler {
     private let loop: EventLoop
     private var heap: [DeadlineTimer] = []
     private var firing: [DeadlineTimer] = []
+    /// The NIO callback that runs the next round, its time and its generation.
     private var scheduled: NIOScheduledCallback?
     private var scheduledAt: NIODeadline?
+    private var generation = 0
+    /// Triggers not scheduled now (each scheduling takes one: nothing is allocated per round).
+    private var spareTriggers: [RoundTrigger] = []
     private var inRound = false
+    /// NIO callbacks scheduled and neither run nor cancelled yet (for tests: one at most once a
+    /// stale one has run).
+    private(set) var callbacksOutstanding = 0
 
     private init(loop: EventLoop) {
         self.loop = loop
@@ -96,13 +103,33 @@ final class LoopTimerQueue: NIOScheduledCallbackHandler {
             if at < earliest { at = earliest }
         }
         if scheduled != nil, let s = scheduledAt, s <= at { return }
+        // A cancel can come too late: when the callback is already taken out for this tick, NIO
+        // runs it anyway. Each scheduling has a generation, and a callback of an older one is
+        // ignored (`triggerFired`), so no stray callback keeps scheduling rounds.
         if let s = scheduled { loop.assumeIsolated().cancelScheduledCallback(s) }
+        generation &+= 1
+        let trigger = spareTriggers.popLast() ?? RoundTrigger(queue: self)
+        trigger.generation = generation
         scheduledAt = at
-        // Throws only when the loop is shutting down: then nothing is left to time.
-        scheduled = try? loop.assumeIsolated().scheduleCallback(at: at, handler: self)
+        do {
+            scheduled = try loop.assumeIsolated().scheduleCallback(at: at, handler: trigger)
+            callbacksOutstanding += 1
+        } catch {
+            // Only when the loop is shutting down: then nothing is left to time.
+            scheduled = nil
+            spareTriggers.append(trigger)
+        }
     }
 
-    func handleScheduledCallback(eventLoop: some EventLoop) {
+    fileprivate func triggerCancelled(_ trigger: RoundTrigger) {
+        callbacksOutstanding -= 1
+        spareTriggers.append(trigger)
+    }
+
+    fileprivate func triggerFired(_ trigger: RoundTrigger) {
+        callbacksOutstanding -= 1
+        spareTriggers.append(trigger)
+        guard trigger.generation == generation, scheduled != nil else { return }
         scheduled = nil
         scheduledAt = nil
         let now = loop.now
@@ -119,7 +146,6 @@ final class LoopTimerQueue: NIOScheduledCallbackHandler {
         scheduleRound(gap: true)
     }
 
-    func didCancelScheduledCallback(eventLoop: some EventLoop) {}
 
     // MARK: - Heap
 
@@ -170,4 +196,15 @@ final class LoopTimerQueue: NIOScheduledCallbackHandler {
         heap[i] = t
         t.heapIndex = i
     }
+}
+
+/// What NIO calls back for one scheduled round of a `LoopTimerQueue`.
+private final class RoundTrigger: NIOScheduledCallbackHandler {
+    weak var queue: LoopTimerQueue?
+    var generation = 0
+
+    init(queue: LoopTimerQueue) { self.queue = queue }
+
+    func handleScheduledCallback(eventLoop: some EventLoop) { queue?.triggerFired(self) }
+    func didCancelScheduledCallback(eventLoop: some EventLoop) { queue?.triggerCancelled(self) }
 }
