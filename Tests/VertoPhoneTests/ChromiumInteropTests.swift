@@ -26,11 +26,20 @@ import TestSupport
     @Test(arguments: [("9196", 440.0), ("9664", 1000.0)])
     func browserCallsOurServer(destination: String, expected: Double) async throws {
         let endpoint = try await startEndpoint()
+        // Our leg of the call, to report its media counters if the browser hears nothing.
+        let leg = Task { try await nextEvent(endpoint, timeout: .seconds(40)) { e -> MediaSession? in
+            if case .newWebRTCCall(_, let m) = e { return m } else { return nil }
+        } }
         let page = try runPage(endpoint, ["--mode", "call", "--destination", destination, "--tone", "440",
                                           "--expect-hz", "\(Int(expected))", "--hangup-after", "1"])
         let r = try await result(page)
         let hz = r["dominantHz"] as? Double ?? 0
-        #expect(abs(hz - expected) < 20, "the browser hears \(expected) Hz (got \(hz))")
+        var ourLeg = ""
+        if abs(hz - expected) >= 20, let media = try? await leg.value {
+            ourLeg = String(describing: try? await media.stats())
+        }
+        leg.cancel()
+        #expect(abs(hz - expected) < 20, "the browser hears \(expected) Hz (got \(hz)); our leg: \(ourLeg)")
         #expect((r["violations"] as? [Any])?.isEmpty ?? true, "no verto.js contract violations: \(r["violations"] ?? "")")
         try await endpoint.stop()
     }
