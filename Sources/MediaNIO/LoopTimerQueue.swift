@@ -30,9 +30,6 @@ final class LoopTimerQueue {
     /// Triggers not scheduled now (each scheduling takes one: nothing is allocated per round).
     private var spareTriggers: [RoundTrigger] = []
     private var inRound = false
-    /// NIO callbacks scheduled and neither run nor cancelled yet (for tests: one at most once a
-    /// stale one has run).
-    private(set) var callbacksOutstanding = 0
 
     private init(loop: EventLoop) {
         self.loop = loop
@@ -56,9 +53,6 @@ final class LoopTimerQueue {
             return q
         }
     }
-
-    /// Timers waiting (for tests and statistics).
-    var count: Int { heap.count }
 
     // MARK: - Arming
 
@@ -113,7 +107,6 @@ final class LoopTimerQueue {
         scheduledAt = at
         do {
             scheduled = try loop.assumeIsolated().scheduleCallback(at: at, handler: trigger)
-            callbacksOutstanding += 1
         } catch {
             // Only when the loop is shutting down: then nothing is left to time.
             scheduled = nil
@@ -122,12 +115,10 @@ final class LoopTimerQueue {
     }
 
     fileprivate func triggerCancelled(_ trigger: RoundTrigger) {
-        callbacksOutstanding -= 1
         spareTriggers.append(trigger)
     }
 
     fileprivate func triggerFired(_ trigger: RoundTrigger) {
-        callbacksOutstanding -= 1
         spareTriggers.append(trigger)
         guard trigger.generation == generation, scheduled != nil else { return }
         scheduled = nil
@@ -145,7 +136,6 @@ final class LoopTimerQueue {
         inRound = false
         scheduleRound(gap: true)
     }
-
 
     // MARK: - Heap
 

@@ -37,7 +37,4 @@ enum OpusStatePool {
             return true
         }
     }
-
-    /// States kept now, for tests.
-    static var kept: Int { free.withLockedValue { $0.values.reduce(0) { $0 + $1.count } } }
 }
