@@ -54,6 +54,9 @@ struct ClientOptions: ParsableArguments {
     @Flag(help: "Use TURN relays only (ICE transport policy \"relay\").")
     var relayOnly = false
 
+    @Option(help: "Seconds to wait for a TURN allocation before the call goes on without it (or fails, with --relay-only).")
+    var turnTimeout: Double = 3
+
     func makeClient(trace: Bool = false, login other: String? = nil) throws -> VertoClient {
         let login = try other ?? requiredLogin
         guard let pw = password ?? ProcessInfo.processInfo.environment["VERTOPHONE_PASSWORD"] else {
@@ -80,6 +83,8 @@ struct ClientOptions: ParsableArguments {
             }
         }
         if relayOnly { o.iceTransportPolicy = .relay }
+        guard turnTimeout > 0, turnTimeout <= 60 else { throw ValidationError("--turn-timeout takes 0 < seconds ≤ 60") }
+        o.media.turn.allocationTimeout = .milliseconds(Int64(turnTimeout * 1000))
         o.callerIDNumber = String(login.split(separator: "@").first ?? "")
         if insecure { o.trust = .insecureAcceptAnyCertificate }
         if let caFile { o.trust = .customCA(pem: try String(contentsOfFile: caFile, encoding: .utf8)) }
