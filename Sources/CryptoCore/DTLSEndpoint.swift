@@ -63,7 +63,8 @@ public final class DTLSEndpoint {
     public private(set) var srtpProfile: SRTPProtectionProfile?
 
     private let identity: DTLSIdentity
-    private let handle: OpaquePointer
+    /// The OpenSSL association; nil once released (`releaseAssociation()`).
+    private var handle: OpaquePointer?
     private var events: [DTLSEvent] = []
     private var handshakeDeadline: NIODeadline?
     private var retransmitDeadline: NIODeadline?
@@ -90,7 +91,24 @@ public final class DTLSEndpoint {
         self.scratch = [UInt8](repeating: 0, count: max(2048, configuration.mtu + 64))
     }
 
-    deinit { copenssl_dtls_free(handle) }
+    deinit { if let handle { copenssl_dtls_free(handle) } }
+
+    /// True once `releaseAssociation()` freed the OpenSSL state: the keys were exported and are in
+    /// use, and DTLS has nothing left to do.
+    public var isReleased: Bool { handle == nil }
+
+    /// Frees the association's OpenSSL state (the SSL object with its record and handshake buffers,
+    /// about 50 KB) once both sides use the exported keys. Call it when the peer's first
+    /// authenticated SRTP or SRTCP packet arrives: the peer has then completed the handshake, so it
+    /// retransmits no flight that would need an answer (RFC 6347 §4.2.4). What DTLS would still do
+    /// is given up: a close_notify from the peer is no longer read (its datagrams are dropped; the
+    /// call ends by signalling, or consent freshness, RFC 7675) and `close()` sends none.
+    public func releaseAssociation() {
+        guard state == .connected, let h = handle else { return }
+        copenssl_dtls_free(h)
+        handle = nil
+        scratch = []
+    }
 
     /// Starts the handshake: a client queues its ClientHello; a server starts waiting. The
     /// handshake cap starts now.
@@ -98,7 +116,7 @@ public final class DTLSEndpoint {
         guard state == .idle else { return }
         state = .handshaking
         handshakeDeadline = now + configuration.handshakeTimeout
-        if role == .client {
+        if role == .client, let handle {
             apply(copenssl_dtls_handshake(handle), now: now)
         }
     }
@@ -114,6 +132,7 @@ public final class DTLSEndpoint {
         case .handshaking, .connected:
             break
         }
+        guard let handle else { return }
         let rc = datagram.withMemoryRebound(to: UInt8.self) { copenssl_dtls_feed(handle, $0.baseAddress, $0.count) }
         apply(rc, now: now)
     }
@@ -130,13 +149,14 @@ public final class DTLSEndpoint {
             fail(.handshakeTimeout(seconds: configuration.handshakeTimeout.nanoseconds / 1_000_000_000))
             return
         }
-        if let r = retransmitDeadline, now >= r {
+        if let r = retransmitDeadline, now >= r, let handle {
             apply(copenssl_dtls_handle_timeout(handle), now: now)
         }
     }
 
     /// The next outgoing datagram, if any.
     public func pollTransmit() -> [UInt8]? {
+        guard let handle else { return nil }
         let n = scratch.withUnsafeMutableBufferPointer { copenssl_dtls_pop(handle, $0.baseAddress, $0.count) }
         return n > 0 ? Array(scratch.prefix(Int(n))) : nil
     }
@@ -159,16 +179,17 @@ public final class DTLSEndpoint {
     /// Sends close_notify (RFC 5246 §7.2.1) and stops.
     public func close() {
         guard state == .connected || state == .handshaking else { return }
-        copenssl_dtls_shutdown(handle)
+        if let handle { copenssl_dtls_shutdown(handle) }
         state = .closed
     }
 
     /// The last alert sent or received, for diagnostics ("" when none).
-    public var lastAlert: String { String(cString: copenssl_dtls_alert(handle)) }
+    public var lastAlert: String { handle.map { String(cString: copenssl_dtls_alert($0)) } ?? "" }
 
     // MARK: - internals
 
     private func apply(_ rc: Int32, now: NIODeadline) {
+        guard handle != nil else { return }
         switch rc {
         case Int32(COPENSSL_DTLS_WANT):
             updateRetransmit(now: now)
@@ -187,11 +208,13 @@ public final class DTLSEndpoint {
     }
 
     private func updateRetransmit(now: NIODeadline) {
+        guard let handle else { return }
         let us = copenssl_dtls_timeout_us(handle)
         retransmitDeadline = us >= 0 ? now + .microseconds(us) : nil
     }
 
     private func completeHandshake() {
+        guard let handle else { return }
         retransmitDeadline = nil
         // RFC 5763 §5 / RFC 8122 §5: the certificate must match the signalled fingerprint.
         var digest = [UInt8](repeating: 0, count: 64)

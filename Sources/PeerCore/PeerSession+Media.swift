@@ -92,6 +92,7 @@ extension PeerSession {
             statistics.srtpFailures += 1
             return
         }
+        releaseDTLSOnceThePeerUsesTheKeys()
         let bytes = UnsafeRawBufferPointer(rebasing: datagram[0..<length])
         guard let packet = try? RTPPacket(parsing: bytes) else { statistics.malformed += 1; return }
         statistics.packetsReceived += 1
@@ -247,6 +248,16 @@ extension PeerSession {
         statistics.payloadsForwardedIn += 1
     }
 
+    /// The peer's first authenticated packet proves it finished the handshake: the OpenSSL state of
+    /// the association (about 50 KB per call) is freed (`DTLSEndpoint.releaseAssociation`).
+    @inline(__always)
+    func releaseDTLSOnceThePeerUsesTheKeys() {
+        if !dtlsReleased {
+            dtlsReleased = true
+            dtls?.releaseAssociation()
+        }
+    }
+
     // MARK: - RTCP (RFC 3550 §6)
 
     func receiveRTCP(_ datagram: UnsafeMutableRawBufferPointer, now: NIODeadline) {
@@ -256,6 +267,7 @@ extension PeerSession {
             statistics.srtpFailures += 1
             return
         }
+        releaseDTLSOnceThePeerUsesTheKeys()
         guard let compound = try? RTCPCompoundPacket(parsing: UnsafeRawBufferPointer(rebasing: datagram[0..<length]),
                                                      requireReportFirst: false) else {
             statistics.malformed += 1

@@ -60,6 +60,8 @@ public final class PeerSession: RelayStreamCore {
     let hostAddresses: [SocketAddress]
     let identity: DTLSIdentity
     var dtls: DTLSEndpoint?
+    /// Set when the peer's first authenticated packet released the DTLS association's OpenSSL state.
+    public internal(set) var dtlsReleased = false
     var srtp: SRTPSession?
     var localOffer: SessionDescription?
     var random: AnyRandomSource
@@ -507,7 +509,9 @@ public final class PeerSession: RelayStreamCore {
                 mediaDestination = source
                 mediaRelay = relay
             }
-            if dtls.state == .idle, dtls.role == .client { statistics.unknownDatagrams += 1; return }
+            // A client that has not started, or an association already released (the peer uses the
+            // keys, so what arrives now is a late retransmission or a close_notify no longer read).
+            if dtls.state == .idle && dtls.role == .client || dtls.isReleased { statistics.unknownDatagrams += 1; return }
             dtls.receive(UnsafeRawBufferPointer(datagram), now: now)
             processDTLSEvents(now: now)
         case .rtp:

@@ -179,5 +179,33 @@ let rsaIdentity: DTLSIdentity = try! DTLSIdentity(keyType: .rsa(bits: 2048), com
         #expect(se == [.closed])
         #expect(server.state == .closed)
     }
-}
 
+    /// Releasing a connected association frees its OpenSSL state: releasing earlier does nothing,
+    /// later datagrams (here the peer's close_notify) are ignored without a trap, and `close()`
+    /// sends nothing.
+    @Test func aReleasedAssociationIgnoresLateDatagramsAndClosesQuietly() throws {
+        let a = try DTLSIdentity(), b = try DTLSIdentity()
+        let client = try DTLSEndpoint(identity: a, role: .client, remoteFingerprint: b.fingerprint)
+        let server = try DTLSEndpoint(identity: b, role: .server, remoteFingerprint: a.fingerprint)
+        server.releaseAssociation()
+        #expect(!server.isReleased, "nothing is released before the keys exist")
+        client.start(now: t0)
+        let (ce, se) = pump(client, server, now: t0)
+        #expect(ce.count == 1 && se.count == 1)
+        guard case .connected(let clientKeys) = ce.first, case .connected(let serverKeys) = se.first else {
+            Issue.record("not connected: \(ce) \(se)")
+            return
+        }
+        #expect(clientKeys.localMasterKey == serverKeys.remoteMasterKey)
+        server.releaseAssociation()
+        #expect(server.isReleased && server.state == .connected)
+        client.close()
+        let (_, after) = pump(client, server, now: t0)
+        #expect(after.isEmpty, "a released association reads nothing")
+        #expect(server.state == .connected && server.lastAlert == "")
+        server.handleTimeout(now: t0 + .seconds(60))
+        server.close()
+        #expect(server.state == .closed)
+        #expect(server.pollTransmit() == nil, "no close_notify without the association")
+    }
+}

@@ -195,6 +195,15 @@ import VertoCore
         let stats = try #require(try await call.media.stats())
         #expect(stats.codec == "opus")
         #expect(stats.milestones.firstFrameDecoded != nil)
+        // Both ends received authenticated media, so each freed its DTLS association's OpenSSL
+        // state; the echo was heard after that (`echoCall` listens after the first packets).
+        let released = try await call.media.eventLoop.submit { call.media.peer?.withCoreOnLoop { $0.dtlsReleased } }.get()
+        #expect(released == true, "the client's association")
+        let serverReleased = try await endpoint.eventLoop.submit {
+            endpoint.state.value.calls.values.map { $0.media.peer?.withCoreOnLoop { $0.dtlsReleased } }
+        }.get()
+        #expect(serverReleased == [true], "the server leg's association")
+        #expect(try await hears(call.media, 440), "audio after the release")
         try await call.hangup()
         #expect(call.state == .ended(.normalClearing))
         try await c.disconnect()
