@@ -17,6 +17,11 @@ import VertoNIO
 /// timers and media between NIO and two sans-IO cores: `VertoServerCore` (the protocol) and
 /// `ServerCallControl` (the calls: routing, bridges, transfers, forking). It owns no call state of
 /// its own — only each leg's media (`ServerCall`) and the sockets.
+///
+/// Signalling runs on `loop`; each call's media on one of `mediaLoops` (in turn; a leg placed for
+/// a partner on the partner's loop, so a bridge forwards payloads without a hop). The state
+/// reaches a call's media only through `MediaSession.run` (a task of the media's loop, in the
+/// order sent), and the media's callbacks come back through `home`.
 final class EndpointState {
     let configuration: VertoEndpointConfiguration
     let loop: EventLoop
@@ -50,18 +55,17 @@ final class EndpointState {
     let loginThrottled = Counter(label: "verto_server_login_throttled_total")
     /// The frame trace (`traceJSONRPC`), nil when off.
     let trace: Logger?
-    /// One bound socket + PeerSession kept ready for the next call leg.
-    lazy var peers: PeerPool = {
-        let pool = PeerPool(loop: loop, host: configuration.mediaHost, configuration: configuration.media,
-                            advertise: { [mediaHost = configuration.mediaHost] in mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: true) : [] })
-        pool.externalAddress = configuration.mediaExternalAddress
-        pool.ports = configuration.mediaPorts
-        return pool
-    }()
+    /// The loops that carry call media, each with one bound socket + PeerSession kept ready for
+    /// its next call leg.
+    let mediaLoops: [MediaLoop]
+    private var nextMediaLoop = 0
+    /// The way back to this state from a media loop's callbacks.
+    private(set) lazy var home = EndpointHome(self)
 
-    init(configuration: VertoEndpointConfiguration, loop: EventLoop, events: EventHub<VertoEndpointEvent>, logger: Logger) {
+    init(configuration: VertoEndpointConfiguration, loop: EventLoop, mediaLoops: [EventLoop], events: EventHub<VertoEndpointEvent>, logger: Logger) {
         self.configuration = configuration
         self.loop = loop
+        self.mediaLoops = (mediaLoops.isEmpty ? [loop] : mediaLoops).map { MediaLoop(loop: $0, configuration: configuration) }
         self.events = events
         self.logger = logger
         self.trace = configuration.traceJSONRPC ? Logger(label: "verto.trace") : nil
@@ -189,7 +193,7 @@ final class EndpointState {
             control.sessionLoggedIn(sessid: sessid, user: user)
             loggedInConnections.insert(connection)
             EngineMetrics.sessionsActive.record(loggedInConnections.count)
-            peers.refill()
+            for m in mediaLoops { m.refill() }
             events.yield(.loggedIn(user: user, sessid: sessid))
         case .punted:
             break
@@ -226,7 +230,7 @@ final class EndpointState {
             break
         case .dtmf(let callID, let digits):
             guard let call = calls[callID] else { break }
-            call.media.receivedSignalledDigits(digits)
+            call.media.run { $0.receivedSignalledDigits(digits) }
             events.yield(.dtmf(callID: callID, digits: digits))
         case .info, .broadcast:
             break
@@ -243,8 +247,11 @@ final class EndpointState {
             offerLeg(offer)
         case .play(let callID, let source):
             guard let call = calls[callID] else { return }
-            call.media.setSourceOnLoop(Self.mediaSource(source))
-            if source == .digitCollector { call.media.addObserver { _ in } }
+            let collects = source == .digitCollector, mediaSource = Self.mediaSource(source)
+            call.media.run { media in
+                media.setSourceOnLoop(mediaSource)
+                if collects { media.addObserver { _ in } }
+            }
         case .answer(let callID, let withSDP):
             try? core.answer(callID: callID, sdp: withSDP ? calls[callID]?.localSDP : nil, now: loop.now)
             pump()
@@ -257,9 +264,14 @@ final class EndpointState {
             pump()
         case .connectAudio(let a, let b):
             guard let legA = calls[a], let legB = calls[b] else { return }
-            if configuration.bridgesWithoutTranscoding, legA.media.forwardOnLoop(with: legB.media) { return }
-            legA.media.addObserver { [weak legB] f in legB?.media.send(f.samples) }
-            legB.media.addObserver { [weak legA] f in legA?.media.send(f.samples) }
+            let forward = configuration.bridgesWithoutTranscoding
+            legA.media.run { [weak b = legB.media] mediaA in
+                guard let mediaB = b else { return }
+                // Payloads pass as they are when both legs are on this loop with the same codec.
+                if forward, mediaA.forwardOnLoop(with: mediaB) { return }
+                mediaA.addObserver { [weak mediaB] f in mediaB?.send(f.samples) }
+                mediaB.run { [weak mediaA] mediaB in mediaB.addObserver { f in mediaA?.send(f.samples) } }
+            }
         case .display(let callID, let name, let number, let direction, let otherLeg):
             // Like a dialplan exporting `verto_h_other_leg_unique_id`: WebitelCTI derives bridges from it.
             try? core.display(DisplayParams(callID: callID, displayName: name, displayNumber: number, displayDirection: direction,
@@ -285,7 +297,7 @@ final class EndpointState {
         case .started(let leg):
             let info = ServerCallInfo(callID: leg.callID, user: leg.user, destination: leg.destination,
                                       callerIDNumber: leg.callerIDNumber, callerIDName: leg.callerIDName, outbound: leg.outbound)
-            let call = ServerCall(info: info, media: makeMedia(leg.callID), sessid: leg.sessid, logger: logger)
+            let call = ServerCall(info: info, media: makeMedia(leg.callID, partner: leg.partner), sessid: leg.sessid, logger: logger)
             calls[leg.callID] = call
             (leg.outbound ? EngineMetrics.outboundCalls : EngineMetrics.inboundCalls).increment()
             EngineMetrics.callsActive.record(calls.count)
@@ -305,7 +317,7 @@ final class EndpointState {
             EngineMetrics.callsActive.record(calls.count)
             EngineMetrics.callEnded(cause: cause.name)
             call.logger.info("call ended", metadata: ["cause": "\(cause.name)"])
-            call.media.closeOnLoop()
+            call.media.run { $0.closeOnLoop() }
             events.yield(.ended(callID: callID, cause: cause))
         }
     }
@@ -327,63 +339,105 @@ final class EndpointState {
 
     /// A leg's media session, ending the call (MEDIA_TIMEOUT) when its peer connection fails or is
     /// not up within `mediaSetupTimeout` — unless the call is detached and waits for its client to
-    /// come back with a new peer connection.
-    private func makeMedia(_ callID: String) -> MediaSession {
-        let media = MediaSession(callID: callID, eventLoop: loop)
-        media.setupTimeout = TimeAmount(configuration.mediaSetupTimeout)
-        media.onFailure = { [weak self] reason in
-            guard let self, self.calls[callID] != nil, self.core.dialog(callID)?.state != .recovering else { return }
-            self.calls[callID]?.logger.notice("media failed: ending the call", metadata: ["reason": "\(reason)"])
-            self.hangup(callID, cause: .mediaTimeout)
+    /// come back with a new peer connection. A leg placed for a partner shares the partner's loop.
+    private func makeMedia(_ callID: String, partner: String?) -> MediaSession {
+        let mediaLoop: EventLoop
+        if let partner, let other = calls[partner] {
+            mediaLoop = other.media.eventLoop
+        } else {
+            mediaLoop = mediaLoops[nextMediaLoop].loop
+            nextMediaLoop = (nextMediaLoop + 1) % mediaLoops.count
+        }
+        let media = MediaSession(callID: callID, eventLoop: mediaLoop)
+        let timeout = TimeAmount(configuration.mediaSetupTimeout), home = self.home
+        media.run { media in
+            media.setupTimeout = timeout
+            media.onFailure = { reason in
+                home.run { state in
+                    guard state.calls[callID] != nil, state.core.dialog(callID)?.state != .recovering else { return }
+                    state.calls[callID]?.logger.notice("media failed: ending the call", metadata: ["reason": "\(reason)"])
+                    state.hangup(callID, cause: .mediaTimeout)
+                }
+            }
         }
         return media
+    }
+
+    /// Why `takePeer` failed: no socket, or `prepare` threw.
+    private enum PeerSetupFailure: Error {
+        case socket(Error)
+        case prepare(Error)
+    }
+
+    /// A ready peer from the pool of `media`'s loop with `prepare` run on it there (the peer's SDP
+    /// work needs its loop); completes on the endpoint's loop. A `prepare` that throws closes the peer.
+    private func takePeer<T: Sendable>(for media: MediaSession,
+                                       _ prepare: @escaping @Sendable (DatagramDriver<PeerSession>, NIODeadline) throws -> T)
+        -> EventLoopFuture<(driver: DatagramDriver<PeerSession>, prepared: T)> {
+        let mediaLoop = media.eventLoop
+        guard let pool = mediaLoops.first(where: { $0.loop === mediaLoop }) else {
+            return loop.makeFailedFuture(PeerSetupFailure.socket(VertoPhoneError.invalidState("no media loop")))
+        }
+        return mediaLoop.flatSubmit { pool.take() }
+            .flatMapErrorThrowing { throw PeerSetupFailure.socket($0) }
+            .flatMapThrowing { driver in
+                do { return (driver, try prepare(driver, mediaLoop.now)) } catch {
+                    _ = driver.close()
+                    throw PeerSetupFailure.prepare(error)
+                }
+            }
+            .hop(to: loop)
     }
 
     /// Our answer to an inbound leg's offer, on a fresh peer; then its route starts.
     private func prepareAnswer(_ callID: String) {
         guard let call = calls[callID], let offer = offers.removeValue(forKey: callID) else { return }
-        peers.take()
+        takePeer(for: call.media) { driver, now in try driver.withCoreOnLoop { try $0.acceptOffer(offer, now: now) }.text }
             .assumeIsolated().whenComplete { [self] result in
                 guard calls[callID] === call else {
-                    if case .success(let d) = result { _ = d.close() }
+                    if case .success(let p) = result { _ = p.driver.close() }
                     return
                 }
                 switch result {
+                case .failure(PeerSetupFailure.prepare(let error)):
+                    call.logger.info("cannot answer offer", metadata: ["error": "\(error)"])
+                    hangup(callID, cause: .incompatibleDestination)
                 case .failure(let error):
                     call.logger.error("media socket failed", metadata: ["error": "\(error)"])
                     hangup(callID, cause: .normalTemporaryFailure)
-                case .success(let driver):
-                    do {
-                        let answer = try driver.withCoreOnLoop { [now = loop.now] in try $0.acceptOffer(offer, now: now) }
-                        call.localSDP = answer.text
-                        call.media.attach(driver)
-                        events.yield(.newWebRTCCall(call.info, call.media))
-                        control.mediaReady(callID: callID, now: loop.now)
-                        runControl()
-                        call.media.whenConnected { [weak self] in
-                            guard let self else { return }
-                            self.control.mediaConnected(callID: callID, now: self.loop.now)
-                            self.runControl()
+                case .success(let (driver, answer)):
+                    call.localSDP = answer
+                    let home = self.home
+                    call.media.run { media in
+                        media.attach(driver)
+                        media.whenConnected {
+                            home.run { state in
+                                state.control.mediaConnected(callID: callID, now: state.loop.now)
+                                state.runControl()
+                            }
                         }
-                    } catch {
-                        call.logger.info("cannot answer offer", metadata: ["error": "\(error)"])
-                        _ = driver.close()
-                        hangup(callID, cause: .incompatibleDestination)
                     }
+                    events.yield(.newWebRTCCall(call.info, call.media))
+                    control.mediaReady(callID: callID, now: loop.now)
+                    runControl()
                 }
             }
     }
 
     /// A leg call control places to a client: a fresh peer, its offer in `verto.invite`.
     private func offerLeg(_ o: LegOffer) {
-        peers.take()
+        guard let placed = calls[o.callID] else {
+            offerPromises.removeValue(forKey: o.callID)?.fail(VertoPhoneError.unknownCall(o.callID))
+            return
+        }
+        takePeer(for: placed.media) { driver, now in driver.withCoreOnLoop { $0.createOffer(now: now) }.text }
             .assumeIsolated().whenComplete { [self] result in
-                guard control.wantsOffer(o.callID), let call = calls[o.callID] else {
+                guard control.wantsOffer(o.callID), let call = calls[o.callID], call === placed else {
                     // Over meanwhile: the caller hung up, or another leg of the fork answered.
-                    if case .success(let d) = result { _ = d.close() }
+                    if case .success(let p) = result { _ = p.driver.close() }
                     return
                 }
-                let driver: DatagramDriver<PeerSession>
+                let driver: DatagramDriver<PeerSession>, offer: String
                 switch result {
                 case .failure(let error):
                     call.logger.error("media socket failed", metadata: ["error": "\(error)"])
@@ -391,13 +445,12 @@ final class EndpointState {
                     control.legFailed(callID: o.callID, cause: .normalTemporaryFailure)
                     runControl()
                     return
-                case .success(let d):
-                    driver = d
+                case .success(let p):
+                    (driver, offer) = p
                 }
-                let offer = driver.withCoreOnLoop { [now = loop.now] in $0.createOffer(now: now) }
                 do {
                     _ = try core.originate(toSessid: o.sessid, offer: CallOffer(
-                        callID: o.callID, sdp: offer.text, callerIDName: o.callerIDName, callerIDNumber: o.callerIDNumber,
+                        callID: o.callID, sdp: offer, callerIDName: o.callerIDName, callerIDNumber: o.callerIDNumber,
                         calleeIDName: o.user, calleeIDNumber: o.user, displayDirection: "outbound",
                         headers: Self.otherLeg(o.partner)), now: loop.now)
                 } catch {
@@ -407,8 +460,11 @@ final class EndpointState {
                     runControl()
                     return
                 }
-                call.media.attach(driver)
-                call.media.setSourceOnLoop(applicationSources.removeValue(forKey: o.callID) ?? Self.mediaSource(o.source))
+                let source = applicationSources.removeValue(forKey: o.callID) ?? Self.mediaSource(o.source)
+                call.media.run { media in
+                    media.attach(driver)
+                    media.setSourceOnLoop(source)
+                }
                 control.legOffered(callID: o.callID)
                 events.yield(.newWebRTCCall(call.info, call.media))
                 pump()
@@ -416,17 +472,29 @@ final class EndpointState {
             }
     }
 
+    /// The client's answer to a leg we offered, applied on the leg's media loop; call control
+    /// hears of it once it is applied.
     private func remoteAnswered(_ callID: String, sdp: String) {
-        guard let call = calls[callID], let driver = call.media.peer else { return }
-        do {
-            try driver.applyRemoteAnswer(sdp)
-        } catch {
-            call.logger.info("bad answer from client", metadata: ["error": "\(error)"])
-            hangup(callID, cause: .incompatibleDestination)
-            return
+        guard let call = calls[callID] else { return }
+        let home = self.home
+        call.media.run { media in
+            guard let driver = media.peer else { return }
+            do {
+                try driver.applyRemoteAnswer(sdp)
+                home.run { state in
+                    guard state.calls[callID]?.media === media else { return }
+                    state.control.remoteAnswered(callID: callID, now: state.loop.now)
+                    state.runControl()
+                }
+            } catch {
+                let reason = "\(error)"
+                home.run { state in
+                    guard let call = state.calls[callID], call.media === media else { return }
+                    call.logger.info("bad answer from client", metadata: ["error": "\(reason)"])
+                    state.hangup(callID, cause: .incompatibleDestination)
+                }
+            }
         }
-        control.remoteAnswered(callID: callID, now: loop.now)
-        runControl()
     }
 
     // MARK: - the application's commands
@@ -473,15 +541,14 @@ final class EndpointState {
 
     private func reattach(_ callID: String) {
         guard let call = calls[callID] else { return }
-        peers.take()
+        takePeer(for: call.media) { driver, now in driver.withCoreOnLoop { $0.createOffer(now: now) }.text }
             .assumeIsolated().whenComplete { [self] result in
-                guard calls[callID] === call, case .success(let driver) = result else {
-                    if case .success(let d) = result { _ = d.close() }
+                guard calls[callID] === call, case .success(let (driver, offer)) = result else {
+                    if case .success(let p) = result { _ = p.driver.close() }
                     return
                 }
-                let offer = driver.withCoreOnLoop { [now = loop.now] in $0.createOffer(now: now) }
                 call.pendingReattach = driver
-                do { try core.reattach(callID: callID, sdp: offer.text, now: loop.now) } catch {
+                do { try core.reattach(callID: callID, sdp: offer, now: loop.now) } catch {
                     _ = driver.close()
                     hangup(callID, cause: .bearerCapabilityNotAvail)
                 }
@@ -492,12 +559,18 @@ final class EndpointState {
     private func applyReattachAnswer(_ callID: String, sdp: String) {
         guard let call = calls[callID], let driver = call.pendingReattach else { return }
         call.pendingReattach = nil
-        do {
-            try driver.applyRemoteAnswer(sdp)
-            call.media.attach(driver)
-        } catch {
-            _ = driver.close()
-            hangup(callID, cause: .bearerCapabilityNotAvail)
+        let home = self.home
+        call.media.run { media in
+            do {
+                try driver.applyRemoteAnswer(sdp)
+                media.attach(driver)
+            } catch {
+                _ = driver.close()
+                home.run { state in
+                    guard state.calls[callID]?.media === media else { return }
+                    state.hangup(callID, cause: .bearerCapabilityNotAvail)
+                }
+            }
         }
     }
 
@@ -510,27 +583,74 @@ final class EndpointState {
             pump()
         }
         guard let call = calls[callID], let sdp = req.params.sdp, let offer = try? SessionDescription(parsing: sdp) else { return fail() }
-        peers.take()
+        takePeer(for: call.media) { driver, now in try driver.withCoreOnLoop { try $0.acceptOffer(offer, now: now) }.text }
             .assumeIsolated().whenComplete { [self] result in
-                guard case .success(let driver) = result, calls[callID] === call,
-                      let answer = try? driver.withCoreOnLoop({ [now = loop.now] in try $0.acceptOffer(offer, now: now) }) else {
-                    if case .success(let d) = result { _ = d.close() }
+                guard case .success(let (driver, answer)) = result, calls[callID] === call else {
+                    if case .success(let p) = result { _ = p.driver.close() }
                     return fail()
                 }
-                call.media.attach(driver)
-                core.completeModify(req, result: .success(["sdp": .string(answer.text)]), now: loop.now)
+                call.media.run { $0.attach(driver) }
+                core.completeModify(req, result: .success(["sdp": .string(answer)]), now: loop.now)
                 pump()
             }
     }
 
     func shutdown() {
         stopped = true
-        peers.close()
+        for m in mediaLoops { m.close() }
         control.hangupAll(cause: .managerRequest)
         runControl()
         for ws in sockets.values { ws.close() }
         timer.cancel()
         controlTimer.cancel()
         events.finish()
+    }
+}
+
+/// An event loop that carries call media, with its spare peer (`PeerPool`, confined to the loop).
+struct MediaLoop: Sendable {
+    let loop: EventLoop
+    private let peers: NIOLoopBoundBox<PeerPool>
+
+    init(loop: EventLoop, configuration: VertoEndpointConfiguration) {
+        let pool = PeerPool(loop: loop, host: configuration.mediaHost, configuration: configuration.media,
+                            advertise: { [mediaHost = configuration.mediaHost] in mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: true) : [] })
+        pool.externalAddress = configuration.mediaExternalAddress
+        pool.ports = configuration.mediaPorts
+        self.loop = loop
+        self.peers = .makeBoxSendingValue(pool, eventLoop: loop)
+    }
+
+    /// A ready peer; on `loop` only.
+    func take() -> EventLoopFuture<DatagramDriver<PeerSession>> { peers.value.take() }
+
+    /// Prepares the spare (from any loop).
+    func refill() { loop.execute { [peers] in peers.value.refill() } }
+
+    func close() { loop.execute { [peers] in peers.value.close() } }
+}
+
+/// The way back from a call's media (its loop's callbacks) to the endpoint's state, on the
+/// endpoint's loop. Weak: a call's media does not keep the endpoint alive.
+struct EndpointHome: Sendable {
+    private final class Reference {
+        weak var state: EndpointState?
+        init(_ state: EndpointState) { self.state = state }
+    }
+    private let loop: EventLoop
+    private let reference: NIOLoopBound<Reference>
+
+    init(_ state: EndpointState) {
+        loop = state.loop
+        reference = NIOLoopBound(Reference(state), eventLoop: state.loop)
+    }
+
+    /// Runs `body` with the state: at once on the endpoint's loop, else as a task of it.
+    func run(_ body: @escaping @Sendable (EndpointState) -> Void) {
+        if loop.inEventLoop {
+            if let state = reference.value.state { body(state) }
+        } else {
+            loop.execute { [reference] in if let state = reference.value.state { body(state) } }
+        }
     }
 }

@@ -85,6 +85,13 @@ public final class MediaSession: Sendable {
 
     // MARK: - Engine side (on the event loop)
 
+    /// Runs `body` with this session on its loop, as a task of the loop after those queued before
+    /// (so calls made in turn are carried out in turn): the server role's signalling, on another
+    /// loop, reaches a call's media only through this.
+    func run(_ body: @escaping @Sendable (MediaSession) -> Void) {
+        eventLoop.execute { body(self) }
+    }
+
     /// Puts a (new) peer connection under this session, replacing the previous one (re-attach).
     func attach(_ driver: DatagramDriver<PeerSession>) { state.value.attach(driver) }
     var peer: DatagramDriver<PeerSession>? { state.value.driver }

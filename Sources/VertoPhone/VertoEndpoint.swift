@@ -56,6 +56,11 @@ public struct VertoEndpointConfiguration: Sendable {
     /// A call whose media (ICE + DTLS) is not up this long after its peer connection was made, or
     /// whose media fails later, ends with MEDIA_TIMEOUT and `verto.bye`: its socket and buffers go.
     public var mediaSetupTimeout: Duration = .seconds(30)
+    /// How many of the event loop group's loops carry call media (the group's loops, the signalling
+    /// loop first); calls are spread over them in turn, a bridge's legs on one loop. Signalling and
+    /// call control stay on one loop. nil: every loop of the group (one per core with the default
+    /// group); 1: media shares the signalling loop.
+    public var mediaEventLoops: Int?
     /// Two bridged legs that negotiated the same codec pass their payloads to each other as they
     /// are (SRTP undone and redone, RTP header rewritten) instead of decoding and encoding. Off: the
     /// bridge decodes and re-encodes (needed when the application listens to or records the legs).
@@ -106,10 +111,11 @@ public enum VertoEndpointEvent: Sendable {
 }
 
 /// The server role: a Verto endpoint (port 5066 by default) that verto.js browsers and our own
-/// client log in to and call. All signalling and media run on one event loop, driving the sans-IO
-/// `VertoServerCore` and one `PeerSession` per call leg.
+/// client log in to and call. Signalling runs on one event loop, driving the sans-IO
+/// `VertoServerCore` and `ServerCallControl`; each call leg's media (one `PeerSession`) runs on one
+/// of `VertoEndpointConfiguration.mediaEventLoops` loops.
 public final class VertoEndpoint: Sendable {
-    /// The loop that carries all signalling and media of this endpoint.
+    /// The loop that carries this endpoint's signalling (and media, with one media loop).
     package let eventLoop: EventLoop
     /// The server's events. Each access is a consumer of its own that receives the latest 256 events
     /// since the endpoint started, then every new one; none is dropped for a consumer that reads.
@@ -154,9 +160,11 @@ public final class VertoEndpoint: Sendable {
         }
         let configuration = try await resolvingICEServers(configuration)
         let loop = group.next()
+        let mediaLoops = Self.mediaLoops(of: group, signalling: loop, count: configuration.mediaEventLoops)
         let hub = EventHub<VertoEndpointEvent>(historyLimit: 256)
         let state = try await loop.submit {
-            NIOLoopBound(EndpointState(configuration: configuration, loop: loop, events: hub, logger: logger), eventLoop: loop)
+            NIOLoopBound(EndpointState(configuration: configuration, loop: loop, mediaLoops: mediaLoops, events: hub, logger: logger),
+                         eventLoop: loop)
         }.get()
         let callbacks = WebSocketCallbacks(
             onOpen: { ws in ws.eventLoop.execute { state.value.opened(ws) } },
@@ -176,13 +184,21 @@ public final class VertoEndpoint: Sendable {
         return VertoEndpoint(eventLoop: loop, server: server, state: state, hub: hub)
     }
 
-    public static func isLoopback(_ host: String) -> Bool {
+    /// `count` of the group's loops (nil: all), the signalling loop first.
+    static func mediaLoops(of group: EventLoopGroup, signalling: EventLoop, count: Int?) -> [EventLoop] {
+        var loops: [EventLoop] = [signalling]
+        for l in group.makeIterator() where l !== signalling { loops.append(l) }
+        return Array(loops.prefix(max(1, count ?? loops.count)))
+    }
+
+        public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host.hasPrefix("127.") || host == "::1"
     }
 
     /// Digits collected on a call (9197, and any call: RFC 4733 and `verto.info`).
     public func collectedDigits(callID: String) async throws -> String? {
-        try await eventLoop.submit { self.state.value.calls[callID]?.media.digitsOnLoop }.get()
+        guard let media = try await eventLoop.submit({ self.state.value.calls[callID]?.media }).get() else { return nil }
+        return try await media.eventLoop.submit { media.digitsOnLoop }.get()
     }
 
     /// Ids of the calls in progress.

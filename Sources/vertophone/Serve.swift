@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Prometheus
 import ServiceLifecycle
@@ -64,6 +65,9 @@ struct Serve: ReportingCommand {
     @Option(help: "Opus encoder complexity 0-10 for the server's own audio (echo, tones, bridges): the capacity knob, 5 by default; 0 about doubles the calls a core encodes.")
     var opusComplexity: Int?
 
+    @Option(help: "Event loops (threads) that carry call media, calls spread over them in turn (default: one per core the process may run on).")
+    var mediaThreads: Int?
+
     @Option(help: "WebSocket connections one client address may hold (64 by default; raise it for a load generator on one machine).")
     var maxConnectionsPerAddress: Int?
 
@@ -113,6 +117,10 @@ struct Serve: ReportingCommand {
             guard maxConnectionsPerAddress > 0 else { throw ValidationError("--max-connections-per-address must be > 0") }
             config.maxConnectionsPerAddress = maxConnectionsPerAddress
         }
+        if let mediaThreads {
+            guard mediaThreads >= 1 else { throw ValidationError("--media-threads takes 1 or more") }
+            config.mediaEventLoops = mediaThreads
+        }
         if let opusComplexity {
             guard (0...10).contains(opusComplexity) else { throw ValidationError("--opus-complexity takes 0 to 10") }
             config.media.opus.complexity = opusComplexity
@@ -147,7 +155,10 @@ struct Serve: ReportingCommand {
         if config.tls == nil, !VertoEndpoint.isLoopback(host) {
             tl.log("warning", ["message": "plain ws on \(host): logins and calls cross the network unencrypted (give --tls-cert and --tls-key)"])
         }
-        let endpoint = try await VertoEndpoint.start(configuration: config)
+        // More media threads than the shared group has (one per core): a group of their own.
+        let loops: EventLoopGroup = (mediaThreads ?? 0) > System.coreCount
+            ? MultiThreadedEventLoopGroup(numberOfThreads: mediaThreads ?? 1) : MultiThreadedEventLoopGroup.singleton
+        let endpoint = try await VertoEndpoint.start(configuration: config, group: loops, logger: Logger(label: "vertophone.server"))
         tl.log("listening", ["url": "\(config.tls == nil ? "ws" : "wss")://\(host):\(endpoint.port)/",
                              "users": users == nil ? "demo 1000-1002 (loopback only)" : "\(directory.entries.count) from \(users!)"])
         let watcher = Task {

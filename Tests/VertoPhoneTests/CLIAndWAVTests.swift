@@ -248,6 +248,32 @@ import TestSupport
         #expect(status == 64)
     }
 
+    /// `serve --media-threads 4` (more threads than this machine has cores: an event loop group of
+    /// its own) carries concurrent calls, each with its own audio; 0 is refused.
+    @Test func serveCarriesCallsOnItsMediaThreads() async throws {
+        let (status, _) = try await runAsync(["serve", "--port", "0", "--media-threads", "0", "--duration", "1"])
+        #expect(status == 64)
+        let (p, url) = try await startServe(["--media-threads", "4"])
+        defer { ChildProcesses.stopBlocking(p) }
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p.processIdentifier)/task")) ?? []
+        let loops = threads.filter {
+            ((try? String(contentsOfFile: "/proc/\(p.processIdentifier)/task/\($0)/comm", encoding: .utf8)) ?? "").hasPrefix("NIO-ELT")
+        }
+        #expect(loops.count >= 4, "event loop threads: \(loops.count)")
+        var calls: [(VertoClient, Call, Double)] = []
+        for f in [440.0, 660, 880, 1000] {
+            let client = try await Self.connectedClient(url)
+            let call = try await client.call("9196", source: .tone(frequencies: [f], amplitude: 0.3))
+            try await call.wait { $0 == .active }
+            calls.append((client, call, f))
+        }
+        for (client, call, f) in calls {
+            #expect(try await hears(call.media, f), "the echo of \(f) Hz")
+            try await call.hangup()
+            try await client.disconnect()
+        }
+    }
+
     /// `serve --metrics`: a Prometheus scrape during a call shows the active-calls gauge at 1, the
     /// sessions gauge, the calls-started counter, the setup timers of the call's media and the heap
     /// in use.

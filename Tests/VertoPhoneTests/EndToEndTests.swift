@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MediaCore
 import NIOCore
 import Testing
@@ -189,6 +190,33 @@ import VertoCore
         try await endpoint.stop()
     }
 
+    /// Calls are spread over the media loops in turn (the signalling loop first), each with its own
+    /// audio; with one media loop, media runs on the signalling loop.
+    @Test(arguments: [3, 1]) func callsAreSpreadOverTheMediaLoops(_ mediaLoops: Int) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        var config = VertoEndpointConfiguration(users: .demo())
+        config.port = 0
+        config.mediaEventLoops = mediaLoops
+        let endpoint = try await VertoEndpoint.start(configuration: config, group: group, logger: Logger(label: "vertophone.server"))
+        var held: [(VertoClient, Call, Double)] = []
+        for f in [440.0, 660, 880] {
+            let (c, call) = try await echoCall(endpoint, frequency: f)
+            held.append((c, call, f))
+        }
+        let media = try await endpoint.eventLoop.submit { endpoint.state.value.calls.values.map(\.media) }.get()
+        #expect(media.count == 3)
+        let loops = Set(media.map { ObjectIdentifier($0.eventLoop) })
+        #expect(loops.count == mediaLoops, "calls on \(loops.count) loops")
+        #expect(media.contains { $0.eventLoop === endpoint.eventLoop }, "the signalling loop carries media too")
+        for (c, call, f) in held {
+            #expect(try await hears(call.media, f), "the echo of \(f) Hz")
+            try await call.hangup()
+            try await c.disconnect()
+        }
+        try await endpoint.stop()
+        try await group.shutdownGracefully()
+    }
+
     @Test func echoReturnsOurTone() async throws {
         let endpoint = try await startEndpoint()
         let (c, call) = try await echoCall(endpoint)
@@ -199,9 +227,9 @@ import VertoCore
         // state; the echo was heard after that (`echoCall` listens after the first packets).
         let released = try await call.media.eventLoop.submit { call.media.peer?.withCoreOnLoop { $0.dtlsReleased } }.get()
         #expect(released == true, "the client's association")
-        let serverReleased = try await endpoint.eventLoop.submit {
-            endpoint.state.value.calls.values.map { $0.media.peer?.withCoreOnLoop { $0.dtlsReleased } }
-        }.get()
+        let serverMedia = try await endpoint.eventLoop.submit { endpoint.state.value.calls.values.map(\.media) }.get()
+        var serverReleased: [Bool?] = []
+        for m in serverMedia { serverReleased.append(try await m.eventLoop.submit { m.peer?.withCoreOnLoop { $0.dtlsReleased } }.get()) }
         #expect(serverReleased == [true], "the server leg's association")
         #expect(try await hears(call.media, 440), "audio after the release")
         try await call.hangup()
@@ -387,6 +415,7 @@ import VertoCore
         let (ca, callB, clients) = try await bridgedCall(endpoint)
         let serverLegs = try await within(.seconds(10), "the server's two legs") { await legs.value }
         #expect(serverLegs.count == 2)
+        #expect(serverLegs.count == 2 && serverLegs[0].eventLoop === serverLegs[1].eventLoop, "a bridge's legs share a media loop")
         for leg in serverLegs {
             let stats = try #require(try await leg.stats())
             if forward {
