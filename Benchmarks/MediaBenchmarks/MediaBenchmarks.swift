@@ -6,6 +6,7 @@ import OpusCodec
 import PeerCore
 import SDPCore
 import SRTPCore
+import VertoCore
 
 // Media-core costs (issue 2): SRTP per packet, DTLS handshake both ends, Opus encode/decode.
 // Wall clock per operation with `.kilo` scaling for µs-scale work (docs/toolchain.md §4); allocations
@@ -181,5 +182,36 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(n)
         }
         benchmark.stopMeasurement()
+    }
+
+    // The server core's cost per inbound frame must not grow with the number of connections (its
+    // timers are a heap: a frame only moves a connection's idle-ping deadline later).
+    for connections in [100, 10_000] {
+        Benchmark("Verto server core: a frame on one of \(connections) logged-in connections, then the next deadline",
+                  configuration: micro) { benchmark in
+            var core = VertoServerCore(random: .seeded(1))
+            let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+            var ids: [VertoConnectionID] = []
+            for n in 0..<connections {
+                let c = core.connectionOpened(now: t0)
+                core.receive(c, #"{"jsonrpc":"2.0","id":1,"method":"login","params":{"login":"1000@d","passwd":"pw","sessid":"S\#(n)"}}"#, now: t0)
+                while let o = core.pollOutput() {
+                    if case .event(.authenticate(let req)) = o { core.completeLogin(req, decision: .accept(VertoUser(id: "1000")), now: t0) }
+                }
+                while core.pollOutput() != nil {}
+                ids.append(c)
+            }
+            let ping = #"{"jsonrpc":"2.0","id":2,"method":"verto.ping","params":{}}"#
+            var i = 0
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let now = t0 + .microseconds(Int64(i))
+                core.receive(ids[i % ids.count], ping, now: now)
+                while let o = core.pollOutput() { blackHole(o) }
+                blackHole(core.nextDeadline())
+                i += 1
+            }
+            benchmark.stopMeasurement()
+        }
     }
 }

@@ -1,4 +1,5 @@
 import CoreSupport
+import HeapModule
 import Logging
 import Metrics
 import NIOCore
@@ -56,6 +57,13 @@ public struct VertoServerCore: Sendable {
     /// One counter for every server-originated request of the process, from 1 (§2.1 `next_id`).
     private var ids = JSONRPCIDAllocator()
     private var connections: [VertoConnectionID: Connection] = [:]
+    /// Connections not logged in (yet): their number is capped.
+    private var unauthenticated: Set<VertoConnectionID> = []
+    /// The calls of each session (sessid).
+    private var callsOfSession: [String: Set<String>] = [:]
+    /// Timed work, earliest first (`handleTimeout`), and the earliest entry each key has in it.
+    private var timers = Heap<TimerEntry>()
+    private var scheduled: [TimerKey: NIODeadline] = [:]
     /// sessid → the connection currently bound to it.
     private var sessions: [String: VertoConnectionID] = [:]
     /// sessid → the user it was first logged in as, for as long as it has a connection or a call
@@ -119,15 +127,48 @@ public struct VertoServerCore: Sendable {
     }
 
     public func nextDeadline() -> NIODeadline? {
-        var best: NIODeadline? = nil
-        for c in connections.values {
-            let d = isAuthed(c) ? c.nextPing : c.openedAt + configuration.loginTimeout
-            best = best.map { min($0, d) } ?? d
+        timers.min?.at
+    }
+
+    /// The deadline of a connection (its login timeout, or once logged in its next idle ping) or of
+    /// a detached call (its expiry); nil when it is gone or has none.
+    private func deadline(of key: TimerKey) -> NIODeadline? {
+        switch key {
+        case .call(let callID):
+            return calls[callID]?.detachDeadline
+        case .connection(let raw):
+            guard let c = connections[VertoConnectionID(raw)] else { return nil }
+            return isAuthed(c) ? c.nextPing : c.openedAt + configuration.loginTimeout
         }
-        for call in calls.values {
-            if let d = call.detachDeadline { best = best.map { min($0, d) } ?? d }
+    }
+
+    /// Makes sure the timer fires by `at` for `key`: an entry is added unless one as early exists.
+    mutating func schedule(_ key: TimerKey, at: NIODeadline) {
+        if let s = scheduled[key], s <= at { return }
+        scheduled[key] = at
+        timers.insert(TimerEntry(at: at, key: key))
+    }
+
+    mutating func scheduleConnection(_ id: VertoConnectionID) {
+        if let d = deadline(of: .connection(id.rawValue)) { schedule(.connection(id.rawValue), at: d) }
+    }
+
+    /// Keeps the earliest entry exact, so `nextDeadline()` is the real next deadline: an entry of a
+    /// key that is gone, or whose deadline moved later (a connection that sent a frame), is taken
+    /// off the top (and put back at the real deadline). Entries below the top may stay stale; they
+    /// are only lower bounds, settled when they reach the top. O(log n) per entry settled.
+    private mutating func settleTimers() {
+        while let top = timers.min {
+            if scheduled[top.key] != top.at {
+                _ = timers.removeMin()  // superseded by an earlier entry for the same key
+                continue
+            }
+            let real = deadline(of: top.key)
+            if real == top.at { return }
+            _ = timers.removeMin()
+            scheduled[top.key] = nil
+            if let real { schedule(top.key, at: real) }
         }
-        return best
     }
 
     private func isAuthed(_ c: Connection) -> Bool {
@@ -141,10 +182,10 @@ public struct VertoServerCore: Sendable {
     public mutating func connectionOpened(now: NIODeadline) -> VertoConnectionID {
         let id = VertoConnectionID(nextConnection)
         nextConnection += 1
-        connections[id] = Connection(id: id, lastInbound: now, nextPing: now + configuration.idlePingInterval, openedAt: now)
-        let waiting = connections.values.filter { !isAuthed($0) }
-        if waiting.count > configuration.maxUnauthenticatedConnections,
-           let oldest = waiting.min(by: { ($0.openedAt, $0.id.rawValue) < ($1.openedAt, $1.id.rawValue) }) {
+        setConnection(Connection(id: id, lastInbound: now, nextPing: now + configuration.idlePingInterval, openedAt: now))
+        if unauthenticated.count > configuration.maxUnauthenticatedConnections,
+           let oldest = unauthenticated.compactMap({ connections[$0] })
+               .min(by: { ($0.openedAt, $0.id.rawValue) < ($1.openedAt, $1.id.rawValue) }) {
             logger.notice("too many connections without login: closing the oldest", metadata: ["connection": "\(oldest.id)"])
             noteBadInput(oldest.id, .tooManyConnections(limit: configuration.maxUnauthenticatedConnections))
             disconnect(oldest.id, now: now)
@@ -155,6 +196,8 @@ public struct VertoServerCore: Sendable {
     /// The socket closed (close frame, error, or after our `.close`). Idempotent.
     public mutating func connectionClosed(_ connection: VertoConnectionID, now: NIODeadline) {
         guard let c = connections.removeValue(forKey: connection) else { return }
+        unauthenticated.remove(connection)
+        defer { settleTimers() }
         if let s = c.sessid, sessions[s] == connection {
             sessions[s] = nil
             detachCalls(sessid: s, now: now)
@@ -173,7 +216,7 @@ public struct VertoServerCore: Sendable {
     /// mod_verto `detach_calls` (§1.6): unanswered calls end with DESTINATION_OUT_OF_ORDER (27),
     /// `recoverCall:false` calls with NORMAL_CLEARING (16), answered calls are detached.
     private mutating func detachCalls(sessid: String, now: NIODeadline) {
-        for callID in calls.keys.sorted() {
+        for callID in (callsOfSession[sessid] ?? []).sorted() {
             guard var call = calls[callID], call.sessid == sessid, call.dialog.state.isLive else { continue }
             if !call.dialog.state.isAnswered {
                 endCall(callID, cause: .destinationOutOfOrder, reason: .disconnected, notify: false)
@@ -184,6 +227,7 @@ public struct VertoServerCore: Sendable {
                 call.detachDeadline = now + configuration.detachTimeout
                 call.reoffered = false
                 calls[callID] = call
+                schedule(.call(callID), at: now + configuration.detachTimeout)
                 emit(.callDetached(callID: callID, sessid: sessid))
             }
         }
@@ -193,6 +237,8 @@ public struct VertoServerCore: Sendable {
     mutating func endCall(_ callID: String, cause: HangupCause, reason: ServerCallEndReason, notify: Bool) {
         guard var call = calls.removeValue(forKey: callID) else { return }
         countCall(of: call.sessid, by: -1)
+        index(callID, from: call.sessid, to: nil)
+        settleTimers()
         if notify, call.dialog.state != .recovering, let conn = sessions[call.sessid] {
             sendRequest(conn, .bye(ServerByeParams(callID: callID, cause: cause)))
         }
@@ -201,7 +247,7 @@ public struct VertoServerCore: Sendable {
         // A call hung up while its re-offer was awaited no longer holds up clientReady.
         if let conn = sessions[call.sessid], var c = connections[conn], let i = c.awaitingOffers.firstIndex(of: callID) {
             c.awaitingOffers.remove(at: i)
-            connections[conn] = c
+            setConnection(c)
             maybeSendClientReady(conn)
         }
         emit(.callEnded(callID: callID, cause: cause, reason: reason))
@@ -217,26 +263,46 @@ public struct VertoServerCore: Sendable {
     // MARK: - Timers
 
     public mutating func handleTimeout(now: NIODeadline) {
-        for callID in calls.keys.sorted() {
+        // What is due: entries are lower bounds (a connection's next ping moves later with every
+        // frame it sends, without a new entry), so one whose work is not due yet goes back in at the
+        // real deadline; one superseded by an earlier entry for the same key is dropped.
+        var dueCalls: [String] = [], dueConnections: [VertoConnectionID] = []
+        while let top = timers.min, top.at <= now {
+            _ = timers.removeMin()
+            guard scheduled[top.key] == top.at else { continue }
+            scheduled[top.key] = nil
+            guard let real = deadline(of: top.key) else { continue }
+            if real > now {
+                schedule(top.key, at: real)
+                continue
+            }
+            switch top.key {
+            case .call(let callID): dueCalls.append(callID)
+            case .connection(let raw): dueConnections.append(VertoConnectionID(raw))
+            }
+        }
+        dueConnections.sort()
+        for callID in dueCalls.sorted() {
             if let d = calls[callID]?.detachDeadline, d <= now {
                 logger.info("detached call expired", metadata: ["callID": "\(Redact.identifier(callID))"])
                 endCall(callID, cause: .recoveryOnTimerExpire, reason: .detachTimeout, notify: false)
             }
         }
-        for id in connections.keys.sorted() {
+        for id in dueConnections {
             guard let c = connections[id], !isAuthed(c), c.openedAt + configuration.loginTimeout <= now else { continue }
             logger.info("no login in time: closing", metadata: ["connection": "\(id)"])
             noteBadInput(id, .loginTimeout)
             disconnect(id, now: now)
         }
         // §1.3: verto.ping after 30 s of client silence, regardless of what the server sent.
-        for id in connections.keys.sorted() {
+        for id in dueConnections {
             guard var c = connections[id], isAuthed(c), c.nextPing <= now else { continue }
             let serno = Int(Int64(now.uptimeNanoseconds / 1_000_000_000) &+ configuration.sernoEpochOffset)
             sendRequest(id, .ping(serno: serno, authExpires: nil))
             c.nextPing = now + configuration.idlePingInterval
-            connections[id] = c
+            setConnection(c)
         }
+        settleTimers()
     }
 
     // MARK: - Login completion
@@ -251,7 +317,7 @@ public struct VertoServerCore: Sendable {
         guard var after = connections[request.connection], !after.held.isEmpty else { return }
         let frames = after.held
         after.held = []
-        connections[request.connection] = after
+        setConnection(after)
         for frame in frames { receive(request.connection, frame, now: now) }
     }
 
@@ -261,7 +327,7 @@ public struct VertoServerCore: Sendable {
         case .reject(let message):
             logger.info("login refused", metadata: ["login": "\(request.params)"])
             c.auth = .anonymous
-            connections[request.connection] = c
+            setConnection(c)
             replyError(request.connection, id: request.requestID, code: VertoErrorCode.authFailed, message: message)
         case .accept(let user):
             let sessid = c.sessid ?? request.params.sessid.flatMap { $0.isEmpty ? nil : $0 } ?? random.uuidString()
@@ -270,7 +336,7 @@ public struct VertoServerCore: Sendable {
                 // its calls are never re-offered here.
                 logger.notice("login with another user's sessid refused")
                 c.auth = .anonymous
-                connections[request.connection] = c
+                setConnection(c)
                 replyError(request.connection, id: request.requestID, code: VertoErrorCode.authFailed, message: "Session in use")
                 disconnect(request.connection, now: now)
                 return
@@ -279,7 +345,7 @@ public struct VertoServerCore: Sendable {
                 if case .authenticated(let ou) = oc.auth, ou.id != user.id {
                     // 2026 mod_verto: cross-user takeover refused and the new socket dropped (§1.6).
                     c.auth = .anonymous
-                    connections[request.connection] = c
+                    setConnection(c)
                     replyError(request.connection, id: request.requestID, code: VertoErrorCode.authFailed, message: "Session in use")
                     disconnect(request.connection, now: now)
                     return
@@ -304,11 +370,11 @@ public struct VertoServerCore: Sendable {
             // §1.6 attach_calls: every detached call of this sessid is re-offered (the application
             // supplies the fresh offer), then one verto.clientReady lists them.
             var awaiting: [String] = []
-            for callID in calls.keys.sorted() where calls[callID]?.sessid == sessid && calls[callID]?.dialog.state == .recovering {
+            for callID in (callsOfSession[sessid] ?? []).sorted() where calls[callID]?.dialog.state == .recovering {
                 awaiting.append(callID)
             }
             c.awaitingOffers = awaiting
-            connections[request.connection] = c
+            setConnection(c)
             for callID in awaiting { emit(.reattachNeeded(callID: callID, connection: request.connection)) }
             maybeSendClientReady(request.connection)
         }
@@ -317,7 +383,7 @@ public struct VertoServerCore: Sendable {
     mutating func maybeSendClientReady(_ connection: VertoConnectionID) {
         guard var c = connections[connection], c.clientReadyPending, c.awaitingOffers.isEmpty else { return }
         c.clientReadyPending = false
-        connections[connection] = c
+        setConnection(c)
         sendRequest(connection, .clientReady(reattachedSessions: c.reoffered))
     }
 
@@ -369,7 +435,7 @@ public struct VertoServerCore: Sendable {
         if var c = connections[connection] {
             c.badInputs += 1
             seen = c.badInputs
-            connections[connection] = c
+            setConnection(c)
         }
         if seen <= 3 {
             logger.warning("bad input", metadata: ["connection": "\(connection)", "error": "\(error)"])
@@ -382,7 +448,23 @@ public struct VertoServerCore: Sendable {
     // MARK: - Internal accessors for the request handlers
 
     func connectionState(_ id: VertoConnectionID) -> Connection? { connections[id] }
-    mutating func setConnection(_ c: Connection) { connections[c.id] = c }
+    /// Every write of a connection's state goes through here: the set of connections not logged in
+    /// and the timer follow it (an O(1) check when the deadline only moved later).
+    mutating func setConnection(_ c: Connection) {
+        connections[c.id] = c
+        if isAuthed(c) { unauthenticated.remove(c.id) } else { unauthenticated.insert(c.id) }
+        scheduleConnection(c.id)
+        settleTimers()
+    }
+
+    /// Keeps `callsOfSession` in step with each call's sessid.
+    private mutating func index(_ callID: String, from old: String?, to new: String?) {
+        if let old {
+            callsOfSession[old]?.remove(callID)
+            if callsOfSession[old]?.isEmpty == true { callsOfSession[old] = nil }
+        }
+        if let new { callsOfSession[new, default: []].insert(callID) }
+    }
     func callRecord(_ callID: String) -> Call? { calls[callID] }
     mutating func setCall(_ callID: String, _ call: Call?) {
         let old = calls[callID]
@@ -390,7 +472,10 @@ public struct VertoServerCore: Sendable {
         if old?.sessid != call?.sessid {
             if let old { countCall(of: old.sessid, by: -1) }
             if let call { countCall(of: call.sessid, by: 1) }
+            index(callID, from: old?.sessid, to: call?.sessid)
         }
+        if let d = call?.detachDeadline { schedule(.call(callID), at: d) }
+        settleTimers()
     }
 
     private mutating func countCall(of sessid: String, by delta: Int) {
@@ -408,4 +493,17 @@ public struct VertoServerCore: Sendable {
     func boundConnection(_ sessid: String) -> VertoConnectionID? { sessions[sessid] }
     mutating func newUUID() -> String { random.uuidString() }
     var log: Logger { logger }
+}
+
+/// What a server core's timer entry is for: a connection (login timeout, idle ping) or a detached
+/// call (its expiry).
+enum TimerKey: Hashable, Comparable {
+    case call(String)
+    case connection(UInt64)
+}
+
+struct TimerEntry: Comparable {
+    var at: NIODeadline
+    var key: TimerKey
+    static func < (a: TimerEntry, b: TimerEntry) -> Bool { (a.at, a.key) < (b.at, b.key) }
 }
