@@ -58,8 +58,8 @@ public struct VertoEndpointConfiguration: Sendable {
     public var mediaSetupTimeout: Duration = .seconds(30)
     /// How many of the event loop group's loops carry call media (the group's loops, the signalling
     /// loop first); calls are spread over them in turn, a bridge's legs on one loop. Signalling and
-    /// call control stay on one loop. nil: every loop of the group (one per core with the default
-    /// group); 1: media shares the signalling loop.
+    /// call control stay on one loop. nil: one per CPU the process may run on (its affinity, e.g.
+    /// under `taskset`), at most the group's loops; 1: media shares the signalling loop.
     public var mediaEventLoops: Int?
     /// Two bridged legs that negotiated the same codec pass their payloads to each other as they
     /// are (SRTP undone and redone, RTP header rewritten) instead of decoding and encoding. Off: the
@@ -124,6 +124,8 @@ public final class VertoEndpoint: Sendable {
     package var eventsFromNow: AsyncStream<VertoEndpointEvent> { hub.stream(replayingHistory: false) }
     private let hub: EventHub<VertoEndpointEvent>
     private let server: WebSocketServer
+    /// How many event loops carry this endpoint's call media.
+    package let mediaLoopCount: Int
     let state: NIOLoopBound<EndpointState>
 
     /// The address the WebSocket listener is bound to, and its port (the actual one when the
@@ -131,7 +133,9 @@ public final class VertoEndpoint: Sendable {
     public var host: String { server.localAddress.ipAddress ?? "" }
     public var port: Int { server.localAddress.port ?? 0 }
 
-    private init(eventLoop: EventLoop, server: WebSocketServer, state: NIOLoopBound<EndpointState>, hub: EventHub<VertoEndpointEvent>) {
+    private init(eventLoop: EventLoop, server: WebSocketServer, state: NIOLoopBound<EndpointState>, hub: EventHub<VertoEndpointEvent>,
+                 mediaLoopCount: Int) {
+        self.mediaLoopCount = mediaLoopCount
         self.eventLoop = eventLoop
         self.server = server
         self.state = state
@@ -181,14 +185,14 @@ public final class VertoEndpoint: Sendable {
                                                         maxFrameSizeBeforeAuthentication: configuration.verto.maxMessageBytesBeforeLogin),
             group: loop, callbacks: callbacks, logger: logger)
         logger.info("verto endpoint listening", metadata: ["address": "\(server.localAddress)"])
-        return VertoEndpoint(eventLoop: loop, server: server, state: state, hub: hub)
+        return VertoEndpoint(eventLoop: loop, server: server, state: state, hub: hub, mediaLoopCount: mediaLoops.count)
     }
 
-    /// `count` of the group's loops (nil: all), the signalling loop first.
+    /// `count` of the group's loops (nil: one per CPU this process may run on), the signalling loop first.
     static func mediaLoops(of group: EventLoopGroup, signalling: EventLoop, count: Int?) -> [EventLoop] {
         var loops: [EventLoop] = [signalling]
         for l in group.makeIterator() where l !== signalling { loops.append(l) }
-        return Array(loops.prefix(max(1, count ?? loops.count)))
+        return Array(loops.prefix(max(1, count ?? ProcessorAffinity.count)))
     }
 
         public static func isLoopback(_ host: String) -> Bool {

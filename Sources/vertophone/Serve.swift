@@ -65,7 +65,7 @@ struct Serve: ReportingCommand {
     @Option(help: "Opus encoder complexity 0-10 for the server's own audio (echo, tones, bridges): the capacity knob, 5 by default; 0 about doubles the calls a core encodes.")
     var opusComplexity: Int?
 
-    @Option(help: "Event loops (threads) that carry call media, calls spread over them in turn (default: one per core the process may run on).")
+    @Option(help: "Event loops (threads) that carry call media, calls spread over them in turn (default: one per CPU the process may run on, e.g. under taskset).")
     var mediaThreads: Int?
 
     @Option(help: "WebSocket connections one client address may hold (64 by default; raise it for a load generator on one machine).")
@@ -160,7 +160,8 @@ struct Serve: ReportingCommand {
             ? MultiThreadedEventLoopGroup(numberOfThreads: mediaThreads ?? 1) : MultiThreadedEventLoopGroup.singleton
         let endpoint = try await VertoEndpoint.start(configuration: config, group: loops, logger: Logger(label: "vertophone.server"))
         tl.log("listening", ["url": "\(config.tls == nil ? "ws" : "wss")://\(host):\(endpoint.port)/",
-                             "users": users == nil ? "demo 1000-1002 (loopback only)" : "\(directory.entries.count) from \(users!)"])
+                             "users": users == nil ? "demo 1000-1002 (loopback only)" : "\(directory.entries.count) from \(users!)",
+                             "mediaThreads": .integer(endpoint.mediaLoopCount)])
         let watcher = Task {
             for await e in endpoint.events {
                 switch e {

@@ -253,8 +253,9 @@ import TestSupport
     @Test func serveCarriesCallsOnItsMediaThreads() async throws {
         let (status, _) = try await runAsync(["serve", "--port", "0", "--media-threads", "0", "--duration", "1"])
         #expect(status == 64)
-        let (p, url) = try await startServe(["--media-threads", "4"])
+        let (p, url, banner) = try await startServeWithBanner(["--media-threads", "4"])
         defer { ChildProcesses.stopBlocking(p) }
+        #expect(banner.last?["media_threads"] as? Int == 4, "\(banner)")
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p.processIdentifier)/task")) ?? []
         let loops = threads.filter {
             ((try? String(contentsOfFile: "/proc/\(p.processIdentifier)/task/\($0)/comm", encoding: .utf8)) ?? "").hasPrefix("NIO-ELT")
@@ -272,6 +273,26 @@ import TestSupport
             try await call.hangup()
             try await client.disconnect()
         }
+    }
+
+    /// Without `--media-threads`, one media loop per CPU the process may run on: under
+    /// `taskset -c 0` one, although the machine (and SwiftNIO's shared group) has more.
+    @Test func serveUsesOneMediaThreadPerAllowedCPU() async throws {
+        let taskset = ["/usr/bin/taskset", "/bin/taskset"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let path = try #require(taskset, "taskset (util-linux) is needed")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = ["-c", "0", Self.binary.path, "serve", "--port", "0", "--json", "--duration", "1"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try ChildProcesses.start(p)
+        let text = await withCheckedContinuation { c in
+            Thread.detachNewThread { c.resume(returning: String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)) }
+        }
+        let listening = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .first { $0["event"] as? String == "listening" }
+        #expect(listening?["media_threads"] as? Int == 1, "\(text)")
     }
 
     /// `serve --metrics`: a Prometheus scrape during a call shows the active-calls gauge at 1, the
