@@ -318,6 +318,8 @@ final class EndpointState {
             EngineMetrics.callEnded(cause: cause.name)
             call.logger.info("call ended", metadata: ["cause": "\(cause.name)"])
             call.media.run { $0.closeOnLoop() }
+            if let peer = call.pendingReattach { _ = peer.close() }
+            call.pendingReattach = nil
             events.yield(.ended(callID: callID, cause: cause))
         }
     }
