@@ -226,8 +226,7 @@ public struct VertoServerCore: Sendable {
                 call.dialog.applyIfValid(.detach)
                 call.detachDeadline = now + configuration.detachTimeout
                 call.reoffered = false
-                calls[callID] = call
-                schedule(.call(callID), at: now + configuration.detachTimeout)
+                setCall(callID, call)
                 emit(.callDetached(callID: callID, sessid: sessid))
             }
         }

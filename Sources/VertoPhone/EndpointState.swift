@@ -351,12 +351,14 @@ final class EndpointState {
             nextMediaLoop = (nextMediaLoop + 1) % mediaLoops.count
         }
         let media = MediaSession(callID: callID, eventLoop: mediaLoop)
-        let timeout = TimeAmount(configuration.mediaSetupTimeout), home = self.home
+        let timeout = TimeAmount(configuration.mediaSetupTimeout), home = self.home, id = ObjectIdentifier(media)
         media.run { media in
             media.setupTimeout = timeout
             media.onFailure = { reason in
                 home.run { state in
-                    guard state.calls[callID] != nil, state.core.dialog(callID)?.state != .recovering else { return }
+                    // This call's media (a later call may reuse the callID by the time it arrives).
+                    guard state.calls[callID].map({ ObjectIdentifier($0.media) }) == id,
+                          state.core.dialog(callID)?.state != .recovering else { return }
                     state.calls[callID]?.logger.notice("media failed: ending the call", metadata: ["reason": "\(reason)"])
                     state.hangup(callID, cause: .mediaTimeout)
                 }
@@ -394,7 +396,9 @@ final class EndpointState {
     /// Our answer to an inbound leg's offer, on a fresh peer; then its route starts.
     private func prepareAnswer(_ callID: String) {
         guard let call = calls[callID], let offer = offers.removeValue(forKey: callID) else { return }
-        takePeer(for: call.media) { driver, now in try driver.withCoreOnLoop { try $0.acceptOffer(offer, now: now) }.text }
+        takePeer(for: call.media) { driver, now in
+            try driver.withCoreOnLoop { core in (answer: try core.acceptOffer(offer, now: now).text, rate: core.audioFormat.sampleRate) }
+        }
             .assumeIsolated().whenComplete { [self] result in
                 guard calls[callID] === call else {
                     if case .success(let p) = result { _ = p.driver.close() }
@@ -407,13 +411,15 @@ final class EndpointState {
                 case .failure(let error):
                     call.logger.error("media socket failed", metadata: ["error": "\(error)"])
                     hangup(callID, cause: .normalTemporaryFailure)
-                case .success(let (driver, answer)):
-                    call.localSDP = answer
-                    let home = self.home
+                case .success(let (driver, prepared)):
+                    call.localSDP = prepared.answer
+                    call.media.announceSampleRate(prepared.rate)
+                    let home = self.home, id = ObjectIdentifier(call.media)
                     call.media.run { media in
                         media.attach(driver)
                         media.whenConnected {
                             home.run { state in
+                                guard state.calls[callID].map({ ObjectIdentifier($0.media) }) == id else { return }
                                 state.control.mediaConnected(callID: callID, now: state.loop.now)
                                 state.runControl()
                             }

@@ -92,6 +92,10 @@ public final class MediaSession: Sendable {
         eventLoop.execute { body(self) }
     }
 
+    /// Publishes the negotiated sample rate ahead of `attach` (which runs later, on the loop): the
+    /// server role hands the session to the application as soon as its answer is ready.
+    func announceSampleRate(_ rate: Int) { sampleRateBox.withLockedValue { $0 = rate } }
+
     /// Puts a (new) peer connection under this session, replacing the previous one (re-attach).
     func attach(_ driver: DatagramDriver<PeerSession>) { state.value.attach(driver) }
     var peer: DatagramDriver<PeerSession>? { state.value.driver }

@@ -147,6 +147,33 @@ import VertoCore
         try await endpoint.stop()
     }
 
+    /// A G.711 call routed to the application: the session handed over in `newWebRTCCall` says
+    /// 8 kHz, and the app's tone is heard at that rate. (The rate is published before the event;
+    /// the peer itself is attached on the media loop a moment later — a window this test cannot
+    /// hold open, so it checks the rate, not the moment.)
+    @Test func aG711CallHandedToTheApplicationRunsAt8kHz() async throws {
+        let endpoint = try await startEndpoint { $0.routing.fallback = .application }
+        let delivered = Task { try await nextEvent(endpoint) { e -> (ServerCallInfo, MediaSession)? in
+            if case .newWebRTCCall(let info, let media) = e, !info.outbound { return (info, media) } else { return nil }
+        } }
+        var o = VertoClientOptions(url: "ws://127.0.0.1:\(endpoint.port)/", login: "1001@127.0.0.1", password: "verto-test")
+        o.mediaHost = "127.0.0.1"
+        o.media.offer.codecs = [.pcmu]
+        let c = VertoClient(options: o)
+        try await c.connect()
+        let call = try await c.call("7777")
+        let (info, media) = try await delivered.value
+        #expect(media.sampleRate == 8_000)
+        media.setSource(.tone(frequencies: [660], amplitude: 0.3))
+        try await endpoint.answer(callID: info.callID)
+        try await call.wait { $0 == .active }
+        #expect(call.media.sampleRate == 8_000)
+        #expect(try await hears(call.media, 660))
+        try await call.hangup()
+        try await c.disconnect()
+        try await endpoint.stop()
+    }
+
     /// With media on every interface (mediaHost 0.0.0.0, the default), the offer's host candidates
     /// start with the local address of the signalling connection's route — for a server on
     /// loopback, 127.0.0.1, the one address known to reach it — and the call's audio flows.
