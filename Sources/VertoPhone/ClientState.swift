@@ -75,6 +75,7 @@ final class ClientState {
         var config = VertoClientConfiguration(login: options.login, password: options.password,
                                               userVariables: options.userVariables, sessid: options.sessid)
         config.autoReconnect = options.autoReconnect
+        config.reconnectInitialDelay = TimeAmount(options.reconnectDelay)
         session = VertoClientSession(configuration: config, random: .system, logger: logger)
     }
 

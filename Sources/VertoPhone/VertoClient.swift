@@ -22,6 +22,9 @@ public struct VertoClientOptions: Sendable {
     public var sessid: String?
     public var userVariables: JSONObject?
     public var autoReconnect = true
+    /// The first automatic reconnect waits this long (± 20 %), each further one twice as long, up
+    /// to 30 s.
+    public var reconnectDelay: Duration = .seconds(1)
     /// Where media sockets bind. "0.0.0.0" advertises the local address of the signalling
     /// connection's route first, then every other IPv4 interface address (host candidates); a
     /// literal address binds and advertises just that one.

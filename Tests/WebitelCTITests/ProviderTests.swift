@@ -373,15 +373,22 @@ import VertoPhone
     }
 
     /// A failed re-attach: the server's detach timeout (0.3 s) ends the call before the client is
-    /// back (its first reconnect waits ≥ 0.8 s); `verto.clientReady` does not list the call, so the
-    /// provider raises onHangupCall with RECOVERY_ON_TIMER_EXPIRE — once.
+    /// back (its first reconnect waits 3 s ± 20 %: a margin no loaded machine eats up);
+    /// `verto.clientReady` does not list the call, so the provider raises onHangupCall with
+    /// RECOVERY_ON_TIMER_EXPIRE — once, after the reconnect.
     @Test func missedReattachHangsUp() async throws {
         let endpoint = try await startEndpoint { $0.verto.detachTimeout = .milliseconds(300) }
-        let (p, log) = try await provider(endpoint, user: "1001")
+        var s = settings(endpoint, user: "1001")
+        s.configureEngine = { $0.reconnectDelay = .seconds(3) }
+        let p = WebitelCtiProvider(configuration: s)
+        let log = EventLog(p.events)
+        try await p.connect()
         let call = try await p.makeCall("9196")
         try await log.next(.onAcceptCall)
+        let lost = ContinuousClock.now
         try await p.client.simulateConnectionLoss()
-        let end = try await log.next(.onHangupCall, timeout: .seconds(10)).call
+        let end = try await log.next(.onHangupCall, timeout: .seconds(15)).call
+        #expect(ContinuousClock.now - lost >= .milliseconds(2_300), "the hangup follows the reconnect, which waits for its delay (≥ 2.4 s)")
         #expect(end.uuid == call.uuid && end.hangupCause == "RECOVERY_ON_TIMER_EXPIRE")
         #expect(await p.getCapabilities(for: nil) == [.canDial], "logged in again")
         try await p.closeConnection()
