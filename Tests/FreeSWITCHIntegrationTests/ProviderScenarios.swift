@@ -487,7 +487,7 @@ enum ProviderScenarios {
         let engineCall = try #require(await p.engineCall(for: call))
         let sessid = try await p.client.sessid
         try await p.client.simulateConnectionLoss()
-        #expect(try await engineCall.wait { $0 == .recovering } == .recovering)
+        #expect(try await reached(engineCall) { $0 == .recovering } == .recovering)
         #expect(try await engineCall.wait(timeout: .seconds(15)) { $0 == .active } == .active)
         #expect(try await p.client.sessid == sessid, "same session id after the reconnect")
         #expect(try await hear(440, on: media) == 440, "echo after verto.attach")
@@ -519,7 +519,7 @@ enum ProviderScenarios {
 
         let engineCall = try #require(await b.engineCall(for: ring))
         try await b.client.simulateConnectionLoss()
-        #expect(try await engineCall.wait { $0 == .recovering } == .recovering)
+        #expect(try await reached(engineCall) { $0 == .recovering } == .recovering)
         #expect(try await engineCall.wait(timeout: .seconds(15)) { $0 == .active } == .active)
         #expect(try await hear(440, on: bMedia) == 440, "the callee hears the caller after verto.attach")
         #expect(try await hear(660, on: aMedia) == 660, "the caller hears the callee after the callee's re-attach")

@@ -173,7 +173,7 @@ enum Scenarios {
         // Everything received before the answer is kept: the ringback must dominate some 0.5 s of it.
         try await recordFromEarlyMedia(c)
         let call = try await c.call("9198", source: .tone(frequencies: [660], amplitude: 0.3))
-        #expect(try await call.wait { $0 == .early || $0 == .active } == .early, "verto.media before verto.answer")
+        #expect(try await reached(call) { $0 == .early || $0 == .active } == .early, "verto.media before verto.answer")
         #expect(try await call.wait(timeout: .seconds(15)) { $0 == .active } == .active)
         let beforeAnswer = try await call.media.stopRecording()
         let ringback = steadyTone(in: beforeAnswer, rate: try await call.media.stats()?.sampleRate ?? 48_000)
@@ -313,7 +313,7 @@ enum Scenarios {
         #expect(try await hear(440, on: call.media) == 440)
         let sessid = try await c.sessid
         try await c.simulateConnectionLoss()
-        #expect(try await call.wait { $0 == .recovering } == .recovering)
+        #expect(try await reached(call) { $0 == .recovering } == .recovering)
         #expect(try await call.wait(timeout: .seconds(15)) { $0 == .active } == .active)
         #expect(try await c.sessid == sessid, "same session id after the reconnect")
         let callID = call.callID

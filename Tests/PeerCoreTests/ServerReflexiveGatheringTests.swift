@@ -54,6 +54,8 @@ final class FakeSTUNServer: ChannelInboundHandler, @unchecked Sendable {
         }.bind(host: "127.0.0.1", port: 0).get()
         var config = PeerSessionConfiguration()
         config.stunServer = server.localAddress
+        // Gathering ends as soon as the answer is read; the bound only has to outlast a loaded loop.
+        config.stunMaximumWait = .seconds(5)
         let driver = try await gathered(config, on: loop)
         let sdp = try await driver.withCore { $0.createOffer(now: loop.now).text }.get()
         #expect(sdp.contains("typ srflx raddr 127.0.0.1"), "\(sdp)")

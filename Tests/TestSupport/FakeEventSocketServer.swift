@@ -137,8 +137,9 @@ public final class FakeEventSocketServer: @unchecked Sendable {
                 send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK Job-UUID: \(job)", "Job-UUID": job]))
                 background(String(cmd.dropFirst(6)))
             } else if cmd.hasPrefix("event json") {
-                send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK event listener enabled json"]))
+                // Subscribed before the reply: an event published once the client sees "+OK" reaches it.
                 lock.withLock { subscribers.append(fd) }
+                send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK event listener enabled json"]))
             } else if cmd == "exit" {
                 send(fd, message(["Content-Type": "command/reply", "Reply-Text": "+OK bye"]))
                 send(fd, message(["Content-Type": "text/disconnect-notice"], body: "Disconnected, goodbye.\n"))

@@ -88,7 +88,7 @@ import VertoCore
 
         // Early media from aiortc (9198): SDP in verto.media, answer without SDP.
         let early = try await client.call("9198", source: .tone(frequencies: [440], amplitude: 0.3))
-        try await early.wait { $0 == .early }
+        _ = try await reached(early) { $0 == .early }
         try await early.wait(timeout: .seconds(15)) { $0 == .active }
         #expect(try await hears(early.media, 440), "echo from aiortc after early media")
         try await early.hangup()

@@ -61,7 +61,7 @@ import TestSupport
             }
             return nil
         }
-        let page = try runPage(endpoint, ["--mode", "answer", "--tone", "440", "--expect-hz", "1000", "--hangup-after", "2"])
+        let page = try runPage(endpoint, ["--mode", "answer", "--tone", "440", "--expect-hz", "1000", "--hangup-after", "6"])
         let found = try await within(.seconds(40), "the page's login and our call's media") { try await flow.value }
         let media = try #require(found)
         #expect(try await hears(media, 440), "our server hears the browser's 440 Hz")

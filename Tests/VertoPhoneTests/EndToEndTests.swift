@@ -340,7 +340,7 @@ import VertoCore
             if case .earlyMedia = event { call?.media.startRecording() }
         }
         let call = try await c.call("9198", source: .tone(frequencies: [660], amplitude: 0.3))
-        try await call.wait { $0 == .early }
+        _ = try await reached(call) { $0 == .early }
         try await call.wait(timeout: .seconds(15)) { $0 == .active }
         let beforeAnswer = try await call.media.stopRecording()
         #expect(dominatesSomeWindow(beforeAnswer, 425), "ringback during early media")
@@ -487,7 +487,7 @@ import VertoCore
         #expect(try await hears(call.media, 440))
         let firstSessid = try await c.sessid
         try await c.simulateConnectionLoss()
-        try await call.wait { $0 == .recovering }
+        _ = try await reached(call) { $0 == .recovering }
         try await call.wait(timeout: .seconds(20)) { $0 == .active }
         #expect(try await c.sessid == firstSessid)
         #expect(try await hears(call.media, 440), "echo restored after verto.attach")

@@ -146,7 +146,7 @@ func reportSlowAllocation(_ milliseconds: [Double], _ coturn: Coturn) {
                     guard case .transportFailed = error else { Issue.record("\(error)"); continue }
                 }
             }
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(8), "failed within the 1 s allocation bound, not at the 10 s call timeout")
             try await c.disconnect()
         }
         try await silent.close()

@@ -326,7 +326,7 @@ import VertoPhone
         try await log.next(.onAcceptCall)
         let engineCall = try #require(await p.engineCall(for: call))
         try await p.client.simulateConnectionLoss()
-        try await engineCall.wait { $0 == .recovering }
+        _ = try await reached(engineCall) { $0 == .recovering }
         try await engineCall.wait(timeout: .seconds(10)) { $0 == .active }
         #expect(await log.kinds == [.onNewCall, .onNewWebRTCCall, .onAcceptCall])
         try await p.holdCall(call)
@@ -355,7 +355,7 @@ import VertoPhone
         let id = placed.uuid
         try await nextClientEvent(op.client) { if case .display(id, _, _) = $0 { return true } else { return false } }
         try await op.client.simulateConnectionLoss()
-        try await engineCall.wait { $0 == .recovering }
+        _ = try await reached(engineCall) { $0 == .recovering }
         try await engineCall.wait(timeout: .seconds(10)) { $0 == .active }
         // The display re-sent after the re-attach: same party, same other leg.
         try await nextClientEvent(op.client, count: 2) { if case .display(id, _, _) = $0 { return true } else { return false } }
