@@ -252,10 +252,7 @@ extension PeerSession {
     /// the association (about 50 KB per call) is freed (`DTLSEndpoint.releaseAssociation`).
     @inline(__always)
     func releaseDTLSOnceThePeerUsesTheKeys() {
-        if !dtlsReleased {
-            dtlsReleased = true
-            dtls?.releaseAssociation()
-        }
+        if let dtls, !dtls.isReleased { dtls.releaseAssociation() }
     }
 
     // MARK: - RTCP (RFC 3550 §6)

@@ -60,8 +60,8 @@ public final class PeerSession: RelayStreamCore {
     let hostAddresses: [SocketAddress]
     let identity: DTLSIdentity
     var dtls: DTLSEndpoint?
-    /// Set when the peer's first authenticated packet released the DTLS association's OpenSSL state.
-    public internal(set) var dtlsReleased = false
+    /// True once the peer's first authenticated packet released the DTLS association's OpenSSL state.
+    public var dtlsReleased: Bool { dtls?.isReleased ?? false }
     var srtp: SRTPSession?
     var localOffer: SessionDescription?
     var random: AnyRandomSource

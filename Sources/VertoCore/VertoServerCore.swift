@@ -234,10 +234,8 @@ public struct VertoServerCore: Sendable {
 
     /// Ends a call: optionally sends `verto.bye` to its connection, then emits `.callEnded`.
     mutating func endCall(_ callID: String, cause: HangupCause, reason: ServerCallEndReason, notify: Bool) {
-        guard var call = calls.removeValue(forKey: callID) else { return }
-        countCall(of: call.sessid, by: -1)
-        index(callID, from: call.sessid, to: nil)
-        settleTimers()
+        guard var call = calls[callID] else { return }
+        setCall(callID, nil)
         if notify, call.dialog.state != .recovering, let conn = sessions[call.sessid] {
             sendRequest(conn, .bye(ServerByeParams(callID: callID, cause: cause)))
         }
@@ -262,19 +260,13 @@ public struct VertoServerCore: Sendable {
     // MARK: - Timers
 
     public mutating func handleTimeout(now: NIODeadline) {
-        // What is due: entries are lower bounds (a connection's next ping moves later with every
-        // frame it sends, without a new entry), so one whose work is not due yet goes back in at the
-        // real deadline; one superseded by an earlier entry for the same key is dropped.
+        // What is due: the top is settled (exact) before each look, so every entry taken is due.
         var dueCalls: [String] = [], dueConnections: [VertoConnectionID] = []
+        settleTimers()
         while let top = timers.min, top.at <= now {
             _ = timers.removeMin()
-            guard scheduled[top.key] == top.at else { continue }
             scheduled[top.key] = nil
-            guard let real = deadline(of: top.key) else { continue }
-            if real > now {
-                schedule(top.key, at: real)
-                continue
-            }
+            settleTimers()
             switch top.key {
             case .call(let callID): dueCalls.append(callID)
             case .connection(let raw): dueConnections.append(VertoConnectionID(raw))

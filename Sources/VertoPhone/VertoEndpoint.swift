@@ -195,7 +195,7 @@ public final class VertoEndpoint: Sendable {
         return Array(loops.prefix(max(1, count ?? ProcessorAffinity.count)))
     }
 
-        public static func isLoopback(_ host: String) -> Bool {
+    public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host.hasPrefix("127.") || host == "::1"
     }
 

@@ -156,8 +156,8 @@ struct Serve: ReportingCommand {
             tl.log("warning", ["message": "plain ws on \(host): logins and calls cross the network unencrypted (give --tls-cert and --tls-key)"])
         }
         // More media threads than the shared group has (one per core): a group of their own.
-        let loops: EventLoopGroup = (mediaThreads ?? 0) > System.coreCount
-            ? MultiThreadedEventLoopGroup(numberOfThreads: mediaThreads ?? 1) : MultiThreadedEventLoopGroup.singleton
+        var loops: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        if let n = mediaThreads, n > System.coreCount { loops = MultiThreadedEventLoopGroup(numberOfThreads: n) }
         let endpoint = try await VertoEndpoint.start(configuration: config, group: loops, logger: Logger(label: "vertophone.server"))
         tl.log("listening", ["url": "\(config.tls == nil ? "ws" : "wss")://\(host):\(endpoint.port)/",
                              "users": users == nil ? "demo 1000-1002 (loopback only)" : "\(directory.entries.count) from \(users!)",
