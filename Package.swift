@@ -107,7 +107,7 @@ let package = Package(
         ]),
 
         .target(name: "MediaNIO", dependencies: [
-            "CoreSupport",
+            "CoreSupport", "ICECore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

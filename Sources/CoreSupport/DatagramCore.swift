@@ -15,6 +15,12 @@ public protocol DatagramCore: AnyObject, SendableMetatype {
     func nextDeadline() -> NIODeadline?
 }
 
+/// A core that can share its loop's UDP port with others: the port hands it the Binding
+/// requests that name this local ICE username fragment (RFC 8445 §7.2.2).
+public protocol SharedPortCore: DatagramCore {
+    var localUsernameFragment: String { get }
+}
+
 /// A core that also speaks to TURN servers over TCP or TLS streams (RFC 8656 §3.1): the shell
 /// opens one stream per entry of `streamRelays`, writes what `pollRelayStream` gives after every
 /// input, and hands over what it reads (raw bytes: the core frames them).

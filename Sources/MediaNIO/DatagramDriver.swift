@@ -15,7 +15,10 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     // reach them through `withCore`, which hops there.
     public let eventLoop: EventLoop
     public let localAddress: SocketAddress
-    private let channel: Channel
+    /// The driver's own socket; nil when it sends and receives through `shared`.
+    private let channel: Channel?
+    /// The loop's shared port this driver is attached to (`attach(to:)`), instead of a socket of its own.
+    public let shared: SharedDatagramPort?
     /// The IPv6 socket beside an IPv4 one (dual stack, `bindDualStack`): datagrams to IPv6
     /// destinations leave from it, and what it receives goes to the same core.
     private var companion: Channel?
@@ -48,14 +51,20 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
     public private(set) var datagramsIn = 0
     public private(set) var datagramsOut = 0
 
-    private init(channel: Channel, core: Core, logger: Logger) throws {
+    private convenience init(channel: Channel, core: Core, logger: Logger) throws {
         guard let local = channel.localAddress else { throw DatagramDriverError.noLocalAddress }
+        self.init(channel: channel, shared: nil, eventLoop: channel.eventLoop, localAddress: local, core: core, logger: logger)
+    }
+
+    private init(channel: Channel?, shared: SharedDatagramPort?, eventLoop: EventLoop, localAddress: SocketAddress,
+                 core: Core, logger: Logger) {
         self.channel = channel
-        self.eventLoop = channel.eventLoop
-        self.localAddress = local
+        self.shared = shared
+        self.eventLoop = eventLoop
+        self.localAddress = localAddress
         self.core = core
         self.logger = logger
-        timer = DeadlineTimer(loop: channel.eventLoop)
+        timer = DeadlineTimer(loop: eventLoop)
         relayCore = core as? any RelayStreamCore
         // The timer's action, given once (it needs `self`, so not in the timer's initialiser).
         timer.arm(nil) { [weak self] in self?.timerFired() }
@@ -87,6 +96,23 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
                 driver.drain()
                 return driver
             }
+    }
+
+    /// Puts a core on `port` (the loop's shared socket) instead of a socket of its own: it receives
+    /// the Binding requests for its ICE username fragment and whatever comes from the addresses it
+    /// owns (`SharedPortDemux`). `makeCore` runs on the port's loop and gets the port's addresses
+    /// (IPv4 first, then the IPv6 companion's, if any). The core must not use TURN over streams.
+    public static func attach(to port: SharedDatagramPort, logger: Logger = Logger(label: "vertophone.media.udp"),
+                              makeCore: @escaping @Sendable ([SocketAddress]) throws -> Core) -> EventLoopFuture<DatagramDriver<Core>>
+        where Core: SharedPortCore {
+        port.eventLoop.submit {
+            let core = try makeCore([port.localAddress] + (port.companionAddress.map { [$0] } ?? []))
+            let driver = DatagramDriver(channel: nil, shared: port, eventLoop: port.eventLoop, localAddress: port.localAddress,
+                                        core: core, logger: logger)
+            port.attach(driver, usernameFragment: core.localUsernameFragment)
+            driver.drain()
+            return driver
+        }
     }
 
     /// Binds a port of `ports` (for a firewall or a NAT that forwards a fixed range): random ports of
@@ -176,7 +202,11 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
             for s in self.streams.values { s.close(promise: nil) }
             self.streams = [:]
             self.companion?.close(promise: nil)
-            return self.channel.close()
+            if let shared = self.shared {
+                shared.detach(self)
+                return self.eventLoop.makeSucceededVoidFuture()
+            }
+            return self.channel!.close()
         }
     }
 
@@ -207,8 +237,12 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
             guard let destination = core.pollTransmit(into: &sendBuffer) else { break }
             guard routes.isRoutable(destination, now: now) else { continue }
             datagramsOut += 1
+            if let shared {
+                shared.send(sendBuffer, to: destination, from: self)
+                continue
+            }
             let out: Channel
-            if let companion, case .v6 = destination { out = companion } else { out = channel }
+            if let companion, case .v6 = destination { out = companion } else { out = channel! }
             out.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: sendBuffer), promise: nil)
         }
         sendBuffer.clear()
@@ -304,6 +338,8 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
         _afterInput?(core)
     }
 }
+
+extension DatagramDriver: SharedPortMember {}
 
 public enum DatagramDriverError: Error, Sendable, Equatable {
     case noLocalAddress

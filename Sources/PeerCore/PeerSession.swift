@@ -727,3 +727,8 @@ public final class PeerSession: RelayStreamCore {
     }
 }
 
+
+extension PeerSession: SharedPortCore {
+    /// The ICE username fragment in our SDP: Binding requests for this session carry it.
+    public var localUsernameFragment: String { ice.localCredentials.ufrag }
+}

@@ -55,17 +55,22 @@ final class EndpointState {
     let loginThrottled = Counter(label: "verto_server_login_throttled_total")
     /// The frame trace (`traceJSONRPC`), nil when off.
     let trace: Logger?
-    /// The loops that carry call media, each with one bound socket + PeerSession kept ready for
-    /// its next call leg.
+    /// The loops that carry call media, each with a PeerSession kept ready for its next call leg
+    /// (on the loop's shared port, or with a socket of its own).
     let mediaLoops: [MediaLoop]
     private var nextMediaLoop = 0
     /// The way back to this state from a media loop's callbacks.
     private(set) lazy var home = EndpointHome(self)
 
-    init(configuration: VertoEndpointConfiguration, loop: EventLoop, mediaLoops: [EventLoop], events: EventHub<VertoEndpointEvent>, logger: Logger) {
+    /// `sharedPorts`: one per media loop, in the same order (empty: a socket per call).
+    init(configuration: VertoEndpointConfiguration, loop: EventLoop, mediaLoops: [EventLoop], sharedPorts: [SharedDatagramPort] = [],
+         events: EventHub<VertoEndpointEvent>, logger: Logger) {
         self.configuration = configuration
         self.loop = loop
-        self.mediaLoops = (mediaLoops.isEmpty ? [loop] : mediaLoops).map { MediaLoop(loop: $0, configuration: configuration) }
+        let loops = mediaLoops.isEmpty ? [loop] : mediaLoops
+        self.mediaLoops = loops.indices.map { i in
+            MediaLoop(loop: loops[i], configuration: configuration, shared: sharedPorts.indices.contains(i) ? sharedPorts[i] : nil)
+        }
         self.events = events
         self.logger = logger
         self.trace = configuration.traceJSONRPC ? Logger(label: "verto.trace") : nil
@@ -620,11 +625,13 @@ struct MediaLoop: Sendable {
     let loop: EventLoop
     private let peers: NIOLoopBoundBox<PeerPool>
 
-    init(loop: EventLoop, configuration: VertoEndpointConfiguration) {
+    init(loop: EventLoop, configuration: VertoEndpointConfiguration, shared: SharedDatagramPort?) {
+        precondition(shared.map { $0.eventLoop === loop } ?? true, "a shared port serves its own loop")
         let pool = PeerPool(loop: loop, host: configuration.mediaHost, configuration: configuration.media,
                             advertise: { [mediaHost = configuration.mediaHost] in mediaHost == "0.0.0.0" ? HostAddresses.ipv4(includeLoopback: true) : [] })
         pool.externalAddress = configuration.mediaExternalAddress
         pool.ports = configuration.mediaPorts
+        pool.shared = shared
         self.loop = loop
         self.peers = .makeBoxSendingValue(pool, eventLoop: loop)
     }

@@ -8,13 +8,16 @@ import SDPCore
 /// Binds a UDP socket on the engine's event loop and puts a `PeerSession` on it.
 enum MediaFactory {
     /// `external`: the address written in SDP instead of the bound one (a server behind a NAT
-    /// that forwards the same ports); `ports`: the range to bind in (nil: any free port).
+    /// that forwards the same ports); `ports`: the range to bind in (nil: any free port);
+    /// `shared`: the loop's shared port, used instead of a socket of the peer's own (then `ports` is
+    /// not used, and the configuration has no STUN or TURN server).
     static func makePeer(on loop: EventLoop, host: String, configuration: PeerSessionConfiguration,
                          advertise: [String], external: String? = nil,
-                         ports: ClosedRange<Int>? = nil, identity: DTLSIdentity = .shared) -> EventLoopFuture<DatagramDriver<PeerSession>> {
+                         ports: ClosedRange<Int>? = nil, shared: SharedDatagramPort? = nil,
+                         identity: DTLSIdentity = .shared) -> EventLoopFuture<DatagramDriver<PeerSession>> {
         // With every interface and IPv6 addresses to offer, a second (IPv6) socket: dual stack.
         let v6Hosts = advertise.filter { $0.contains(":") }
-        let dualStack = host == "0.0.0.0" && !v6Hosts.isEmpty && external == nil
+        let dualStack = shared.map { $0.companionAddress != nil } ?? (host == "0.0.0.0" && !v6Hosts.isEmpty && external == nil)
         let makeCore: @Sendable ([SocketAddress]) throws -> PeerSession = { locals in
             var addresses: [SocketAddress] = []
             let local = locals[0]
@@ -34,7 +37,9 @@ enum MediaFactory {
             return PeerSession(configuration: configuration, identity: identity, hostAddresses: addresses, random: .system, now: loop.now)
         }
         let bound: EventLoopFuture<DatagramDriver<PeerSession>>
-        if dualStack {
+        if let shared {
+            bound = DatagramDriver<PeerSession>.attach(to: shared, makeCore: makeCore)
+        } else if dualStack {
             bound = DatagramDriver<PeerSession>.bindDualStack(host: host, ports: ports, on: loop, makeCore: makeCore)
         } else {
             let single: @Sendable (SocketAddress) throws -> PeerSession = { try makeCore([$0]) }
@@ -86,6 +91,8 @@ final class PeerPool {
     var externalAddress: String?
     /// Media ports are bound within this range (nil: any free port).
     var ports: ClosedRange<Int>?
+    /// The loop's shared port: peers use it instead of sockets of their own.
+    var shared: SharedDatagramPort?
     private var spare: DatagramDriver<PeerSession>?
     private var filling = false
     private var closed = false
@@ -106,7 +113,7 @@ final class PeerPool {
             return loop.makeSucceededFuture(s)
         }
         return MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise(),
-                                     external: externalAddress, ports: ports)
+                                     external: externalAddress, ports: ports, shared: shared)
     }
 
     /// Prepares the spare now (e.g. after login), off any call's setup path.
@@ -115,7 +122,7 @@ final class PeerPool {
         guard spare == nil, !filling, !closed else { return }
         filling = true
         MediaFactory.makePeer(on: loop, host: host, configuration: configuration, advertise: advertise(),
-                              external: externalAddress, ports: ports)
+                              external: externalAddress, ports: ports, shared: shared)
             .assumeIsolated()
             .whenComplete { [self] result in
                 filling = false

@@ -27,8 +27,12 @@ public struct VertoEndpointConfiguration: Sendable {
     /// with port forwarding) that maps the same ports on this public address to the bind address.
     public var mediaExternalAddress: String?
     /// Media sockets bind within this port range (e.g. 16384...32768 for a firewall rule or a
-    /// NAT's forwarded range); nil: any free port.
+    /// NAT's forwarded range), a socket per call; nil: `mediaSockets` decides.
     public var mediaPorts: ClosedRange<Int>?
+    /// One UDP port per media loop, shared by the calls on that loop (the default), or a socket
+    /// per call. A socket per call is used whatever this says when `mediaPorts` is set or STUN/TURN
+    /// servers are configured (their answers to different calls could not be told apart).
+    public var mediaSockets: MediaSockets = .sharedPerLoop(firstPort: 0)
     public var media: PeerSessionConfiguration = .serverRole
     /// STUN/TURN servers for the server role's calls (resolved at `start`): each TURN server adds a
     /// relayed candidate to every answer, for a server whose own addresses browsers cannot reach.
@@ -72,6 +76,24 @@ public struct VertoEndpointConfiguration: Sendable {
     public init(users: UserDirectory) {
         self.users = users
     }
+
+    /// Whether calls' media share one port per media loop: `mediaSockets` asks for it and nothing
+    /// needs a socket per call (a port range, STUN or TURN servers).
+    var sharesMediaPorts: Bool {
+        guard case .sharedPerLoop = mediaSockets else { return false }
+        return mediaPorts == nil && media.stunServer == nil && media.turnServers.isEmpty && iceServers.isEmpty
+    }
+}
+
+/// How the server role's call media meets the network.
+public enum MediaSockets: Sendable, Equatable {
+    /// One UDP port per media loop, shared by every call on the loop: datagrams are told apart by
+    /// ICE username fragment and remote address (RFC 7983 classification first), and a busy loop
+    /// reads and writes many datagrams per system call. Ports `firstPort`, `firstPort + 1`, … (one
+    /// per media loop); 0: any free ports.
+    case sharedPerLoop(firstPort: Int)
+    /// A UDP socket per call leg (the client role always works this way).
+    case perCall
 }
 
 public enum VertoEndpointError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -126,6 +148,11 @@ public final class VertoEndpoint: Sendable {
     private let server: WebSocketServer
     /// How many event loops carry this endpoint's call media.
     package let mediaLoopCount: Int
+    /// The media loops' shared ports (`MediaSockets.sharedPerLoop`); empty with a socket per call.
+    package let sharedPorts: [SharedDatagramPort]
+    /// The UDP ports that carry the calls' media, one per media loop; empty when each call has a
+    /// socket of its own.
+    public var mediaPorts: [Int] { sharedPorts.compactMap { $0.localAddress.port } }
     let state: NIOLoopBound<EndpointState>
 
     /// The address the WebSocket listener is bound to, and its port (the actual one when the
@@ -134,8 +161,9 @@ public final class VertoEndpoint: Sendable {
     public var port: Int { server.localAddress.port ?? 0 }
 
     private init(eventLoop: EventLoop, server: WebSocketServer, state: NIOLoopBound<EndpointState>, hub: EventHub<VertoEndpointEvent>,
-                 mediaLoopCount: Int) {
+                 mediaLoopCount: Int, sharedPorts: [SharedDatagramPort]) {
         self.mediaLoopCount = mediaLoopCount
+        self.sharedPorts = sharedPorts
         self.eventLoop = eventLoop
         self.server = server
         self.state = state
@@ -166,10 +194,18 @@ public final class VertoEndpoint: Sendable {
         let loop = group.next()
         let mediaLoops = Self.mediaLoops(of: group, signalling: loop, count: configuration.mediaEventLoops)
         let hub = EventHub<VertoEndpointEvent>(historyLimit: 256)
-        let state = try await loop.submit {
-            NIOLoopBound(EndpointState(configuration: configuration, loop: loop, mediaLoops: mediaLoops, events: hub, logger: logger),
-                         eventLoop: loop)
-        }.get()
+        let sharedPorts = try await Self.bindSharedPorts(configuration, on: mediaLoops, logger: logger)
+        let state: NIOLoopBound<EndpointState>
+        do {
+            state = try await loop.submit {
+                NIOLoopBound(EndpointState(configuration: configuration, loop: loop, mediaLoops: mediaLoops, sharedPorts: sharedPorts,
+                                           events: hub, logger: logger),
+                             eventLoop: loop)
+            }.get()
+        } catch {
+            for p in sharedPorts { try? await p.close().get() }
+            throw error
+        }
         let callbacks = WebSocketCallbacks(
             onOpen: { ws in ws.eventLoop.execute { state.value.opened(ws) } },
             onText: { ws, text in
@@ -177,15 +213,40 @@ public final class VertoEndpoint: Sendable {
             },
             onClose: { ws in loop.execute { state.value.closed(ws) } })
         // All connections share the endpoint's loop: no hop between signalling, media and the core.
-        let server = try await WebSocketServer.bind(
-            configuration: WebSocketServerConfiguration(host: configuration.host, port: configuration.port, tls: try configuration.tls?.makeContext(),
-                                                        maxMessageSize: configuration.verto.maxMessageBytes,
-                                                        maxConnections: configuration.maxConnections,
-                                                        maxConnectionsPerAddress: configuration.maxConnectionsPerAddress,
-                                                        maxFrameSizeBeforeAuthentication: configuration.verto.maxMessageBytesBeforeLogin),
-            group: loop, callbacks: callbacks, logger: logger)
-        logger.info("verto endpoint listening", metadata: ["address": "\(server.localAddress)"])
-        return VertoEndpoint(eventLoop: loop, server: server, state: state, hub: hub, mediaLoopCount: mediaLoops.count)
+        let server: WebSocketServer
+        do {
+            server = try await WebSocketServer.bind(
+                configuration: WebSocketServerConfiguration(host: configuration.host, port: configuration.port, tls: try configuration.tls?.makeContext(),
+                                                            maxMessageSize: configuration.verto.maxMessageBytes,
+                                                            maxConnections: configuration.maxConnections,
+                                                            maxConnectionsPerAddress: configuration.maxConnectionsPerAddress,
+                                                            maxFrameSizeBeforeAuthentication: configuration.verto.maxMessageBytesBeforeLogin),
+                group: loop, callbacks: callbacks, logger: logger)
+        } catch {
+            try? await loop.submit { state.value.shutdown() }.get()
+            for p in sharedPorts { try? await p.close().get() }
+            throw error
+        }
+        logger.info("verto endpoint listening", metadata: ["address": "\(server.localAddress)",
+                                                           "media_ports": "\(sharedPorts.compactMap { $0.localAddress.port })"])
+        return VertoEndpoint(eventLoop: loop, server: server, state: state, hub: hub, mediaLoopCount: mediaLoops.count,
+                             sharedPorts: sharedPorts)
+    }
+
+    /// One shared port per media loop when the configuration shares them, else none.
+    private static func bindSharedPorts(_ configuration: VertoEndpointConfiguration, on loops: [EventLoop],
+                                        logger: Logger) async throws -> [SharedDatagramPort] {
+        guard configuration.sharesMediaPorts, case .sharedPerLoop(let first) = configuration.mediaSockets else { return [] }
+        var ports: [SharedDatagramPort] = []
+        do {
+            for (i, l) in loops.enumerated() {
+                ports.append(try await SharedDatagramPort.bind(host: configuration.mediaHost, port: first == 0 ? 0 : first + i, on: l).get())
+            }
+        } catch {
+            for p in ports { try? await p.close().get() }
+            throw error
+        }
+        return ports
     }
 
     /// `count` of the group's loops (nil: one per CPU this process may run on), the signalling loop first.
@@ -235,5 +296,7 @@ public final class VertoEndpoint: Sendable {
     public func stop() async throws {
         try await eventLoop.submit { self.state.value.shutdown() }.get()
         try await server.close()
+        // After the calls' own closes queued on each media loop by the shutdown.
+        for p in sharedPorts { try await p.close().get() }
     }
 }

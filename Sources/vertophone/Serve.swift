@@ -68,6 +68,12 @@ struct Serve: ReportingCommand {
     @Option(help: "Event loops (threads) that carry call media, calls spread over them in turn (default: one per CPU the process may run on, e.g. under taskset).")
     var mediaThreads: Int?
 
+    @Option(help: "First UDP port of the shared media ports (one per media thread, every call on a thread shares its port; default: any free ports). Not used with --rtp-ports, --ice-server or --media-socket-per-call.")
+    var mediaPort: Int?
+
+    @Flag(help: "A UDP socket per call leg instead of one shared port per media thread (as --rtp-ports, --ice-server imply).")
+    var mediaSocketPerCall = false
+
     @Option(help: "WebSocket connections one client address may hold (64 by default; raise it for a load generator on one machine).")
     var maxConnectionsPerAddress: Int?
 
@@ -121,6 +127,10 @@ struct Serve: ReportingCommand {
             guard mediaThreads >= 1 else { throw ValidationError("--media-threads takes 1 or more") }
             config.mediaEventLoops = mediaThreads
         }
+        if let mediaPort {
+            guard (1...65535).contains(mediaPort) else { throw ValidationError("--media-port takes 1 to 65535") }
+        }
+        config.mediaSockets = mediaSocketPerCall ? .perCall : .sharedPerLoop(firstPort: mediaPort ?? 0)
         if let opusComplexity {
             guard (0...10).contains(opusComplexity) else { throw ValidationError("--opus-complexity takes 0 to 10") }
             config.media.opus.complexity = opusComplexity
@@ -161,7 +171,8 @@ struct Serve: ReportingCommand {
         let endpoint = try await VertoEndpoint.start(configuration: config, group: loops, logger: Logger(label: "vertophone.server"))
         tl.log("listening", ["url": "\(config.tls == nil ? "ws" : "wss")://\(host):\(endpoint.port)/",
                              "users": users == nil ? "demo 1000-1002 (loopback only)" : "\(directory.entries.count) from \(users!)",
-                             "mediaThreads": .integer(endpoint.mediaLoopCount)])
+                             "mediaThreads": .integer(endpoint.mediaLoopCount),
+                             "mediaPorts": .text(endpoint.mediaPorts.isEmpty ? "one per call" : endpoint.mediaPorts.map(String.init).joined(separator: ","))])
         let watcher = Task {
             for await e in endpoint.events {
                 switch e {

@@ -1,0 +1,195 @@
+import ICECore
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A peer that receives through a `SharedDatagramPort` (a `DatagramDriver` attached to it).
+protocol SharedPortMember: AnyObject {
+    func received(_ envelope: AddressedEnvelope<ByteBuffer>)
+}
+
+/// One UDP socket (with an IPv6 companion when dual stack) shared by every peer of one event loop:
+/// datagrams are handed to their peer by `SharedPortDemux` (ICE username fragment for Binding
+/// requests, otherwise the owner of the source address); sends of every peer are gathered and
+/// written together at the end of the loop's current work, so a busy loop reads with `recvmmsg`
+/// and writes with `sendmmsg` (NIO's vector reads and writes) instead of a system call per packet.
+///
+/// Confined to its event loop; `bind` and `close` may be called from anywhere.
+public final class SharedDatagramPort: @unchecked Sendable {
+    // @unchecked: every mutable field is touched only on `eventLoop` (asserted on the paths that
+    // change it); `bind` and `close` hop there.
+    public let eventLoop: EventLoop
+    public let localAddress: SocketAddress
+    public private(set) var companionAddress: SocketAddress?
+    private let channel: Channel
+    private var companion: Channel?
+    private var demux = SharedPortDemux<ObjectIdentifier>()
+    private var members: [ObjectIdentifier: any SharedPortMember] = [:]
+    private let logger: Logger
+    private var closed = false
+
+    /// Datagrams waiting to be written: their bytes back to back, and where each goes.
+    private var staged: [UInt8] = []
+    private var stagedDatagrams: [(offset: Int, length: Int, destination: SocketAddress)] = []
+    private var flushScheduled = false
+
+    /// Datagrams no peer took (unknown ufrag or source), counted.
+    public var unroutedDatagrams: Int { demux.unrouted }
+    /// Datagrams received and sent through the port.
+    public private(set) var datagramsIn = 0
+    public private(set) var datagramsOut = 0
+    /// Times the gathered sends were written (one `sendmmsg` each when more than one).
+    public private(set) var flushes = 0
+    /// Peers attached now.
+    public var memberCount: Int { members.count }
+
+    /// Datagrams read per `recvmmsg`.
+    public static let vectorReadCount = 32
+
+    private init(channel: Channel, logger: Logger) throws {
+        guard let local = channel.localAddress else { throw DatagramDriverError.noLocalAddress }
+        self.channel = channel
+        self.eventLoop = channel.eventLoop
+        self.localAddress = local
+        self.logger = logger
+        staged.reserveCapacity(16 * 1024)
+    }
+
+    /// Binds the port on `eventLoop` (`port` 0: any free port). With `dualStackIPv6`, an IPv6-only
+    /// socket on any port beside it: destinations' families choose the socket.
+    public static func bind(host: String, port: Int = 0, dualStackIPv6: Bool = false, on eventLoop: EventLoop,
+                            logger: Logger = Logger(label: "vertophone.media.udp")) -> EventLoopFuture<SharedDatagramPort> {
+        let handler = NIOLoopBoundBox.makeEmptyBox(valueType: SharedPortInbound.self, eventLoop: eventLoop)
+        let v4 = bootstrap(on: eventLoop, handler: handler).bind(host: host, port: port)
+            .flatMapThrowing { channel -> SharedDatagramPort in
+                let port = try SharedDatagramPort(channel: channel, logger: logger)
+                handler.value?.port = port
+                return port
+            }
+        guard dualStackIPv6 else { return v4 }
+        return v4.flatMap { port in
+            let companionHandler = NIOLoopBoundBox.makeEmptyBox(valueType: SharedPortInbound.self, eventLoop: eventLoop)
+            return bootstrap(on: eventLoop, handler: companionHandler)
+                .channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+                .bind(host: "::", port: 0)
+                .map { v6 in
+                    port.companion = v6
+                    port.companionAddress = v6.localAddress
+                    companionHandler.value?.port = port
+                    return port
+                }
+                .flatMapError { error in port.close().flatMapThrowing { throw error } }
+        }
+    }
+
+    private static func bootstrap(on eventLoop: EventLoop, handler: NIOLoopBoundBox<SharedPortInbound?>) -> DatagramBootstrap {
+        DatagramBootstrap(group: eventLoop)
+            .channelOption(.datagramVectorReadMessageCount, value: vectorReadCount)
+            // NIO divides one receive buffer between the messages of a vector read: room for a
+            // full-size datagram each.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: vectorReadCount * 2048))
+            // Room for a burst of every call's packets between two reads.
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let h = SharedPortInbound()
+                    handler.value = h
+                    try channel.pipeline.syncOperations.addHandler(h)
+                }
+            }
+    }
+
+    /// Attaches a peer, reachable by Binding requests for `usernameFragment`; on the port's loop.
+    func attach(_ member: any SharedPortMember, usernameFragment: String) {
+        eventLoop.preconditionInEventLoop()
+        let id = ObjectIdentifier(member)
+        members[id] = member
+        demux.register(id, usernameFragment: usernameFragment)
+    }
+
+    /// Detaches a peer: nothing more reaches it, and the addresses it owned are free.
+    func detach(_ member: any SharedPortMember) {
+        eventLoop.preconditionInEventLoop()
+        let id = ObjectIdentifier(member)
+        guard members.removeValue(forKey: id) != nil else { return }
+        demux.remove(id)
+    }
+
+    /// Gathers a datagram of `member` to `destination`; written with the others at the end of the
+    /// loop's current work.
+    func send(_ bytes: ByteBuffer, to destination: SocketAddress, from member: any SharedPortMember) {
+        guard !closed else { return }
+        demux.sent(ObjectIdentifier(member), to: destination)
+        let offset = staged.count
+        bytes.withUnsafeReadableBytes { staged.append(contentsOf: $0) }
+        stagedDatagrams.append((offset, bytes.readableBytes, destination))
+        datagramsOut += 1
+        if !flushScheduled {
+            flushScheduled = true
+            eventLoop.execute { self.flush() }
+        }
+    }
+
+    /// Writes every gathered datagram: one buffer for all of them, a slice each.
+    func flush() {
+        flushScheduled = false
+        guard !stagedDatagrams.isEmpty, !closed else { return }
+        flushes += 1
+        let all = channel.allocator.buffer(bytes: staged)
+        var wroteV4 = false, wroteV6 = false
+        for d in stagedDatagrams {
+            let slice = all.getSlice(at: d.offset, length: d.length)!
+            let out: Channel
+            if let companion, case .v6 = d.destination { out = companion; wroteV6 = true } else { out = channel; wroteV4 = true }
+            out.write(AddressedEnvelope(remoteAddress: d.destination, data: slice), promise: nil)
+        }
+        if wroteV4 { channel.flush() }
+        if wroteV6 { companion?.flush() }
+        staged.removeAll(keepingCapacity: true)
+        stagedDatagrams.removeAll(keepingCapacity: true)
+    }
+
+    func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
+        datagramsIn += 1
+        let target = envelope.data.withUnsafeReadableBytes { demux.route($0, from: envelope.remoteAddress) }
+        guard let target, let member = members[target] else {
+            if demux.unrouted & 0x3FF == 1 {
+                logger.debug("datagram for no call on the shared media port", metadata: [
+                    "unrouted": "\(demux.unrouted)", "port": "\(localAddress.port ?? 0)"])
+            }
+            return
+        }
+        member.received(envelope)
+    }
+
+    /// Closes the sockets (after what is already queued on the loop).
+    public func close() -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            self.flush()
+            self.closed = true
+            self.members = [:]
+            self.companion?.close(promise: nil)
+            return self.channel.close()
+        }
+    }
+}
+
+final class SharedPortInbound: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    var port: SharedDatagramPort?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        port?.received(unwrapInboundIn(data))
+    }
+
+    /// The end of a batch of reads: what the peers sent meanwhile leaves now, together.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        port?.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP port unreachable and similar: UDP errors never close the socket.
+    }
+}
+
