@@ -33,6 +33,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// What a TURN server sends (RFC 8656): as a datagram to a client that is allocating and to
     /// one with an allocation and a bound channel, and as a TCP/TLS stream through the framer.
     case turn
+    /// A datagram on a shared media port: which call's ICE agent it goes to (`SharedPortDemux`:
+    /// the USERNAME of a Binding request, else the owner of its source address).
+    case sharedport
 
     public func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -47,7 +50,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .websocket: Self.websocket(bytes)
         case .eventsocket: Self.eventSocket(bytes)
         case .turn: Self.turn(bytes)
+        case .sharedport: Self.sharedPort(bytes)
         }
+    }
+
+    private static func sharedPort(_ bytes: UnsafeRawBufferPointer) {
+        var demux = SharedPortDemux<Int>()
+        demux.register(1, usernameFragment: "gHadDeVk")
+        demux.register(2, usernameFragment: "x")
+        let known = try! SocketAddress(ipAddress: "192.0.2.1", port: 5000)
+        demux.sent(2, to: known)
+        _ = demux.route(bytes, from: known)
+        _ = demux.route(bytes, from: try! SocketAddress(ipAddress: "2001:db8::1", port: 5001))
+        _ = SharedPortDemux<Int>.requestRecipient(bytes)
     }
 
     private static func turn(_ bytes: UnsafeRawBufferPointer) {

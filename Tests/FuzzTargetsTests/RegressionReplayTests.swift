@@ -12,7 +12,7 @@ import TestSupport
     func savedInputsNeverTrap(_ target: FuzzTarget) throws {
         let inputs = try Self.inputs(for: target)
         for bytes in inputs { bytes.withUnsafeBytes { target.run($0) } }
-        if [.sdp, .verto, .rtp, .websocket, .eventsocket, .turn].contains(target) { #expect(!inputs.isEmpty, "seeds for \(target.rawValue)") }
+        if [.sdp, .verto, .rtp, .websocket, .eventsocket, .turn, .sharedport].contains(target) { #expect(!inputs.isEmpty, "seeds for \(target.rawValue)") }
     }
 
     static func inputs(for target: FuzzTarget) throws -> [[UInt8]] {
@@ -57,6 +57,17 @@ import TestSupport
             inputs.append([0x4F, 0xFF, 0x00, 0x01, 0x00, 0, 0, 0])
             inputs.append([0x40, 0x00, 0xFF, 0xFF, 1])
             inputs.append([0x00, 0x17, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42] + [UInt8](repeating: 7, count: 12))
+        case .sharedport:
+            // A Binding request for "gHadDeVk" (USERNAME, PRIORITY, MESSAGE-INTEGRITY as a browser
+            // sends them), then the same header claiming more attributes than it carries, and a
+            // USERNAME without a colon.
+            let header: [UInt8] = [0x00, 0x01, 0x00, 0x50, 0x21, 0x12, 0xA4, 0x42] + [UInt8](repeating: 9, count: 12)
+            let username: [UInt8] = [0x00, 0x06, 0x00, 0x11] + Array("gHadDeVk:1Oy8nLy/".utf8) + [0, 0, 0]
+            let rest: [UInt8] = [0x00, 0x24, 0x00, 0x04, 0x6E, 0xFF, 0xFF, 0xFF] + [0x00, 0x08, 0x00, 0x14] + [UInt8](repeating: 1, count: 20)
+                + [0x80, 0x28, 0x00, 0x04, 1, 2, 3, 4] + [0x80, 0x2A, 0x00, 0x08] + [UInt8](repeating: 2, count: 8)
+            inputs.append(header + username + rest + [UInt8](repeating: 0, count: 0x50 - username.count - rest.count))
+            inputs.append(header + username)
+            inputs.append([0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xA4, 0x42] + [UInt8](repeating: 9, count: 12) + [0x00, 0x06, 0x00, 0x04] + Array("abcd".utf8))
         case .stun, .dtls:
             break
         }

@@ -249,13 +249,19 @@ import TestSupport
     }
 
     /// `serve --media-threads 4` (more threads than this machine has cores: an event loop group of
-    /// its own) carries concurrent calls, each with its own audio; 0 is refused.
+    /// its own) carries concurrent calls, each with its own audio, on one shared media port per
+    /// thread; 0 threads or media port 0 are refused.
     @Test func serveCarriesCallsOnItsMediaThreads() async throws {
         let (status, _) = try await runAsync(["serve", "--port", "0", "--media-threads", "0", "--duration", "1"])
         #expect(status == 64)
+        let (portStatus, _) = try await runAsync(["serve", "--port", "0", "--media-port", "0", "--duration", "1"])
+        #expect(portStatus == 64)
         let (p, url, banner) = try await startServeWithBanner(["--media-threads", "4"])
         defer { ChildProcesses.stopBlocking(p) }
         #expect(banner.last?["media_threads"] as? Int == 4, "\(banner)")
+        // One shared media port per media thread.
+        let ports = ((banner.last?["media_ports"] as? String) ?? "").split(separator: ",").compactMap { Int($0) }
+        #expect(Set(ports).count == 4, "\(banner)")
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(p.processIdentifier)/task")) ?? []
         let loops = threads.filter {
             ((try? String(contentsOfFile: "/proc/\(p.processIdentifier)/task/\($0)/comm", encoding: .utf8)) ?? "").hasPrefix("NIO-ELT")
