@@ -227,12 +227,12 @@ extension PeerSession {
     /// session's SSRC, sequence numbers and timestamps (the gap between payloads kept): the bridge
     /// forwards without decoding or encoding. Nothing is sent before connected or while not sending.
     public func sendEncoded(_ p: ForwardedPayload, now: NIODeadline) {
-        guard state == .connected, let srtp, let destination = mediaDestination, var packetizer, let jitter else {
+        guard state == .connected, let srtp, let destination = mediaDestination, var packetizer,
+              let frame = jitter?.configuration.samplesPerFrame else {
             statistics.framesDroppedBeforeConnected += 1
             return
         }
         defer { self.packetizer = packetizer }
-        let frame = jitter.configuration.samplesPerFrame
         guard sending else {
             packetizer.skipSilence(samples: max(p.gap, frame))
             return

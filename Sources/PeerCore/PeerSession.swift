@@ -33,6 +33,11 @@ public final class PeerSession: RelayStreamCore {
     public private(set) var localEndpoint: LocalAudioEndpoint
 
     var ice: ICEAgent
+    /// `ice.nextDeadline()` as of the agent's last change (nil: to be asked again). A method call
+    /// on the agent through this class copies the whole struct (a retain per field), and the
+    /// deadline is asked after every datagram; every change of `ice` clears this (checked in debug
+    /// builds at each use).
+    private var iceDeadline: NIODeadline?? = nil
     var hostIDs: [ICELocalCandidateID] = []
     /// The family of each host candidate (parallel to `hostIDs`): with two sockets (dual stack),
     /// a datagram arrived on the host candidate of its source's family.
@@ -194,6 +199,7 @@ public final class PeerSession: RelayStreamCore {
                hostAddresses.first.flatMap(TransportAddress.init) != mapped {
                 reflexive = mapped
                 _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
+                iceDeadline = nil
                 localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
             }
             binding = nil
@@ -203,6 +209,7 @@ public final class PeerSession: RelayStreamCore {
                 switch e {
                 case .allocated(let relayed, let mapped, _):
                     relays[i].candidate = ice.addRelayedCandidate(relayed, mapped: mapped, now: now)
+                    iceDeadline = nil
                     localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
                 case .failed(let error):
                     if mediaRelay == i, state == .connecting || state == .connected { fail(.turn(error)) }
@@ -228,15 +235,18 @@ public final class PeerSession: RelayStreamCore {
             for (i, a) in hostAddresses.enumerated() {
                 guard let t = TransportAddress(a) else { continue }
                 hostIDs.append(ice.addHostCandidate(t, localPreference: UInt16(65535 - min(i, 1000)), now: now))
+                iceDeadline = nil
                 hostIsIPv4.append(t.isIPv4)
             }
             if let mapped = reflexive, let base = hostIDs.first {
                 _ = try? ice.addServerReflexiveCandidate(mapped, base: base, now: now)
+                iceDeadline = nil
             }
         }
         for i in relays.indices where relays[i].client.state == .allocated {
             if let relayed = relays[i].client.relayedAddress {
                 relays[i].candidate = ice.addRelayedCandidate(relayed, mapped: relays[i].client.mappedAddress, now: now)
+                iceDeadline = nil
             }
         }
         localEndpoint.candidates = ice.localCandidates.compactMap(SDPBridge.sdpCandidate)
@@ -287,6 +297,7 @@ public final class PeerSession: RelayStreamCore {
         let role: ICECore.ICERole = result.negotiated.iceRole == .controlling ? .controlling : .controlled
         ice = ICEAgent(configuration: configuration.ice, role: role, localCredentials: ice.localCredentials,
                        random: random.split())
+        iceDeadline = nil
         addLocalCandidates(now: now)
         try start(result.negotiated, now: now)
         return result.answer
@@ -320,6 +331,7 @@ public final class PeerSession: RelayStreamCore {
         ice.setRemoteIsLite(n.remoteICELite)
         ice.setRemoteDescription(credentials: n.remoteICE,
                                  candidates: candidates, now: now)
+        iceDeadline = nil
         processICEEvents(now: now)
         // What came before the description, now that DTLS exists (same source checks as ever).
         let early = earlyDTLS
@@ -427,6 +439,7 @@ public final class PeerSession: RelayStreamCore {
         guard state != .closed else { return }
         dtls?.close()
         ice.close()
+        iceDeadline = nil
         for i in relays.indices { relays[i].client.close(now: now) }
         state = .closed
         nextPlayout = nil
@@ -483,6 +496,7 @@ public final class PeerSession: RelayStreamCore {
             }
             guard let local = relay.map({ relays[$0].candidate }) ?? hostID(for: source) else { statistics.unknownDatagrams += 1; return }
             _ = ice.handleDatagram(UnsafeRawBufferPointer(datagram), from: source, localCandidate: local, now: now)
+            iceDeadline = nil
             processICEEvents(now: now)
         case .dtls:
             guard let dtls else {
@@ -537,6 +551,7 @@ public final class PeerSession: RelayStreamCore {
             }
             let next: (bytes: [UInt8], to: SocketAddress, relay: Int?)
             if let t = ice.pollTransmit() {
+                iceDeadline = nil
                 next = (t.bytes, t.destination, relayIndex(forCandidate: t.localCandidate))
             } else if let dtls, let to = mediaDestination, let d = dtls.pollTransmit() {
                 next = (d, to, mediaRelay)
@@ -634,6 +649,7 @@ public final class PeerSession: RelayStreamCore {
         for i in relays.indices { relays[i].client.handleTimeout(now: now) }
         updateGathering(now: now)
         ice.handleTimeout(now: now)
+        iceDeadline = nil
         processICEEvents(now: now)
         if let dtls, let d = dtls.nextDeadline(), now >= d {
             dtls.handleTimeout(now: now)
@@ -658,7 +674,9 @@ public final class PeerSession: RelayStreamCore {
     public func nextDeadline() -> NIODeadline? {
         guard state != .closed else { return nil }
         // Asked after every datagram: no collection of candidates is built (an allocation each).
-        var best: NIODeadline? = ice.nextDeadline()
+        if iceDeadline == nil { iceDeadline = .some(ice.nextDeadline()) }
+        assert(iceDeadline! == ice.nextDeadline(), "the ICE deadline was kept past a change of the agent")
+        var best: NIODeadline? = iceDeadline!
         func consider(_ d: NIODeadline?) {
             if let d, best.map({ d < $0 }) ?? true { best = d }
         }
@@ -675,6 +693,7 @@ public final class PeerSession: RelayStreamCore {
 
     func processICEEvents(now: NIODeadline) {
         while let e = ice.pollEvent() {
+            iceDeadline = nil
             switch e {
             case .selectedPair(let pair):
                 mediaDestination = pair.remoteAddress
