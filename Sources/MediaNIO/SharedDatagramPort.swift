@@ -32,6 +32,11 @@ public final class SharedDatagramPort: @unchecked Sendable {
     private var staged: [UInt8] = []
     private var stagedDatagrams: [(offset: Int, length: Int, destination: SocketAddress)] = []
     private var flushScheduled = false
+    /// Inside a batch of reads: its end (`channelReadComplete`) writes what the peers sent.
+    private var reading = false
+    /// The buffer the gathered datagrams are written from: reused when the socket took the last
+    /// ones at once (no allocation per write), copied when they still wait in NIO.
+    private var outBuffer: ByteBuffer
 
     /// Datagrams no peer took (unknown ufrag or source), counted.
     public var unroutedDatagrams: Int { demux.unrouted }
@@ -52,6 +57,7 @@ public final class SharedDatagramPort: @unchecked Sendable {
         self.eventLoop = channel.eventLoop
         self.localAddress = local
         self.logger = logger
+        outBuffer = channel.allocator.buffer(capacity: 16 * 1024)
         staged.reserveCapacity(16 * 1024)
     }
 
@@ -125,7 +131,7 @@ public final class SharedDatagramPort: @unchecked Sendable {
         bytes.withUnsafeReadableBytes { staged.append(contentsOf: $0) }
         stagedDatagrams.append((offset, bytes.readableBytes, destination))
         datagramsOut += 1
-        if !flushScheduled {
+        if !flushScheduled && !reading {
             flushScheduled = true
             eventLoop.execute { self.flush() }
         }
@@ -136,10 +142,11 @@ public final class SharedDatagramPort: @unchecked Sendable {
         flushScheduled = false
         guard !stagedDatagrams.isEmpty, !closed else { return }
         flushes += 1
-        let all = channel.allocator.buffer(bytes: staged)
+        outBuffer.clear()
+        outBuffer.writeBytes(staged)
         var wroteV4 = false, wroteV6 = false
         for d in stagedDatagrams {
-            let slice = all.getSlice(at: d.offset, length: d.length)!
+            let slice = outBuffer.getSlice(at: d.offset, length: d.length)!
             let out: Channel
             if let companion, case .v6 = d.destination { out = companion; wroteV6 = true } else { out = channel; wroteV4 = true }
             out.write(AddressedEnvelope(remoteAddress: d.destination, data: slice), promise: nil)
@@ -152,6 +159,7 @@ public final class SharedDatagramPort: @unchecked Sendable {
 
     func received(_ envelope: AddressedEnvelope<ByteBuffer>) {
         datagramsIn += 1
+        reading = true
         let target = envelope.data.withUnsafeReadableBytes { demux.route($0, from: envelope.remoteAddress) }
         guard let target, let member = members[target] else {
             if demux.unrouted & 0x3FF == 1 {
@@ -163,9 +171,16 @@ public final class SharedDatagramPort: @unchecked Sendable {
         member.received(envelope)
     }
 
+    /// The end of a batch of reads: what the peers sent meanwhile leaves now.
+    func readsEnded() {
+        reading = false
+        flush()
+    }
+
     /// Closes the sockets (after what is already queued on the loop).
     public func close() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
+            self.reading = false
             self.flush()
             self.closed = true
             self.members = [:]
@@ -185,11 +200,13 @@ final class SharedPortInbound: ChannelInboundHandler {
 
     /// The end of a batch of reads: what the peers sent meanwhile leaves now, together.
     func channelReadComplete(context: ChannelHandlerContext) {
-        port?.flush()
+        port?.readsEnded()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // ICMP port unreachable and similar: UDP errors never close the socket.
+        // ICMP port unreachable and similar: UDP errors never close the socket. The reads before
+        // it may have left sends behind.
+        port?.readsEnded()
     }
 }
 
