@@ -86,7 +86,9 @@ extension PeerSession {
     // MARK: - Receiving
 
     func receiveRTP(_ datagram: UnsafeMutableRawBufferPointer, now: NIODeadline) {
-        guard let srtp, let negotiated else { statistics.unknownDatagrams += 1; return }
+        // The codec's fields are read in place: binding `negotiated` would copy the whole
+        // description (a retain per field) for every packet.
+        guard let srtp, let payloadType = negotiated?.codec.payloadType else { statistics.unknownDatagrams += 1; return }
         let length: Int
         do { length = try srtp.inbound.unprotectRTP(datagram, length: datagram.count) } catch {
             statistics.srtpFailures += 1
@@ -104,7 +106,7 @@ extension PeerSession {
         }
         if milestones.firstRTPReceived == nil { milestones.firstRTPReceived = now }
 
-        if let te = negotiated.telephoneEvent, packet.payloadType == te.payloadType {
+        if let te = negotiated?.telephoneEvent?.payloadType, packet.payloadType == te {
             guard let event = try? TelephoneEvent(parsing: UnsafeRawBufferPointer(rebasing: bytes[packet.payloadRange])) else {
                 statistics.malformed += 1
                 return
@@ -117,9 +119,9 @@ extension PeerSession {
             }
             return
         }
-        guard packet.payloadType == negotiated.codec.payloadType, let jitter else { statistics.malformed += 1; return }
+        guard packet.payloadType == payloadType, let jitter else { statistics.malformed += 1; return }
         if receiveStats == nil || receiveStats?.ssrc != packet.ssrc {
-            receiveStats = ReceiveStatistics(ssrc: packet.ssrc, clockRate: Int(negotiated.codec.clockRate))
+            receiveStats = ReceiveStatistics(ssrc: packet.ssrc, clockRate: Int(negotiated?.codec.clockRate ?? 48_000))
         }
         _ = receiveStats?.record(sequenceNumber: packet.sequenceNumber, timestamp: packet.timestamp, arrival: now)
         if forwardsPayloads {

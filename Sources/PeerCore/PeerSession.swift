@@ -665,8 +665,8 @@ public final class PeerSession: RelayStreamCore {
 
     /// When silence from a peer that should be sending becomes a stall (nil when not watching).
     var stallDeadline: NIODeadline? {
-        guard !stalled, state == .connected, let timeout = configuration.stallTimeout, let n = negotiated,
-              n.direction == .sendrecv || n.direction == .recvonly,
+        guard !stalled, state == .connected, let timeout = configuration.stallTimeout, let direction = negotiated?.direction,
+              direction == .sendrecv || direction == .recvonly,
               let last = lastRTPArrival ?? milestones.dtlsConnected else { return nil }
         return last + timeout
     }
