@@ -258,6 +258,14 @@ final class MediaSessionState {
     private func clockFired() {
         guard !closed, var due = nextTick else { return }
         let now = eventLoop.now
+        if forwardSource != nil {
+            // A bridge without transcoding sends the other leg's payloads as they come, no frames
+            // of this clock: it only looks again in a second (the end of forwarding restarts it
+            // at once, `resumeClock`), instead of a timer every 20 ms for nothing.
+            nextTick = now + .seconds(1)
+            ticker.arm(nextTick)
+            return
+        }
         let period = TimeAmount.milliseconds(20)
         if now - due > period * 5 { due = now - period * 2 }  // too far behind: catch up on the last 3 only
         while due <= now {
@@ -494,14 +502,25 @@ final class MediaSessionState {
 
     /// Ends forwarding from and into this leg (a new source, a transfer, the end of the call).
     func unlinkForwarding() {
-        if let t = forwardTarget, t.forwardSource === self { t.forwardSource = nil }
+        if let t = forwardTarget, t.forwardSource === self {
+            t.forwardSource = nil
+            t.resumeClock()
+        }
         forwardTarget = nil
         if let s = forwardSource, s.forwardTarget === self {
             s.forwardTarget = nil
             s.driver?.withCoreOnLoop { $0.forwardsPayloads = false }
         }
+        let wasForwarded = forwardSource != nil
         forwardSource = nil
         driver?.withCoreOnLoop { $0.forwardsPayloads = false }
+        if wasForwarded { resumeClock() }
+    }
+
+    /// The send clock back at 20 ms after forwarding into this leg ended (it idles meanwhile).
+    private func resumeClock() {
+        guard !closed, nextTick != nil else { return }
+        restartClock()
     }
 
     func sendForwarded(_ p: ForwardedPayload) {
