@@ -23,6 +23,9 @@ public struct SharedPortDemux<Target: Hashable>: Sendable where Target: Sendable
     private var owned: [Target: [SocketAddress]] = [:]
     /// Datagrams no agent took: unknown ufrag, unknown source, or not STUN/DTLS/RTP.
     public private(set) var unrouted = 0
+    /// Addresses one agent may own at most: a flood of requests for its ufrag from ever new
+    /// (spoofed) sources cannot grow the tables without bound. ICE needs a handful per call.
+    public static var addressesPerAgent: Int { 64 }
 
     public init() {}
 
@@ -66,7 +69,7 @@ public struct SharedPortDemux<Target: Hashable>: Sendable where Target: Sendable
     }
 
     private mutating func claim(_ address: SocketAddress, for target: Target) {
-        guard ufragOf[target] != nil else { return }
+        guard ufragOf[target] != nil, owned[target, default: []].count < Self.addressesPerAgent else { return }
         owner[address] = target
         owned[target, default: []].append(address)
     }

@@ -107,6 +107,22 @@ import Testing
         #expect(d.unrouted == 2)
     }
 
+    /// Requests for a call's ufrag from ever new sources (spoofed, say) still reach it, but claim
+    /// no more than `addressesPerAgent` addresses: the tables stay bounded.
+    @Test func aCallOwnsABoundedNumberOfAddresses() throws {
+        var d = SharedPortDemux<String>()
+        d.register("a", usernameFragment: "ufragA01")
+        let request = try request(to: "ufragA01")
+        for i in 0..<1_000 {
+            let source = try SocketAddress(ipAddress: "10.0.\(i / 250).\(i % 250 + 1)", port: 40_000 + i)
+            #expect(route(&d, request, from: source) == "a")
+        }
+        #expect(d.addressCount == SharedPortDemux<String>.addressesPerAgent)
+        // The first ones stay the call's; the rest were routed by ufrag only.
+        #expect(route(&d, srtp, from: try SocketAddress(ipAddress: "10.0.0.1", port: 40_000)) == "a")
+        #expect(route(&d, srtp, from: try SocketAddress(ipAddress: "10.0.3.250", port: 40_999)) == nil)
+    }
+
     @Test func aReusedUfragReplacesTheOldCall() throws {
         var d = SharedPortDemux<String>()
         d.register("a", usernameFragment: "same0001")
