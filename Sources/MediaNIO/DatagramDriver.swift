@@ -100,13 +100,13 @@ public final class DatagramDriver<Core: DatagramCore>: @unchecked Sendable {
 
     /// Puts a core on `port` (the loop's shared socket) instead of a socket of its own: it receives
     /// the Binding requests for its ICE username fragment and whatever comes from the addresses it
-    /// owns (`SharedPortDemux`). `makeCore` runs on the port's loop and gets the port's addresses
-    /// (IPv4 first, then the IPv6 companion's, if any). The core must not use TURN over streams.
+    /// owns (`SharedPortDemux`). `makeCore` runs on the port's loop and gets the port's address.
+    /// The core must not use TURN over streams.
     public static func attach(to port: SharedDatagramPort, logger: Logger = Logger(label: "vertophone.media.udp"),
                               makeCore: @escaping @Sendable ([SocketAddress]) throws -> Core) -> EventLoopFuture<DatagramDriver<Core>>
         where Core: SharedPortCore {
         port.eventLoop.submit {
-            let core = try makeCore([port.localAddress] + (port.companionAddress.map { [$0] } ?? []))
+            let core = try makeCore([port.localAddress])
             let driver = DatagramDriver(channel: nil, shared: port, eventLoop: port.eventLoop, localAddress: port.localAddress,
                                         core: core, logger: logger)
             port.attach(driver, usernameFragment: core.localUsernameFragment)

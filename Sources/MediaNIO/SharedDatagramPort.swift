@@ -8,7 +8,7 @@ protocol SharedPortMember: AnyObject {
     func received(_ envelope: AddressedEnvelope<ByteBuffer>)
 }
 
-/// One UDP socket (with an IPv6 companion when dual stack) shared by every peer of one event loop:
+/// One UDP socket shared by every peer of one event loop:
 /// datagrams are handed to their peer by `SharedPortDemux` (ICE username fragment for Binding
 /// requests, otherwise the owner of the source address); sends of every peer are gathered and
 /// written together at the end of the loop's current work, so a busy loop reads with `recvmmsg`
@@ -20,23 +20,20 @@ public final class SharedDatagramPort: @unchecked Sendable {
     // change it); `bind` and `close` hop there.
     public let eventLoop: EventLoop
     public let localAddress: SocketAddress
-    public private(set) var companionAddress: SocketAddress?
     private let channel: Channel
-    private var companion: Channel?
     private var demux = SharedPortDemux<ObjectIdentifier>()
     private var members: [ObjectIdentifier: any SharedPortMember] = [:]
     private let logger: Logger
     private var closed = false
 
-    /// Datagrams waiting to be written: their bytes back to back, and where each goes.
-    private var staged: [UInt8] = []
+    /// The datagrams waiting to be written, back to back, and where each goes. The buffer is
+    /// reused once the socket took the last ones (no allocation per write); while NIO still holds
+    /// slices of it, the next write copies it.
+    private var outBuffer: ByteBuffer
     private var stagedDatagrams: [(offset: Int, length: Int, destination: SocketAddress)] = []
     private var flushScheduled = false
     /// Inside a batch of reads: its end (`channelReadComplete`) writes what the peers sent.
     private var reading = false
-    /// The buffer the gathered datagrams are written from: reused when the socket took the last
-    /// ones at once (no allocation per write), copied when they still wait in NIO.
-    private var outBuffer: ByteBuffer
 
     /// Datagrams no peer took (unknown ufrag or source), counted.
     public var unroutedDatagrams: Int { demux.unrouted }
@@ -58,38 +55,13 @@ public final class SharedDatagramPort: @unchecked Sendable {
         self.localAddress = local
         self.logger = logger
         outBuffer = channel.allocator.buffer(capacity: 16 * 1024)
-        staged.reserveCapacity(16 * 1024)
     }
 
-    /// Binds the port on `eventLoop` (`port` 0: any free port). With `dualStackIPv6`, an IPv6-only
-    /// socket on any port beside it: destinations' families choose the socket.
-    public static func bind(host: String, port: Int = 0, dualStackIPv6: Bool = false, on eventLoop: EventLoop,
+    /// Binds the port on `eventLoop` (`port` 0: any free port).
+    public static func bind(host: String, port: Int = 0, on eventLoop: EventLoop,
                             logger: Logger = Logger(label: "vertophone.media.udp")) -> EventLoopFuture<SharedDatagramPort> {
         let handler = NIOLoopBoundBox.makeEmptyBox(valueType: SharedPortInbound.self, eventLoop: eventLoop)
-        let v4 = bootstrap(on: eventLoop, handler: handler).bind(host: host, port: port)
-            .flatMapThrowing { channel -> SharedDatagramPort in
-                let port = try SharedDatagramPort(channel: channel, logger: logger)
-                handler.value?.port = port
-                return port
-            }
-        guard dualStackIPv6 else { return v4 }
-        return v4.flatMap { port in
-            let companionHandler = NIOLoopBoundBox.makeEmptyBox(valueType: SharedPortInbound.self, eventLoop: eventLoop)
-            return bootstrap(on: eventLoop, handler: companionHandler)
-                .channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
-                .bind(host: "::", port: 0)
-                .map { v6 in
-                    port.companion = v6
-                    port.companionAddress = v6.localAddress
-                    companionHandler.value?.port = port
-                    return port
-                }
-                .flatMapError { error in port.close().flatMapThrowing { throw error } }
-        }
-    }
-
-    private static func bootstrap(on eventLoop: EventLoop, handler: NIOLoopBoundBox<SharedPortInbound?>) -> DatagramBootstrap {
-        DatagramBootstrap(group: eventLoop)
+        return DatagramBootstrap(group: eventLoop)
             .channelOption(.datagramVectorReadMessageCount, value: vectorReadCount)
             // NIO divides one receive buffer between the messages of a vector read: room for a
             // full-size datagram each.
@@ -103,6 +75,12 @@ public final class SharedDatagramPort: @unchecked Sendable {
                     handler.value = h
                     try channel.pipeline.syncOperations.addHandler(h)
                 }
+            }
+            .bind(host: host, port: port)
+            .flatMapThrowing { channel -> SharedDatagramPort in
+                let port = try SharedDatagramPort(channel: channel, logger: logger)
+                handler.value?.port = port
+                return port
             }
     }
 
@@ -127,8 +105,9 @@ public final class SharedDatagramPort: @unchecked Sendable {
     func send(_ bytes: ByteBuffer, to destination: SocketAddress, from member: any SharedPortMember) {
         guard !closed else { return }
         demux.sent(ObjectIdentifier(member), to: destination)
-        let offset = staged.count
-        bytes.withUnsafeReadableBytes { staged.append(contentsOf: $0) }
+        if stagedDatagrams.isEmpty { outBuffer.clear() }
+        let offset = outBuffer.writerIndex
+        outBuffer.writeImmutableBuffer(bytes)
         stagedDatagrams.append((offset, bytes.readableBytes, destination))
         datagramsOut += 1
         if !flushScheduled && !reading {
@@ -142,18 +121,11 @@ public final class SharedDatagramPort: @unchecked Sendable {
         flushScheduled = false
         guard !stagedDatagrams.isEmpty, !closed else { return }
         flushes += 1
-        outBuffer.clear()
-        outBuffer.writeBytes(staged)
-        var wroteV4 = false, wroteV6 = false
         for d in stagedDatagrams {
-            let slice = outBuffer.getSlice(at: d.offset, length: d.length)!
-            let out: Channel
-            if let companion, case .v6 = d.destination { out = companion; wroteV6 = true } else { out = channel; wroteV4 = true }
-            out.write(AddressedEnvelope(remoteAddress: d.destination, data: slice), promise: nil)
+            channel.write(AddressedEnvelope(remoteAddress: d.destination, data: outBuffer.getSlice(at: d.offset, length: d.length)!),
+                          promise: nil)
         }
-        if wroteV4 { channel.flush() }
-        if wroteV6 { companion?.flush() }
-        staged.removeAll(keepingCapacity: true)
+        channel.flush()
         stagedDatagrams.removeAll(keepingCapacity: true)
     }
 
@@ -184,7 +156,6 @@ public final class SharedDatagramPort: @unchecked Sendable {
             self.flush()
             self.closed = true
             self.members = [:]
-            self.companion?.close(promise: nil)
             return self.channel.close()
         }
     }

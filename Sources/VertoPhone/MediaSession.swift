@@ -388,9 +388,8 @@ final class MediaSessionState {
     }
 
     private func tick() {
+        // (Not while a bridge forwards the other leg's payloads into this one: `clockFired` idles.)
         guard let driver, !closed else { return }
-        // A bridge without transcoding sends the other leg's payloads instead (`sendForwarded`).
-        if forwardSource != nil { return }
         let count = sampleRate / 50
         if !preEncoded.isEmpty, !muted, sendsPreEncoded(driver) { return }
         // A received frame queued to go back (echo, a bridge, a device) is sent as it is and its

@@ -17,7 +17,7 @@ enum MediaFactory {
                          identity: DTLSIdentity = .shared) -> EventLoopFuture<DatagramDriver<PeerSession>> {
         // With every interface and IPv6 addresses to offer, a second (IPv6) socket: dual stack.
         let v6Hosts = advertise.filter { $0.contains(":") }
-        let dualStack = shared.map { $0.companionAddress != nil } ?? (host == "0.0.0.0" && !v6Hosts.isEmpty && external == nil)
+        let dualStack = shared == nil && host == "0.0.0.0" && !v6Hosts.isEmpty && external == nil
         let makeCore: @Sendable ([SocketAddress]) throws -> PeerSession = { locals in
             var addresses: [SocketAddress] = []
             let local = locals[0]
